@@ -1,0 +1,89 @@
+//! `rnnlab bench ...`: throughput of in-process work on data already in memory, one JSON
+//! line per run, the same scope as the reference scripts' figures.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::Subcommand;
+use rnnlab_text::{dataset, Preprocessor};
+use serde_json::json;
+
+use crate::PrepArgs;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// The preprocessing pipeline over every text of a data set (read before timing).
+    Preprocess {
+        /// A named data set.
+        #[arg(long, value_name = "NAME")]
+        dataset: String,
+        /// The data folder (default: $RNNLAB_DATA_DIR).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Timed repetitions; the median is reported. Each starts with an empty lemma cache.
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+        #[command(flatten)]
+        prep: PrepArgs,
+    },
+}
+
+/// Peak resident memory of this process in MB (Linux: VmHWM), if known.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some((kb / 1024.0 * 10.0).round() / 10.0)
+}
+
+pub fn run(cmd: BenchCommand) -> Result<()> {
+    match cmd {
+        BenchCommand::Preprocess {
+            dataset: name,
+            data_dir,
+            repeat,
+            prep,
+        } => {
+            let spec = dataset::find_dataset(&name)?;
+            let dir = dataset::resolve_data_dir(data_dir.as_deref())?;
+            let ds = dataset::load_named(&spec, &dir)?;
+            let pipeline = prep.pipeline(Some(spec.lang))?;
+            let normalize = if pipeline.needs_lemmatizer() {
+                "lemmatize"
+            } else if pipeline.steps.iter().any(|s| matches!(s, rnnlab_text::Step::Stem { .. })) {
+                "stem"
+            } else {
+                "none"
+            };
+            let mut times = Vec::new();
+            let mut tokens = 0;
+            for _ in 0..repeat.max(1) {
+                // A fresh lemmatizer each time, so the cache starts empty as in a real run.
+                let lemmatizer = prep.lemmatizer(&pipeline)?;
+                let pre = Preprocessor::new(pipeline.clone(), lemmatizer)?;
+                let t0 = Instant::now();
+                let (_out, stats) = pre.process_all(&ds.texts);
+                times.push(t0.elapsed().as_secs_f64());
+                tokens = stats.tokens;
+            }
+            times.sort_by(|a, b| a.total_cmp(b));
+            let median = times[times.len() / 2];
+            let line = json!({
+                "bench": "preprocess",
+                "dataset": spec.name,
+                "lang": spec.lang.code(),
+                "normalize": normalize,
+                "docs": ds.len(),
+                "tokens": tokens,
+                "seconds": (median * 1e4).round() / 1e4,
+                "docs_per_s": (ds.len() as f64 / median).round(),
+                "repeat": times.len(),
+                "threads": rayon::current_num_threads(),
+                "peak_rss_mb": peak_rss_mb(),
+            });
+            println!("{line}");
+            Ok(())
+        }
+    }
+}

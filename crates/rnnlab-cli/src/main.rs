@@ -1,0 +1,204 @@
+//! `rnnlab`: classify short texts with recurrent networks and bag-of-words baselines.
+//! This binary is the edge of the project: it parses flags, reads files, reports progress
+//! and errors; the work itself happens in the library crates.
+
+mod bench;
+mod preprocess;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use rnnlab_text::morph::Lemmatizer;
+use rnnlab_text::{Lang, Normalize, Pipeline};
+
+#[derive(Parser)]
+#[command(
+    name = "rnnlab",
+    version,
+    about = "Short-text classification: preprocessing, bag-of-words baselines and recurrent networks",
+    long_about = "Short-text classification: preprocessing, bag-of-words baselines and recurrent networks.\n\n\
+        Exit codes: 0 ok, 1 failure, 2 bad usage or input.\n\
+        Named data sets (--dataset) are read from --data-dir, else $RNNLAB_DATA_DIR."
+)]
+struct Cli {
+    /// Print only errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// Print more detail (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Worker threads (default: all cores, or RAYON_NUM_THREADS).
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the preprocessing pipeline over a text column and write the table with a `tokens` column.
+    Preprocess(preprocess::PreprocessArgs),
+    /// Lemmatise Russian words: one word per line on stdin, `word<TAB>lemma` on stdout.
+    Lemmatize(LemmatizeArgs),
+    /// Measure throughput; prints one JSON line.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+/// Preprocessing flags shared by every command that preprocesses text.
+#[derive(Args, Clone, Debug)]
+pub struct PrepArgs {
+    /// Language of the texts (ru or en); default: the data set's.
+    #[arg(long, value_name = "ru|en")]
+    pub lang: Option<Lang>,
+    /// Lemmatise words (pymorphy3 semantics; the default for ru).
+    #[arg(long, conflicts_with_all = ["stem", "no_normalize"])]
+    pub lemmatize: bool,
+    /// Snowball-stem words (the default for en).
+    #[arg(long, conflicts_with = "no_normalize")]
+    pub stem: bool,
+    /// Neither stem nor lemmatise.
+    #[arg(long)]
+    pub no_normalize: bool,
+    /// Keep stop words (they are dropped by default).
+    #[arg(long)]
+    pub keep_stopwords: bool,
+    /// A file of extra stop words, one per line.
+    #[arg(long, value_name = "FILE")]
+    pub stopwords: Option<PathBuf>,
+    /// A saved pipeline (pipeline.json); overrides the flags above.
+    #[arg(long, value_name = "P.json")]
+    pub pipeline: Option<PathBuf>,
+    /// A pymorphy2/pymorphy3 dictionary directory (default: $RNNLAB_MORPH_DICT, else the one
+    /// installed by `cargo xtask fetch-morph-dict`).
+    #[arg(long, value_name = "DIR")]
+    pub morph_dict: Option<PathBuf>,
+}
+
+impl PrepArgs {
+    /// The pipeline these flags describe, for texts in `default_lang`.
+    pub fn pipeline(&self, default_lang: Option<Lang>) -> Result<Pipeline> {
+        if let Some(p) = &self.pipeline {
+            return Ok(Pipeline::load(p)?);
+        }
+        let lang = self
+            .lang
+            .or(default_lang)
+            .ok_or_else(|| rnnlab_text::Error::Data("--lang ru|en is required for this input".into()))?;
+        let normalize = if self.no_normalize {
+            Normalize::None
+        } else if self.stem {
+            Normalize::Stem
+        } else if self.lemmatize {
+            Normalize::Lemmatize
+        } else {
+            Normalize::default_for(lang)
+        };
+        let extra = match &self.stopwords {
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| rnnlab_text::Error::Io {
+                    path: path.clone(),
+                    source: e,
+                })?
+                .lines()
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .collect(),
+            None => Vec::new(),
+        };
+        Ok(Pipeline::standard(lang, normalize, self.keep_stopwords, extra))
+    }
+
+    /// Loads the lemmatizer if `pipeline` needs one.
+    pub fn lemmatizer(&self, pipeline: &Pipeline) -> Result<Option<Arc<Lemmatizer>>> {
+        if !pipeline.needs_lemmatizer() {
+            return Ok(None);
+        }
+        load_lemmatizer(self.morph_dict.as_ref()).map(Some)
+    }
+}
+
+pub fn load_lemmatizer(dir: Option<&PathBuf>) -> Result<Arc<Lemmatizer>> {
+    let lem = match dir {
+        Some(d) => Lemmatizer::load(d)?,
+        None => Lemmatizer::load_default()?,
+    };
+    Ok(Arc::new(lem))
+}
+
+#[derive(Args)]
+struct LemmatizeArgs {
+    /// Language (only ru has a lemmatiser).
+    #[arg(long, default_value = "ru")]
+    lang: Lang,
+    /// A pymorphy2/pymorphy3 dictionary directory.
+    #[arg(long, value_name = "DIR")]
+    morph_dict: Option<PathBuf>,
+}
+
+fn lemmatize(args: LemmatizeArgs) -> Result<()> {
+    use std::io::{BufRead, BufWriter, Write};
+    if args.lang != Lang::Ru {
+        return Err(rnnlab_text::Error::Data(format!(
+            "no lemmatiser for {}: use `preprocess --stem`",
+            args.lang
+        ))
+        .into());
+    }
+    let lem = load_lemmatizer(args.morph_dict.as_ref())?;
+    let stdin = std::io::stdin();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut buf = Vec::new();
+    let mut input = stdin.lock();
+    loop {
+        buf.clear();
+        if input.read_until(b'\n', &mut buf).context("reading stdin")? == 0 {
+            break;
+        }
+        let line = String::from_utf8_lossy(&buf);
+        let word = line.trim_end_matches(['\n', '\r']);
+        writeln!(out, "{word}\t{}", lem.lemma(word)).context("writing stdout")?;
+    }
+    out.flush().context("writing stdout")?;
+    Ok(())
+}
+
+/// Whether to draw progress bars: only on a terminal, and not with -q.
+pub fn show_progress(quiet: bool) -> bool {
+    !quiet && std::io::stderr().is_terminal()
+}
+
+fn run(cli: Cli) -> Result<()> {
+    if let Some(n) = cli.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("setting up worker threads")?;
+    }
+    match cli.command {
+        Command::Preprocess(args) => preprocess::run(args, cli.quiet),
+        Command::Lemmatize(args) => lemmatize(args),
+        Command::Bench(cmd) => bench::run(cmd),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Errors are printed even with -q: they are what -q keeps.
+            eprintln!("error: {e:#}");
+            // Bad input (a missing file, column, data set or dictionary) is exit code 2.
+            if e.downcast_ref::<rnnlab_text::Error>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! Data sets: reading CSV and Parquet tables with polars, the named data sets of
+//! `data/datasets.toml`, the data folder, and the fixed train / val / test split.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use serde::Deserialize;
+
+use crate::{Error, Lang};
+
+/// The registry of named data sets, embedded at build time.
+pub const DATASETS_TOML: &str = include_str!("../../../data/datasets.toml");
+
+/// One named data set, as `datasets.toml` describes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub lang: Lang,
+    pub files: Vec<String>,
+    pub split: String,
+    pub id_column: String,
+    pub text_column: String,
+    pub label_column: String,
+    #[serde(default)]
+    pub positive_label: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Registry {
+    dataset: Vec<DatasetSpec>,
+}
+
+/// All named data sets.
+pub fn registry() -> Vec<DatasetSpec> {
+    toml::from_str::<Registry>(DATASETS_TOML)
+        .expect("data/datasets.toml is valid (checked by a test)")
+        .dataset
+}
+
+/// The named data set `name`, or an error that lists the known names.
+pub fn find_dataset(name: &str) -> Result<DatasetSpec, Error> {
+    let all = registry();
+    let names: Vec<String> = all.iter().map(|d| d.name.clone()).collect();
+    all.into_iter().find(|d| d.name == name).ok_or_else(|| {
+        Error::Data(format!("unknown data set {name:?}; known data sets: {}", names.join(", ")))
+    })
+}
+
+/// The data folder: `--data-dir` if given, else `RNNLAB_DATA_DIR`. Relative paths are
+/// relative to the current directory.
+pub fn resolve_data_dir(flag: Option<&Path>) -> Result<PathBuf, Error> {
+    let dir = match flag {
+        Some(d) => d.to_path_buf(),
+        None => match std::env::var_os("RNNLAB_DATA_DIR") {
+            Some(d) if !d.is_empty() => PathBuf::from(d),
+            _ => {
+                return Err(Error::Data(
+                    "a named data set needs the data folder: pass --data-dir DIR or set RNNLAB_DATA_DIR".into(),
+                ))
+            }
+        },
+    };
+    if !dir.is_dir() {
+        return Err(Error::Data(format!("data folder {} does not exist", dir.display())));
+    }
+    Ok(dir)
+}
+
+/// Which part of the fixed split a row belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    Train,
+    Val,
+    Test,
+}
+
+impl Split {
+    pub fn parse(s: &str) -> Option<Split> {
+        match s.trim() {
+            "train" => Some(Split::Train),
+            "val" | "valid" | "validation" => Some(Split::Val),
+            "test" => Some(Split::Test),
+            _ => None,
+        }
+    }
+}
+
+/// A table read from CSV or Parquet, every column as text, and what reading it found.
+pub struct Table {
+    pub path: PathBuf,
+    pub frame: DataFrame,
+    /// Rows where invalid UTF-8 was replaced by U+FFFD.
+    pub invalid_utf8_rows: usize,
+}
+
+fn polars_err(path: &Path, e: PolarsError) -> Error {
+    Error::Data(format!("{}: {e}", path.display()))
+}
+
+/// Reads a CSV (`delimiter`, header row, quoted multi-line fields, invalid UTF-8 replaced)
+/// or Parquet file (by extension). CSV columns are all read as text, so 18-digit ids and
+/// labels keep their exact spelling.
+pub fn read_table(path: &Path, delimiter: u8) -> Result<Table, Error> {
+    if !path.is_file() {
+        return Err(Error::Data(format!("{}: no such file", path.display())));
+    }
+    let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let frame = if is_parquet {
+        let file = File::open(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        ParquetReader::new(file).finish().map_err(|e| polars_err(path, e))?
+    } else {
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .map_parse_options(|o| o.with_separator(delimiter).with_encoding(CsvEncoding::LossyUtf8))
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))
+            .map_err(|e| polars_err(path, e))?
+            .finish()
+            .map_err(|e| polars_err(path, e))?
+    };
+    let mut invalid = 0;
+    for col in frame.columns() {
+        if let Ok(s) = col.str() {
+            invalid += s.iter().flatten().filter(|v| v.contains('\u{FFFD}')).count();
+        }
+    }
+    Ok(Table {
+        path: path.to_path_buf(),
+        frame,
+        invalid_utf8_rows: invalid,
+    })
+}
+
+/// The values of column `name` as strings (numbers are printed; nulls become `None`).
+pub fn column_strings(table: &Table, name: &str) -> Result<Vec<Option<String>>, Error> {
+    let col = table.frame.column(name).map_err(|_| {
+        let found: Vec<String> = table.frame.get_column_names().iter().map(|c| c.to_string()).collect();
+        Error::Data(format!(
+            "{}: no column {name:?}; columns found: {}",
+            table.path.display(),
+            found.join(", ")
+        ))
+    })?;
+    let as_text = col
+        .cast(&DataType::String)
+        .map_err(|e| Error::Data(format!("{}: column {name:?}: {e}", table.path.display())))?;
+    let s = as_text
+        .str()
+        .map_err(|e| Error::Data(format!("{}: column {name:?}: {e}", table.path.display())))?;
+    Ok(s.iter().map(|v| v.map(str::to_string)).collect())
+}
+
+/// A labelled data set in memory, one entry per row, with its split.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    pub name: String,
+    pub lang: Option<Lang>,
+    pub ids: Vec<String>,
+    pub texts: Vec<String>,
+    pub labels: Vec<String>,
+    pub splits: Vec<Split>,
+    pub invalid_utf8_rows: usize,
+    pub files: Vec<PathBuf>,
+}
+
+impl Dataset {
+    pub fn len(&self) -> usize {
+        self.texts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.texts.is_empty()
+    }
+
+    /// Number of rows in each split (train, val, test).
+    pub fn split_sizes(&self) -> (usize, usize, usize) {
+        let c = |s| self.splits.iter().filter(|&&x| x == s).count();
+        (c(Split::Train), c(Split::Val), c(Split::Test))
+    }
+}
+
+/// Loads a named data set from the data folder and attaches its split.
+pub fn load_named(spec: &DatasetSpec, data_dir: &Path) -> Result<Dataset, Error> {
+    let mut ds = Dataset {
+        name: spec.name.clone(),
+        lang: Some(spec.lang),
+        ..Default::default()
+    };
+    for f in &spec.files {
+        let path = data_dir.join(f);
+        if !path.is_file() {
+            return Err(Error::Data(format!(
+                "data set {}: missing file {} in data folder {}",
+                spec.name,
+                f,
+                data_dir.display()
+            )));
+        }
+        let table = read_table(&path, b',')?;
+        let ids = column_strings(&table, &spec.id_column)?;
+        let texts = column_strings(&table, &spec.text_column)?;
+        let labels = column_strings(&table, &spec.label_column)?;
+        for (row, ((id, text), label)) in ids.into_iter().zip(texts).zip(labels).enumerate() {
+            let id = id.ok_or_else(|| Error::Data(format!("{}: row {}: empty id", path.display(), row + 1)))?;
+            let label = label.ok_or_else(|| {
+                Error::Data(format!("{}: row {}: missing value in column {:?}", path.display(), row + 1, spec.label_column))
+            })?;
+            ds.ids.push(id);
+            ds.texts.push(text.unwrap_or_default());
+            ds.labels.push(label);
+        }
+        ds.invalid_utf8_rows += table.invalid_utf8_rows;
+        ds.files.push(path);
+    }
+    let split_path = data_dir.join(&spec.split);
+    if !split_path.is_file() {
+        return Err(Error::Data(format!(
+            "data set {}: missing split file {} in data folder {}",
+            spec.name,
+            spec.split,
+            data_dir.display()
+        )));
+    }
+    let split_table = read_table(&split_path, b',')?;
+    let split_ids = column_strings(&split_table, "id")?;
+    let split_names = column_strings(&split_table, "split")?;
+    let mut by_id = std::collections::HashMap::with_capacity(split_ids.len());
+    for (row, (id, s)) in split_ids.into_iter().zip(split_names).enumerate() {
+        let (Some(id), Some(s)) = (id, s) else { continue };
+        let split = Split::parse(&s).ok_or_else(|| {
+            Error::Data(format!(
+                "{}: row {}: split {s:?} is not train, val or test",
+                split_path.display(),
+                row + 1
+            ))
+        })?;
+        by_id.insert(id, split);
+    }
+    for (row, id) in ds.ids.iter().enumerate() {
+        let split = by_id.get(id).copied().ok_or_else(|| {
+            Error::Data(format!("{}: no split for id {id} (row {} of the data)", split_path.display(), row + 1))
+        })?;
+        ds.splits.push(split);
+    }
+    ds.files.push(split_path);
+    Ok(ds)
+}
+
+/// Writes `frame` as CSV or Parquet, by the extension of `path`.
+pub fn write_table(frame: &mut DataFrame, path: &Path) -> Result<(), Error> {
+    let file = File::create(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    if is_parquet {
+        ParquetWriter::new(file).finish(frame).map_err(|e| polars_err(path, e))?;
+    } else {
+        CsvWriter::new(file)
+            .include_header(true)
+            .finish(frame)
+            .map_err(|e| polars_err(path, e))?;
+    }
+    Ok(())
+}
+
+/// Adds a `tokens` column: a list of strings for Parquet, or one space-separated string
+/// (for CSV) when `as_list` is false.
+pub fn add_tokens_column(frame: &mut DataFrame, tokens: &[Vec<String>], as_list: bool) -> Result<(), Error> {
+    let column: Column = if as_list {
+        let list: ListChunked = tokens
+            .iter()
+            .map(|t| Some(Series::new(PlSmallStr::EMPTY, t.as_slice())))
+            .collect();
+        list.with_name("tokens".into()).into_series().into()
+    } else {
+        let joined: Vec<String> = tokens.iter().map(|t| t.join(" ")).collect();
+        Series::new("tokens".into(), joined).into()
+    };
+    frame
+        .with_column(column)
+        .map_err(|e| Error::Data(format!("cannot add the tokens column: {e}")))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_parses_and_names_are_unique() {
+        let all = registry();
+        assert_eq!(all.len(), 3);
+        let mut names: Vec<_> = all.iter().map(|d| d.name.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 3);
+        assert!(find_dataset("twitter-hate-speech").is_ok());
+        let err = find_dataset("nope").unwrap_err().to_string();
+        assert!(err.contains("sentirueval2015-banks"), "{err}");
+    }
+
+    #[test]
+    fn reads_quoted_multiline_csv_and_counts_invalid_utf8() {
+        let dir = std::env::temp_dir().join(format!("rnnlab-text-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.csv");
+        std::fs::write(&path, b"id,text,label\r\n1,\"two\nlines\",a\r\n2,bad \xff byte,b\r\n").unwrap();
+        let table = read_table(&path, b',').unwrap();
+        assert_eq!(table.frame.height(), 2);
+        assert_eq!(table.invalid_utf8_rows, 1);
+        let texts = column_strings(&table, "text").unwrap();
+        assert_eq!(texts[0].as_deref(), Some("two\nlines"));
+        let err = column_strings(&table, "tweet").unwrap_err().to_string();
+        assert!(err.contains("no column \"tweet\"") && err.contains("text"), "{err}");
+
+        let mut frame = table.frame.clone();
+        add_tokens_column(&mut frame, &[vec!["a".into(), "b".into()], vec![]], true).unwrap();
+        let out = dir.join("t.parquet");
+        write_table(&mut frame, &out).unwrap();
+        let back = read_table(&out, b',').unwrap();
+        assert_eq!(back.frame.height(), 2);
+        assert!(back.frame.column("tokens").unwrap().list().is_ok());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn missing_file_is_named() {
+        let err = read_table(Path::new("/nonexistent/x.csv"), b',').err().unwrap().to_string();
+        assert!(err.contains("/nonexistent/x.csv"));
+    }
+}

@@ -1,0 +1,374 @@
+//! The preprocessing pipeline as data: a list of small serialisable steps (`pipeline.json`),
+//! and its compiled form, the [`Preprocessor`], that runs it over texts.
+//!
+//! Order of steps (DESIGN.md): repair, tokenise, join negations, drop stop words, drop
+//! punctuation, stem or lemmatise.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::filters;
+use crate::morph::Lemmatizer;
+use crate::repair;
+use crate::stem::SnowballStemmer;
+use crate::tokenize::{self, Token, TokenKind, TokenizerConfig};
+use crate::{Error, Lang};
+
+/// One preprocessing step. The JSON form is tagged by `"type"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Repair mojibake and decode HTML entities.
+    Repair { mojibake: bool, html_entities: bool },
+    /// Split into tweet-aware tokens.
+    Tokenize(TokenizerConfig),
+    /// Join a negation particle to the next word (`не люблю` → `не_люблю`).
+    JoinNegations { particles: Vec<String> },
+    /// Drop stop words: the built-in list of `builtin` (if any) plus `extra`.
+    DropStopwords {
+        builtin: Option<Lang>,
+        #[serde(default)]
+        extra: Vec<String>,
+    },
+    /// Drop punctuation tokens.
+    DropPunctuation,
+    /// Snowball stemming.
+    Stem { lang: Lang },
+    /// Lemmatisation with pymorphy3's semantics; `dictionary` records which one was used.
+    Lemmatize {
+        lang: Lang,
+        #[serde(default)]
+        dictionary: String,
+    },
+}
+
+/// How words are normalised at the end of the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Normalize {
+    Lemmatize,
+    Stem,
+    None,
+}
+
+impl Normalize {
+    /// The default of a language: Russian lemmatises, English stems.
+    pub fn default_for(lang: Lang) -> Self {
+        match lang {
+            Lang::Ru => Normalize::Lemmatize,
+            Lang::En => Normalize::Stem,
+        }
+    }
+}
+
+/// A preprocessing pipeline: the language and the steps, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pipeline {
+    pub lang: Lang,
+    pub steps: Vec<Step>,
+}
+
+impl Pipeline {
+    /// The standard pipeline of DESIGN.md for a language.
+    pub fn standard(lang: Lang, normalize: Normalize, keep_stopwords: bool, extra_stopwords: Vec<String>) -> Self {
+        let mut steps = vec![
+            Step::Repair {
+                mojibake: true,
+                html_entities: true,
+            },
+            Step::Tokenize(TokenizerConfig::default()),
+            Step::JoinNegations {
+                particles: filters::default_negations(lang),
+            },
+        ];
+        if !keep_stopwords || !extra_stopwords.is_empty() {
+            steps.push(Step::DropStopwords {
+                builtin: (!keep_stopwords).then_some(lang),
+                extra: extra_stopwords,
+            });
+        }
+        steps.push(Step::DropPunctuation);
+        match normalize {
+            Normalize::Lemmatize => steps.push(Step::Lemmatize {
+                lang,
+                dictionary: String::new(),
+            }),
+            Normalize::Stem => steps.push(Step::Stem { lang }),
+            Normalize::None => {}
+        }
+        Pipeline { lang, steps }
+    }
+
+    pub fn needs_lemmatizer(&self) -> bool {
+        self.steps.iter().any(|s| matches!(s, Step::Lemmatize { .. }))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a pipeline always serialises")
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, Error> {
+        serde_json::from_str(text).map_err(|e| Error::Pipeline(format!("invalid pipeline JSON: {e}")))
+    }
+
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        serde_json::from_str(&text).map_err(|e| Error::Pipeline(format!("{}: invalid pipeline: {e}", path.display())))
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), Error> {
+        std::fs::write(path, self.to_json()).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })
+    }
+
+    /// Checks that the steps are in an order that can run: text steps before the
+    /// tokenizer, exactly one tokenizer, token steps after it.
+    pub fn validate(&self) -> Result<(), Error> {
+        let tok = self.steps.iter().filter(|s| matches!(s, Step::Tokenize(_))).count();
+        if tok != 1 {
+            return Err(Error::Pipeline(format!(
+                "a pipeline needs exactly one tokenize step, found {tok}"
+            )));
+        }
+        let mut tokenized = false;
+        for (i, s) in self.steps.iter().enumerate() {
+            match s {
+                Step::Tokenize(_) => tokenized = true,
+                Step::Repair { .. } if tokenized => {
+                    return Err(Error::Pipeline(format!("step {i} (repair) must come before tokenize")))
+                }
+                Step::Repair { .. } => {}
+                _ if !tokenized => {
+                    return Err(Error::Pipeline(format!("step {i} works on tokens and must come after tokenize")))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Counts over a batch of documents, for the `preprocess` summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PipelineStats {
+    pub docs: usize,
+    pub repaired: usize,
+    pub mojibake: usize,
+    pub html_entities: usize,
+    pub empty: usize,
+    pub tokens: usize,
+}
+
+impl PipelineStats {
+    fn add(mut self, o: PipelineStats) -> Self {
+        self.docs += o.docs;
+        self.repaired += o.repaired;
+        self.mojibake += o.mojibake;
+        self.html_entities += o.html_entities;
+        self.empty += o.empty;
+        self.tokens += o.tokens;
+        self
+    }
+}
+
+enum Compiled {
+    Repair { mojibake: bool, html_entities: bool },
+    Tokenize(TokenizerConfig),
+    JoinNegations(Vec<String>),
+    DropStopwords(HashSet<String>),
+    DropPunctuation,
+    Stem(SnowballStemmer),
+    Lemmatize(Arc<Lemmatizer>),
+}
+
+/// A pipeline ready to run: stop-word sets built, stemmer and lemmatizer attached.
+pub struct Preprocessor {
+    pipeline: Pipeline,
+    steps: Vec<Compiled>,
+}
+
+fn has_cyrillic(s: &str) -> bool {
+    s.chars().any(|c| matches!(c, '\u{0400}'..='\u{04FF}'))
+}
+
+impl Preprocessor {
+    /// Compiles `pipeline`. A `lemmatize` step needs `lemmatizer`.
+    pub fn new(mut pipeline: Pipeline, lemmatizer: Option<Arc<Lemmatizer>>) -> Result<Self, Error> {
+        pipeline.validate()?;
+        let mut steps = Vec::with_capacity(pipeline.steps.len());
+        for step in &mut pipeline.steps {
+            steps.push(match step {
+                Step::Repair {
+                    mojibake,
+                    html_entities,
+                } => Compiled::Repair {
+                    mojibake: *mojibake,
+                    html_entities: *html_entities,
+                },
+                Step::Tokenize(cfg) => Compiled::Tokenize(cfg.clone()),
+                Step::JoinNegations { particles } => Compiled::JoinNegations(particles.clone()),
+                Step::DropStopwords { builtin, extra } => {
+                    let mut set: HashSet<String> = builtin.map(filters::builtin_stopwords).unwrap_or_default().into_iter().collect();
+                    set.extend(extra.iter().map(|w| w.to_lowercase()));
+                    Compiled::DropStopwords(set)
+                }
+                Step::DropPunctuation => Compiled::DropPunctuation,
+                Step::Stem { lang } => Compiled::Stem(SnowballStemmer::new(*lang)),
+                Step::Lemmatize { lang, dictionary } => {
+                    if *lang != Lang::Ru {
+                        return Err(Error::Pipeline(format!(
+                            "lemmatisation is available for Russian only, not {lang}; use stemming"
+                        )));
+                    }
+                    let lem = lemmatizer.clone().ok_or_else(|| {
+                        Error::Pipeline("the pipeline lemmatises but no morphology dictionary was loaded".into())
+                    })?;
+                    *dictionary = lem.analyzer().dict().version.clone();
+                    Compiled::Lemmatize(lem)
+                }
+            });
+        }
+        Ok(Preprocessor { pipeline, steps })
+    }
+
+    /// The pipeline this runs (with the dictionary version filled in).
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// Runs the pipeline over one text.
+    pub fn process(&self, text: &str) -> Vec<String> {
+        self.process_with_stats(text).0
+    }
+
+    fn process_with_stats(&self, text: &str) -> (Vec<String>, PipelineStats) {
+        let mut stats = PipelineStats {
+            docs: 1,
+            ..Default::default()
+        };
+        let mut owned: Option<String> = None;
+        let mut tokens: Vec<Token> = Vec::new();
+        for step in &self.steps {
+            match step {
+                Compiled::Repair {
+                    mojibake,
+                    html_entities,
+                } => {
+                    let (t, report) = repair::repair(owned.as_deref().unwrap_or(text), *mojibake, *html_entities);
+                    stats.mojibake += report.mojibake as usize;
+                    stats.html_entities += report.entities as usize;
+                    stats.repaired += report.any() as usize;
+                    owned = Some(t);
+                }
+                Compiled::Tokenize(cfg) => tokens = tokenize::tokenize(owned.as_deref().unwrap_or(text), cfg),
+                Compiled::JoinNegations(p) => tokens = filters::join_negations(std::mem::take(&mut tokens), p),
+                Compiled::DropStopwords(set) => tokens = filters::drop_stopwords(std::mem::take(&mut tokens), set),
+                Compiled::DropPunctuation => tokens = filters::drop_punctuation(std::mem::take(&mut tokens)),
+                Compiled::Stem(stemmer) => {
+                    for t in &mut tokens {
+                        if matches!(t.kind, TokenKind::Word | TokenKind::Hashtag) {
+                            t.text = stemmer.stem(&t.text);
+                        }
+                    }
+                }
+                Compiled::Lemmatize(lem) => {
+                    for t in &mut tokens {
+                        if matches!(t.kind, TokenKind::Word | TokenKind::Hashtag) && has_cyrillic(&t.text) {
+                            t.text = lem.lemma(&t.text);
+                        }
+                    }
+                }
+            }
+        }
+        let out: Vec<String> = tokens.iter().filter(|t| !t.text.is_empty()).map(Token::render).collect();
+        stats.tokens = out.len();
+        stats.empty = out.is_empty() as usize;
+        (out, stats)
+    }
+
+    /// Runs the pipeline over many texts in parallel (rayon), in order.
+    pub fn process_all<S: AsRef<str> + Sync>(&self, texts: &[S]) -> (Vec<Vec<String>>, PipelineStats) {
+        let results: Vec<(Vec<String>, PipelineStats)> =
+            texts.par_iter().map(|t| self.process_with_stats(t.as_ref())).collect();
+        let mut stats = PipelineStats::default();
+        let mut out = Vec::with_capacity(results.len());
+        for (tokens, s) in results {
+            stats = stats.add(s);
+            out.push(tokens);
+        }
+        (out, stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn en() -> Preprocessor {
+        Preprocessor::new(Pipeline::standard(Lang::En, Normalize::Stem, false, vec![]), None).unwrap()
+    }
+
+    #[test]
+    fn english_standard_pipeline() {
+        let p = en();
+        assert_eq!(
+            p.process("@user I don't like running &amp; jumping!!! http://x.co :("),
+            ["<user>", "not_like", "run", "jump", "<url>", ":("]
+        );
+    }
+
+    #[test]
+    fn russian_without_lemmas() {
+        let p = Preprocessor::new(Pipeline::standard(Lang::Ru, Normalize::Stem, false, vec![]), None).unwrap();
+        assert_eq!(p.process("Я не люблю красивые машины!"), ["не_любл", "красив", "машин"]);
+    }
+
+    #[test]
+    fn keep_stopwords_and_extra_list() {
+        let p = Preprocessor::new(
+            Pipeline::standard(Lang::En, Normalize::None, true, vec!["Cat".into()]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(p.process("the cat sat"), ["the", "sat"]);
+    }
+
+    #[test]
+    fn json_roundtrip_and_validation() {
+        let p = Pipeline::standard(Lang::Ru, Normalize::Lemmatize, false, vec![]);
+        let back = Pipeline::from_json(&p.to_json()).unwrap();
+        assert_eq!(p, back);
+        assert!(p.to_json().contains("\"type\": \"join_negations\""));
+        let mut bad = p.clone();
+        bad.steps.swap(0, 1);
+        assert!(bad.validate().is_err());
+        assert!(Pipeline::from_json("{\"lang\":\"ru\",\"steps\":[{\"type\":\"nope\"}]}").is_err());
+    }
+
+    #[test]
+    fn lemmatize_without_dictionary_is_an_error() {
+        let p = Pipeline::standard(Lang::Ru, Normalize::Lemmatize, false, vec![]);
+        assert!(Preprocessor::new(p, None).is_err());
+    }
+
+    #[test]
+    fn batch_counts() {
+        let p = en();
+        let (out, stats) = p.process_all(&["", "   ", "good day", "caf\u{c3}\u{a9} &lt;3"]);
+        assert_eq!(out.len(), 4);
+        assert_eq!(stats.docs, 4);
+        assert_eq!(stats.empty, 2);
+        assert_eq!(stats.mojibake, 1);
+        assert_eq!(stats.html_entities, 1);
+        assert_eq!(out[3], ["café", "<3"]);
+    }
+}
