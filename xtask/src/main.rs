@@ -13,6 +13,11 @@ tasks:
   fetch-morph-dict [--dir DIR]   install the Russian morphology dictionary (the data of the
                                  PyPI package pymorphy3-dicts-ru, via pip) where rnnlab finds
                                  it by default (printed at the end); needs python3 with pip
+  compare-preprocess [--venv DIR] [--data-dir DIR]
+                                 rnnlab's preprocessing against the seed pipeline of
+                                 ../shared/anchors (pandas + stop-words + Snowball / pymorphy3),
+                                 side by side in one run; one JSON line per data set with the
+                                 ratio (venv: ../shared/anchors/setup.sh, default /tmp/anchor-venv)
   experiment                     not built yet (see README): the baselines-against-RNNs run
 ";
 
@@ -26,6 +31,22 @@ fn main() -> Result<()> {
                 None => rnnlab_text::morph::install_dir(),
             };
             fetch_morph_dict(&dir)
+        }
+        Some("compare-preprocess") => {
+            let mut venv = PathBuf::from("/tmp/anchor-venv");
+            let mut data_dir = std::env::var_os("RNNLAB_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("../shared/data"));
+            let mut it = args.iter().skip(1);
+            while let Some(flag) = it.next() {
+                let value = it.next().with_context(|| format!("{flag} needs a value"))?;
+                match flag.as_str() {
+                    "--venv" => venv = PathBuf::from(value),
+                    "--data-dir" => data_dir = PathBuf::from(value),
+                    other => bail!("unknown argument {other:?}\n{USAGE}"),
+                }
+            }
+            compare_preprocess(&venv, &data_dir)
         }
         Some("experiment") => bail!(
             "`cargo xtask experiment` is not built yet; today the pipeline runs as \
@@ -57,7 +78,16 @@ fn fetch_morph_dict(dir: &Path) -> Result<()> {
     let tmp = std::env::temp_dir().join(format!("rnnlab-morph-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    run(Command::new(&python).args(["-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "-d"])
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-d",
+        ])
         .arg(&tmp)
         .arg(rnnlab_text::morph::DEFAULT_DICT_PACKAGE))?;
     let wheel = std::fs::read_dir(&tmp)?
@@ -65,7 +95,10 @@ fn fetch_morph_dict(dir: &Path) -> Result<()> {
         .find(|p| p.extension().is_some_and(|e| e == "whl"))
         .context("pip downloaded no wheel")?;
     let unpacked = tmp.join("unpacked");
-    run(Command::new(&python).args(["-m", "zipfile", "-e"]).arg(&wheel).arg(&unpacked))?;
+    run(Command::new(&python)
+        .args(["-m", "zipfile", "-e"])
+        .arg(&wheel)
+        .arg(&unpacked))?;
     let data = unpacked.join("pymorphy3_dicts_ru").join("data");
     if !data.join("words.dawg").is_file() {
         bail!("{} has no pymorphy3_dicts_ru/data/words.dawg", wheel.display());
@@ -78,5 +111,91 @@ fn fetch_morph_dict(dir: &Path) -> Result<()> {
     }
     std::fs::remove_dir_all(&tmp).ok();
     println!("morphology dictionary installed: {}", dir.display());
+    Ok(())
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn capture(cmd: &mut Command) -> Result<String> {
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    if !out.status.success() {
+        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn json_number(line: &str, key: &str) -> Option<f64> {
+    let at = line.find(&format!("\"{key}\":"))? + key.len() + 3;
+    let rest = line[at..].trim_start();
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    rest[..end].trim().parse().ok()
+}
+
+/// Runs `rnnlab bench preprocess`, a whole `rnnlab preprocess` process and the seed
+/// pipeline's preprocessing stage, alternately, and prints the ratios.
+fn compare_preprocess(venv: &Path, data_dir: &Path) -> Result<()> {
+    let root = workspace_root();
+    run(Command::new("cargo")
+        .current_dir(&root)
+        .args(["build", "--release", "--quiet", "-p", "rnnlab-cli"]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let rnnlab = target.join("release").join("rnnlab");
+    let python = venv.join("bin").join("python");
+    if !python.is_file() {
+        bail!(
+            "no anchor environment at {}: run ../shared/anchors/setup.sh {}",
+            venv.display(),
+            venv.display()
+        );
+    }
+    let anchors = root.join("../shared/anchors");
+    let data = data_dir
+        .canonicalize()
+        .with_context(|| format!("data folder {}", data_dir.display()))?;
+    for (dataset, anchor_name, normalize) in [
+        ("twitter-hate-speech", "hate", "--stem"),
+        ("sentirueval2015-banks", "banks", "--lemmatize"),
+    ] {
+        let ours = capture(
+            Command::new(&rnnlab)
+                .args(["bench", "preprocess", "--dataset", dataset, normalize])
+                .arg("--data-dir")
+                .arg(&data),
+        )?;
+        let seed = capture(
+            Command::new(&python)
+                .arg(anchors.join("seed_pipeline.py"))
+                .arg("--data")
+                .arg(&data)
+                .args(["--dataset", anchor_name, "--stage", "preprocess"]),
+        )?;
+        let out_file = std::env::temp_dir().join(format!("rnnlab-compare-{dataset}.csv"));
+        let t0 = std::time::Instant::now();
+        capture(
+            Command::new(&rnnlab)
+                .args(["-q", "preprocess", "--dataset", dataset, normalize])
+                .arg("--data-dir")
+                .arg(&data)
+                .arg("--output")
+                .arg(&out_file),
+        )?;
+        let process_s = t0.elapsed().as_secs_f64();
+        std::fs::remove_file(&out_file).ok();
+        let ours_dps = json_number(&ours, "docs_per_s").context("bench output has docs_per_s")?;
+        let docs = json_number(&ours, "docs").context("bench output has docs")?;
+        let seed_dps = json_number(&seed, "docs_per_s").context("anchor output has docs_per_s")?;
+        let process_dps = docs / process_s;
+        println!(
+            "{{\"dataset\":\"{dataset}\",\"normalize\":\"{}\",\"docs\":{docs},\"rnnlab_docs_per_s\":{ours_dps:.0},\"seed_docs_per_s\":{seed_dps:.0},\"ratio\":{:.1},\"whole_process_s\":{process_s:.3},\"whole_process_docs_per_s\":{process_dps:.0},\"whole_process_ratio\":{:.1},\"peak_rss_mb\":{}}}",
+            normalize.trim_start_matches("--"),
+            ours_dps / seed_dps,
+            process_dps / seed_dps,
+            json_number(&ours, "peak_rss_mb").map_or("null".to_string(), |v| v.to_string()),
+        );
+    }
     Ok(())
 }

@@ -51,7 +51,11 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             let pipeline = prep.pipeline(Some(spec.lang))?;
             let normalize = if pipeline.needs_lemmatizer() {
                 "lemmatize"
-            } else if pipeline.steps.iter().any(|s| matches!(s, rnnlab_text::Step::Stem { .. })) {
+            } else if pipeline
+                .steps
+                .iter()
+                .any(|s| matches!(s, rnnlab_text::Step::Stem { .. }))
+            {
                 "stem"
             } else {
                 "none"

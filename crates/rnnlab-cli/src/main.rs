@@ -143,11 +143,9 @@ struct LemmatizeArgs {
 fn lemmatize(args: LemmatizeArgs) -> Result<()> {
     use std::io::{BufRead, BufWriter, Write};
     if args.lang != Lang::Ru {
-        return Err(rnnlab_text::Error::Data(format!(
-            "no lemmatiser for {}: use `preprocess --stem`",
-            args.lang
-        ))
-        .into());
+        return Err(
+            rnnlab_text::Error::Data(format!("no lemmatiser for {}: use `preprocess --stem`", args.lang)).into(),
+        );
     }
     let lem = load_lemmatizer(args.morph_dict.as_ref())?;
     let stdin = std::io::stdin();

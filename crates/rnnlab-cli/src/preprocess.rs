@@ -14,7 +14,12 @@ use crate::PrepArgs;
 #[derive(Args)]
 pub struct PreprocessArgs {
     /// Input table (.csv or .parquet).
-    #[arg(long, value_name = "FILE", required_unless_present = "dataset", conflicts_with = "dataset")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "dataset",
+        conflicts_with = "dataset"
+    )]
     input: Option<PathBuf>,
     /// A named data set instead of --input (all its files, with their split).
     #[arg(long, value_name = "NAME")]
@@ -39,7 +44,11 @@ pub struct PreprocessArgs {
 }
 
 /// Runs the preprocessor in chunks so a progress bar can follow.
-pub fn run_chunked(pre: &Preprocessor, texts: &[String], bar: Option<&ProgressBar>) -> (Vec<Vec<String>>, PipelineStats) {
+pub fn run_chunked(
+    pre: &Preprocessor,
+    texts: &[String],
+    bar: Option<&ProgressBar>,
+) -> (Vec<Vec<String>>, PipelineStats) {
     let mut out = Vec::with_capacity(texts.len());
     let mut stats = PipelineStats::default();
     for chunk in texts.chunks(8192) {
@@ -61,7 +70,9 @@ pub fn run_chunked(pre: &Preprocessor, texts: &[String], bar: Option<&ProgressBa
 pub fn run(args: PreprocessArgs, quiet: bool) -> Result<()> {
     let started = Instant::now();
     if !args.delimiter.is_ascii() {
-        return Err(rnnlab_text::Error::Data(format!("--delimiter {:?} must be one ASCII character", args.delimiter)).into());
+        return Err(
+            rnnlab_text::Error::Data(format!("--delimiter {:?} must be one ASCII character", args.delimiter)).into(),
+        );
     }
     let (mut frame, texts, invalid, default_lang) = match (&args.input, &args.dataset) {
         (Some(path), _) => {
@@ -107,7 +118,9 @@ pub fn run(args: PreprocessArgs, quiet: bool) -> Result<()> {
     let t0 = Instant::now();
     let bar = (crate::show_progress(quiet) && texts.len() > 20_000).then(|| {
         let b = ProgressBar::new(texts.len() as u64);
-        b.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} docs {per_sec} eta {eta}").expect("valid template"));
+        b.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} docs {per_sec} eta {eta}").expect("valid template"),
+        );
         b
     });
     let (tokens, stats) = run_chunked(&pre, &texts, bar.as_ref());
@@ -116,7 +129,10 @@ pub fn run(args: PreprocessArgs, quiet: bool) -> Result<()> {
     }
     let process_s = t0.elapsed().as_secs_f64();
 
-    let as_list = args.output.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let as_list = args
+        .output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
     dataset::add_tokens_column(&mut frame, &tokens, as_list)?;
     dataset::write_table(&mut frame, &args.output)?;
 

@@ -46,7 +46,10 @@ pub fn find_dataset(name: &str) -> Result<DatasetSpec, Error> {
     let all = registry();
     let names: Vec<String> = all.iter().map(|d| d.name.clone()).collect();
     all.into_iter().find(|d| d.name == name).ok_or_else(|| {
-        Error::Data(format!("unknown data set {name:?}; known data sets: {}", names.join(", ")))
+        Error::Data(format!(
+            "unknown data set {name:?}; known data sets: {}",
+            names.join(", ")
+        ))
     })
 }
 
@@ -211,7 +214,12 @@ pub fn load_named(spec: &DatasetSpec, data_dir: &Path) -> Result<Dataset, Error>
         for (row, ((id, text), label)) in ids.into_iter().zip(texts).zip(labels).enumerate() {
             let id = id.ok_or_else(|| Error::Data(format!("{}: row {}: empty id", path.display(), row + 1)))?;
             let label = label.ok_or_else(|| {
-                Error::Data(format!("{}: row {}: missing value in column {:?}", path.display(), row + 1, spec.label_column))
+                Error::Data(format!(
+                    "{}: row {}: missing value in column {:?}",
+                    path.display(),
+                    row + 1,
+                    spec.label_column
+                ))
             })?;
             ds.ids.push(id);
             ds.texts.push(text.unwrap_or_default());
@@ -246,7 +254,11 @@ pub fn load_named(spec: &DatasetSpec, data_dir: &Path) -> Result<Dataset, Error>
     }
     for (row, id) in ds.ids.iter().enumerate() {
         let split = by_id.get(id).copied().ok_or_else(|| {
-            Error::Data(format!("{}: no split for id {id} (row {} of the data)", split_path.display(), row + 1))
+            Error::Data(format!(
+                "{}: no split for id {id} (row {} of the data)",
+                split_path.display(),
+                row + 1
+            ))
         })?;
         ds.splits.push(split);
     }
@@ -262,7 +274,9 @@ pub fn write_table(frame: &mut DataFrame, path: &Path) -> Result<(), Error> {
     })?;
     let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
     if is_parquet {
-        ParquetWriter::new(file).finish(frame).map_err(|e| polars_err(path, e))?;
+        ParquetWriter::new(file)
+            .finish(frame)
+            .map_err(|e| polars_err(path, e))?;
     } else {
         CsvWriter::new(file)
             .include_header(true)
@@ -334,7 +348,10 @@ mod tests {
 
     #[test]
     fn missing_file_is_named() {
-        let err = read_table(Path::new("/nonexistent/x.csv"), b',').err().unwrap().to_string();
+        let err = read_table(Path::new("/nonexistent/x.csv"), b',')
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("/nonexistent/x.csv"));
     }
 }

@@ -84,7 +84,10 @@ mod tests {
 
     fn run(text: &str, lang: Lang) -> Vec<String> {
         let toks = tokenize(text, &TokenizerConfig::default());
-        join_negations(toks, &default_negations(lang)).iter().map(Token::render).collect()
+        join_negations(toks, &default_negations(lang))
+            .iter()
+            .map(Token::render)
+            .collect()
     }
 
     #[test]

@@ -148,7 +148,9 @@ impl Pipeline {
                 }
                 Step::Repair { .. } => {}
                 _ if !tokenized => {
-                    return Err(Error::Pipeline(format!("step {i} works on tokens and must come after tokenize")))
+                    return Err(Error::Pipeline(format!(
+                        "step {i} works on tokens and must come after tokenize"
+                    )))
                 }
                 _ => {}
             }
@@ -217,7 +219,11 @@ impl Preprocessor {
                 Step::Tokenize(cfg) => Compiled::Tokenize(cfg.clone()),
                 Step::JoinNegations { particles } => Compiled::JoinNegations(particles.clone()),
                 Step::DropStopwords { builtin, extra } => {
-                    let mut set: HashSet<String> = builtin.map(filters::builtin_stopwords).unwrap_or_default().into_iter().collect();
+                    let mut set: HashSet<String> = builtin
+                        .map(filters::builtin_stopwords)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .collect();
                     set.extend(extra.iter().map(|w| w.to_lowercase()));
                     Compiled::DropStopwords(set)
                 }
@@ -289,7 +295,11 @@ impl Preprocessor {
                 }
             }
         }
-        let out: Vec<String> = tokens.iter().filter(|t| !t.text.is_empty()).map(Token::render).collect();
+        let out: Vec<String> = tokens
+            .iter()
+            .filter(|t| !t.text.is_empty())
+            .map(Token::render)
+            .collect();
         stats.tokens = out.len();
         stats.empty = out.is_empty() as usize;
         (out, stats)

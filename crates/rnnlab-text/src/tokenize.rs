@@ -151,7 +151,10 @@ fn emoticon_at(chars: &[char], i: usize) -> Option<(usize, String)> {
             }
         }
         let mouth = *chars.get(j)?;
-        if !matches!(mouth, ')' | '(' | 'D' | 'P' | 'p' | 'O' | 'o' | '/' | '|' | '*' | '3' | ']' | '[') {
+        if !matches!(
+            mouth,
+            ')' | '(' | 'D' | 'P' | 'p' | 'O' | 'o' | '/' | '|' | '*' | '3' | ']' | '['
+        ) {
             return None;
         }
         // `:D` etc. must not run into a word (`:Dinner`, `:post`).
@@ -219,7 +222,10 @@ pub fn tokenize(text: &str, cfg: &TokenizerConfig) -> Vec<Token> {
             match cfg.urls {
                 Placeholder::Keep => {
                     let s: String = chars[i..j].iter().collect();
-                    tokens.push(Token::new(if cfg.lowercase { s.to_lowercase() } else { s }, TokenKind::Url));
+                    tokens.push(Token::new(
+                        if cfg.lowercase { s.to_lowercase() } else { s },
+                        TokenKind::Url,
+                    ));
                 }
                 Placeholder::Replace => tokens.push(Token::new(URL_PLACEHOLDER, TokenKind::Url)),
                 Placeholder::Drop => {}
@@ -271,8 +277,7 @@ pub fn tokenize(text: &str, cfg: &TokenizerConfig) -> Vec<Token> {
             let mut j = i;
             while j < n
                 && (chars[j].is_ascii_digit()
-                    || ((chars[j] == '.' || chars[j] == ',')
-                        && chars.get(j + 1).is_some_and(|d| d.is_ascii_digit())))
+                    || ((chars[j] == '.' || chars[j] == ',') && chars.get(j + 1).is_some_and(|d| d.is_ascii_digit())))
             {
                 j += 1;
             }
@@ -299,7 +304,10 @@ pub fn tokenize(text: &str, cfg: &TokenizerConfig) -> Vec<Token> {
             j += 1;
         }
         let run = if j - i > 3 { 3 } else { j - i };
-        tokens.push(Token::new(std::iter::repeat_n(c, run).collect::<String>(), TokenKind::Punct));
+        tokens.push(Token::new(
+            std::iter::repeat_n(c, run).collect::<String>(),
+            TokenKind::Punct,
+        ));
         i = j;
     }
     tokens
@@ -315,9 +323,7 @@ fn scan_word(chars: &[char], start: usize, cfg: &TokenizerConfig) -> (Token, usi
         if is_word_char(c) {
             push_lower(&mut s, c, cfg);
             j += 1;
-        } else if (c == '-' || is_apostrophe(c))
-            && !s.is_empty()
-            && chars.get(j + 1).is_some_and(|&d| is_word_char(d))
+        } else if (c == '-' || is_apostrophe(c)) && !s.is_empty() && chars.get(j + 1).is_some_and(|&d| is_word_char(d))
         {
             s.push(if c == '-' { '-' } else { '\'' });
             j += 1;
@@ -336,7 +342,10 @@ mod tests {
     use super::*;
 
     fn texts(s: &str) -> Vec<String> {
-        tokenize(s, &TokenizerConfig::default()).into_iter().map(|t| t.text).collect()
+        tokenize(s, &TokenizerConfig::default())
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
     }
 
     #[test]
@@ -350,7 +359,10 @@ mod tests {
             mentions: Placeholder::Drop,
             ..Default::default()
         };
-        let toks: Vec<String> = tokenize("@Bob www.Example.com x", &keep).into_iter().map(|t| t.text).collect();
+        let toks: Vec<String> = tokenize("@Bob www.Example.com x", &keep)
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
         assert_eq!(toks, ["www.example.com", "x"]);
     }
 
@@ -376,7 +388,10 @@ mod tests {
 
     #[test]
     fn words_with_hyphens_apostrophes_and_squeezing() {
-        assert_eq!(texts("Уезжаааааай, кто-то don't!"), ["уезжаай", ",", "кто-то", "don't", "!"]);
+        assert_eq!(
+            texts("Уезжаааааай, кто-то don't!"),
+            ["уезжаай", ",", "кто-то", "don't", "!"]
+        );
         assert_eq!(texts("don’t -x- a--b"), ["don't", "-", "x", "-", "a", "--", "b"]);
         assert_eq!(texts("coool"), ["cool"]);
     }

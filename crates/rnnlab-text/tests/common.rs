@@ -15,7 +15,10 @@ pub fn data_dir() -> Option<PathBuf> {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("CI=true but the data folder {} is missing", dir.display());
     }
-    eprintln!("notice: skipping, no data folder at {} (set RNNLAB_DATA_DIR)", dir.display());
+    eprintln!(
+        "notice: skipping, no data folder at {} (set RNNLAB_DATA_DIR)",
+        dir.display()
+    );
     None
 }
 

@@ -13,7 +13,9 @@ fn lemmas_agree_with_pymorphy3_on_the_fixture() {
     let mut agree = 0;
     let mut misses = Vec::new();
     for line in fixture.lines() {
-        let Some((word, want)) = line.split_once('\t') else { continue };
+        let Some((word, want)) = line.split_once('\t') else {
+            continue;
+        };
         total += 1;
         let got = lem.lemma(word);
         if got == want {
@@ -25,7 +27,10 @@ fn lemmas_agree_with_pymorphy3_on_the_fixture() {
     assert!(total > 3_900, "{total}");
     let rate = agree as f64 / total as f64;
     eprintln!("pymorphy3 agreement: {agree}/{total} = {rate:.4}");
-    assert!(rate >= 0.995, "agreement {rate:.4} below 0.995; first misses: {misses:#?}");
+    assert!(
+        rate >= 0.995,
+        "agreement {rate:.4} below 0.995; first misses: {misses:#?}"
+    );
 }
 
 #[test]

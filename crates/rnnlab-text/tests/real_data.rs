@@ -45,9 +45,15 @@ fn sentirueval_multiline_rows_and_splits() {
     let table = dataset::read_table(&dir.join("sentirueval2015/banks_test.csv"), b',').unwrap();
     assert_eq!(table.frame.height(), 4_534);
     let texts = dataset::column_strings(&table, "text").unwrap();
-    assert!(texts.iter().flatten().any(|t| t.contains('\n')), "some texts span lines");
+    assert!(
+        texts.iter().flatten().any(|t| t.contains('\n')),
+        "some texts span lines"
+    );
     let ids = dataset::column_strings(&table, "id").unwrap();
-    assert!(ids.iter().flatten().all(|i| i.len() >= 15 && i.bytes().all(|b| b.is_ascii_digit())));
+    assert!(ids
+        .iter()
+        .flatten()
+        .all(|i| i.len() >= 15 && i.bytes().all(|b| b.is_ascii_digit())));
 
     for (name, sizes) in [
         ("sentirueval2015-banks", (4_351, 484, 4_534)),
@@ -60,7 +66,10 @@ fn sentirueval_multiline_rows_and_splits() {
         labels.sort();
         labels.dedup();
         assert_eq!(labels, ["-1", "0", "1"], "{name}");
-        assert!(ds.splits.iter().all(|s| matches!(s, Split::Train | Split::Val | Split::Test)));
+        assert!(ds
+            .splits
+            .iter()
+            .all(|s| matches!(s, Split::Train | Split::Val | Split::Test)));
     }
 }
 
@@ -77,8 +86,15 @@ fn russian_tweets_lemmatised_end_to_end() {
     let Some(dir) = common::data_dir() else { return };
     let Some(dict) = common::morph_dict() else { return };
     let lem = std::sync::Arc::new(rnnlab_text::morph::Lemmatizer::load(&dict).unwrap());
-    let pre = Preprocessor::new(Pipeline::standard(Lang::Ru, Normalize::Lemmatize, false, vec![]), Some(lem)).unwrap();
-    assert_eq!(pre.process("Не люблю банки, данных нет!!!"), ["не_любить", "банк", "данные"]);
+    let pre = Preprocessor::new(
+        Pipeline::standard(Lang::Ru, Normalize::Lemmatize, false, vec![]),
+        Some(lem),
+    )
+    .unwrap();
+    assert_eq!(
+        pre.process("Не люблю банки, данных нет!!!"),
+        ["не_любить", "банк", "данные"]
+    );
     let spec = dataset::find_dataset("sentirueval2015-banks").unwrap();
     let ds = dataset::load_named(&spec, &dir).unwrap();
     let (tokens, stats) = pre.process_all(&ds.texts);

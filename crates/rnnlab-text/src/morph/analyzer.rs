@@ -31,18 +31,150 @@ pub fn initials_tags() -> Vec<String> {
 const PARTICLES_AFTER_HYPHEN: &[&str] = &["-то", "-ка", "-таки", "-де", "-тко", "-тка", "-с", "-ста"];
 
 const KNOWN_PREFIXES: &[&str] = &[
-    "авиа", "авто", "аква", "анти", "анти-", "антропо", "архи", "арт", "арт-", "астро", "аудио", "аэро", "без",
-    "бес", "био", "вело", "взаимо", "вне", "внутри", "видео", "вице-", "вперед", "впереди", "гекто", "гелио",
-    "гео", "гетеро", "гига", "гигро", "гипер", "гипо", "гомо", "дву", "двух", "де", "дез", "дека", "деци",
-    "дис", "до", "евро", "за", "зоо", "интер", "инфра", "квази", "квази-", "кило", "кино", "контр", "контр-",
-    "космо", "космо-", "крипто", "лейб-", "лже", "лже-", "макро", "макси", "макси-", "мало", "меж", "медиа",
-    "медиа-", "мега", "мета", "мета-", "метео", "метро", "микро", "милли", "мини", "мини-", "моно", "мото",
-    "много", "мульти", "нано", "нарко", "не", "небез", "недо", "нейро", "нео", "низко", "обер-", "обще",
-    "одно", "около", "орто", "палео", "пан", "пара", "пента", "пере", "пиро", "поли", "полу", "после", "пост",
-    "пост-", "порно", "пра", "пра-", "пред", "пресс-", "противо", "противо-", "прото", "псевдо", "псевдо-",
-    "радио", "разно", "ре", "ретро", "ретро-", "само", "санти", "сверх", "сверх-", "спец", "суб", "супер",
-    "супер-", "супра", "теле", "тетра", "топ-", "транс", "транс-", "ультра", "унтер-", "штаб-", "экзо", "эко",
-    "эндо", "эконом-", "экс", "экс-", "экстра", "экстра-", "электро", "энерго", "этно",
+    "авиа",
+    "авто",
+    "аква",
+    "анти",
+    "анти-",
+    "антропо",
+    "архи",
+    "арт",
+    "арт-",
+    "астро",
+    "аудио",
+    "аэро",
+    "без",
+    "бес",
+    "био",
+    "вело",
+    "взаимо",
+    "вне",
+    "внутри",
+    "видео",
+    "вице-",
+    "вперед",
+    "впереди",
+    "гекто",
+    "гелио",
+    "гео",
+    "гетеро",
+    "гига",
+    "гигро",
+    "гипер",
+    "гипо",
+    "гомо",
+    "дву",
+    "двух",
+    "де",
+    "дез",
+    "дека",
+    "деци",
+    "дис",
+    "до",
+    "евро",
+    "за",
+    "зоо",
+    "интер",
+    "инфра",
+    "квази",
+    "квази-",
+    "кило",
+    "кино",
+    "контр",
+    "контр-",
+    "космо",
+    "космо-",
+    "крипто",
+    "лейб-",
+    "лже",
+    "лже-",
+    "макро",
+    "макси",
+    "макси-",
+    "мало",
+    "меж",
+    "медиа",
+    "медиа-",
+    "мега",
+    "мета",
+    "мета-",
+    "метео",
+    "метро",
+    "микро",
+    "милли",
+    "мини",
+    "мини-",
+    "моно",
+    "мото",
+    "много",
+    "мульти",
+    "нано",
+    "нарко",
+    "не",
+    "небез",
+    "недо",
+    "нейро",
+    "нео",
+    "низко",
+    "обер-",
+    "обще",
+    "одно",
+    "около",
+    "орто",
+    "палео",
+    "пан",
+    "пара",
+    "пента",
+    "пере",
+    "пиро",
+    "поли",
+    "полу",
+    "после",
+    "пост",
+    "пост-",
+    "порно",
+    "пра",
+    "пра-",
+    "пред",
+    "пресс-",
+    "противо",
+    "противо-",
+    "прото",
+    "псевдо",
+    "псевдо-",
+    "радио",
+    "разно",
+    "ре",
+    "ретро",
+    "ретро-",
+    "само",
+    "санти",
+    "сверх",
+    "сверх-",
+    "спец",
+    "суб",
+    "супер",
+    "супер-",
+    "супра",
+    "теле",
+    "тетра",
+    "топ-",
+    "транс",
+    "транс-",
+    "ультра",
+    "унтер-",
+    "штаб-",
+    "экзо",
+    "эко",
+    "эндо",
+    "эконом-",
+    "экс",
+    "экс-",
+    "экстра",
+    "экстра-",
+    "электро",
+    "энерго",
+    "этно",
 ];
 
 /// "ё" is sometimes written as "е", not the other way round.
@@ -122,14 +254,12 @@ fn is_latin(word: &str) -> bool {
 
 /// Unicode general category P* (punctuation), for the characters that occur in text.
 fn is_punct_char(c: char) -> bool {
-    match c as u32 {
-        0x21..=0x23 | 0x25..=0x2A | 0x2C..=0x2F | 0x3A | 0x3B | 0x3F | 0x40 | 0x5B..=0x5D | 0x5F | 0x7B | 0x7D => true,
-        0xA1 | 0xA7 | 0xAB | 0xB6 | 0xB7 | 0xBB | 0xBF | 0x37E | 0x387 => true,
-        0x2010..=0x2027 | 0x2030..=0x2043 | 0x2045..=0x2051 | 0x2053..=0x205E => true,
-        0x2E00..=0x2E4F | 0x3001..=0x3003 | 0x3008..=0x3011 | 0x3014..=0x301F | 0xFE10..=0xFE19 => true,
-        0xFE30..=0xFE52 | 0xFE54..=0xFE61 | 0xFF01..=0xFF03 | 0xFF05..=0xFF0A | 0xFF0C..=0xFF0F => true,
-        _ => false,
-    }
+    matches!(c as u32,
+        0x21..=0x23 | 0x25..=0x2A | 0x2C..=0x2F | 0x3A | 0x3B | 0x3F | 0x40 | 0x5B..=0x5D | 0x5F | 0x7B | 0x7D
+        | 0xA1 | 0xA7 | 0xAB | 0xB6 | 0xB7 | 0xBB | 0xBF | 0x37E | 0x387
+        | 0x2010..=0x2027 | 0x2030..=0x2043 | 0x2045..=0x2051 | 0x2053..=0x205E
+        | 0x2E00..=0x2E4F | 0x3001..=0x3003 | 0x3008..=0x3011 | 0x3014..=0x301F | 0xFE10..=0xFE19
+        | 0xFE30..=0xFE52 | 0xFE54..=0xFE61 | 0xFF01..=0xFF03 | 0xFF05..=0xFF0A | 0xFF0C..=0xFF0F)
 }
 
 /// pymorphy's `is_punctuation`.
@@ -334,9 +464,10 @@ impl Analyzer {
                 }
                 let para_id = u16::from_be_bytes([payload[0], payload[1]]);
                 let idx = u16::from_be_bytes([payload[2], payload[3]]);
-                let (Some(tag), Some(normal_form)) =
-                    (self.dict.tag_of(para_id, idx), self.dict.normal_form(para_id, idx, &fixed_word))
-                else {
+                let (Some(tag), Some(normal_form)) = (
+                    self.dict.tag_of(para_id, idx),
+                    self.dict.normal_form(para_id, idx, &fixed_word),
+                ) else {
                     continue;
                 };
                 res.push(Parse {
@@ -396,7 +527,9 @@ impl Analyzer {
             return result;
         }
         for particle in PARTICLES_AFTER_HYPHEN {
-            let Some(unsuffixed) = lower.strip_suffix(particle) else { continue };
+            let Some(unsuffixed) = lower.strip_suffix(particle) else {
+                continue;
+            };
             if unsuffixed.is_empty() {
                 continue;
             }
@@ -449,7 +582,9 @@ impl Analyzer {
         {
             return result;
         }
-        let Some((left, right)) = lower.split_once('-') else { return result };
+        let Some((left, right)) = lower.split_once('-') else {
+            return result;
+        };
         let left_parses = self.parse_depth(left, depth + 1);
         let right_parses = self.parse_depth(right, depth + 1);
         let tags = &self.dict.tags;
@@ -488,7 +623,11 @@ impl Analyzer {
     /// `KnownPrefixAnalyzer`: `псевдокошка` → `псевдо` + `кошка`, longest prefix first.
     fn known_prefix(&self, lower: &str, seen: &mut Seen, depth: usize) -> Vec<Parse> {
         let mut result = Vec::new();
-        let mut prefixes: Vec<&str> = KNOWN_PREFIXES.iter().copied().filter(|p| lower.starts_with(p)).collect();
+        let mut prefixes: Vec<&str> = KNOWN_PREFIXES
+            .iter()
+            .copied()
+            .filter(|p| lower.starts_with(p))
+            .collect();
         prefixes.sort_by_key(|p| std::cmp::Reverse(py_len(p)));
         for prefix in prefixes {
             let rest = &lower[prefix.len()..];
@@ -549,7 +688,9 @@ impl Analyzer {
             if !lower.starts_with(prefixes[prefix_id].as_str()) {
                 continue;
             }
-            let Some(suffixes_dawg) = self.dict.prediction_suffixes.get(prefix_id) else { continue };
+            let Some(suffixes_dawg) = self.dict.prediction_suffixes.get(prefix_id) else {
+                continue;
+            };
             for i in (1..=self.dict.max_suffix_length).rev() {
                 let (word_start, word_end) = split_from_end(lower, i);
                 for (fixed_suffix, payloads) in suffixes_dawg.similar_items(word_end, CHAR_SUBSTITUTES) {
@@ -568,7 +709,9 @@ impl Analyzer {
                             ),
                             _ => continue,
                         };
-                        let Some(tag) = self.dict.tag_of(para_id, idx) else { continue };
+                        let Some(tag) = self.dict.tag_of(para_id, idx) else {
+                            continue;
+                        };
                         if !self.dict.tags.get(tag).productive {
                             continue;
                         }

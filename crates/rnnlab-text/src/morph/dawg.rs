@@ -174,14 +174,11 @@ impl BytesDawg {
                         let Some(&parent) = stack.last() else { break };
                         idx = parent;
                         if sibling != 0 {
-                            match self.dct.follow_char(sibling, idx) {
-                                Some(next) => {
-                                    key.push(sibling);
-                                    stack.push(next);
-                                    idx = next;
-                                    found = true;
-                                }
-                                None => {}
+                            if let Some(next) = self.dct.follow_char(sibling, idx) {
+                                key.push(sibling);
+                                stack.push(next);
+                                idx = next;
+                                found = true;
                             }
                             break;
                         }

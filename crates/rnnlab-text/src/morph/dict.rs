@@ -11,13 +11,13 @@ use crate::Error;
 /// Parts of speech; a tag whose first grammeme is not one of these is "unknown"
 /// (LATN, NUMB, PNCT, UNKN, ...).
 const PARTS_OF_SPEECH: &[&str] = &[
-    "NOUN", "ADJF", "ADJS", "COMP", "VERB", "INFN", "PRTF", "PRTS", "GRND", "NUMR", "ADVB", "NPRO", "PRED",
-    "PREP", "CONJ", "PRCL", "INTJ",
+    "NOUN", "ADJF", "ADJS", "COMP", "VERB", "INFN", "PRTF", "PRTS", "GRND", "NUMR", "ADVB", "NPRO", "PRED", "PREP",
+    "CONJ", "PRCL", "INTJ",
 ];
 const NON_PRODUCTIVE: &[&str] = &["NUMR", "NPRO", "PRED", "PREP", "CONJ", "PRCL", "INTJ", "Apro"];
 const FEATURE_GRAMMEMES: &[&str] = &[
-    "sing", "plur", "nomn", "gent", "datv", "accs", "ablt", "loct", "voct", "gen1", "gen2", "acc2", "loc1",
-    "loc2", "1per", "2per", "3per", "pres", "past", "futr",
+    "sing", "plur", "nomn", "gent", "datv", "accs", "ablt", "loct", "voct", "gen1", "gen2", "acc2", "loc1", "loc2",
+    "1per", "2per", "3per", "pres", "past", "futr",
 ];
 
 /// A set of grammemes as a bit set over the dictionary's grammeme numbering.

@@ -119,6 +119,9 @@ impl Lemmatizer {
 
     /// Number of distinct words in the cache.
     pub fn cached(&self) -> usize {
-        self.cache.iter().map(|s| s.read().unwrap_or_else(|e| e.into_inner()).len()).sum()
+        self.cache
+            .iter()
+            .map(|s| s.read().unwrap_or_else(|e| e.into_inner()).len())
+            .sum()
     }
 }

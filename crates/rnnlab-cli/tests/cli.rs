@@ -1,0 +1,223 @@
+//! The `rnnlab` binary end to end: outputs, exit codes and error messages.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn rnnlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rnnlab"))
+        .args(args)
+        .output()
+        .expect("the rnnlab binary runs")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rnnlab-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn data_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("RNNLAB_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "CI=true but {} is missing",
+        dir.display()
+    );
+    eprintln!("notice: skipping, no data folder at {}", dir.display());
+    None
+}
+
+#[test]
+fn preprocess_csv_and_parquet() {
+    let input = tmp("in.csv");
+    std::fs::write(
+        &input,
+        "id;body\n1;\"I don't like it &amp; :(\"\n2;\"two\nlines, running!\"\n3;\n",
+    )
+    .unwrap();
+    for ext in ["csv", "parquet"] {
+        let out = tmp(&format!("out.{ext}"));
+        let o = rnnlab(&[
+            "preprocess",
+            "--input",
+            input.to_str().unwrap(),
+            "--text-column",
+            "body",
+            "--delimiter",
+            ";",
+            "--lang",
+            "en",
+            "--output",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stderr(&o).contains("3 rows"), "{}", stderr(&o));
+        assert!(stderr(&o).contains("1 empty"), "{}", stderr(&o));
+        assert!(out.metadata().unwrap().len() > 0);
+        if ext == "csv" {
+            let text = std::fs::read_to_string(&out).unwrap();
+            assert!(text.starts_with("id,body,tokens"), "{text}");
+            assert!(text.contains("not_like :("), "{text}");
+            assert!(text.contains("\",line run\n"), "{text}");
+        }
+    }
+}
+
+#[test]
+fn saved_pipeline_is_reused() {
+    let input = tmp("p.csv");
+    std::fs::write(&input, "text\nThe cats are running\n").unwrap();
+    let pipe = tmp("pipeline.json");
+    let out = tmp("p_out.csv");
+    let o = rnnlab(&[
+        "preprocess",
+        "--input",
+        input.to_str().unwrap(),
+        "--lang",
+        "en",
+        "--no-normalize",
+        "--save-pipeline",
+        pipe.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = rnnlab(&[
+        "preprocess",
+        "--input",
+        input.to_str().unwrap(),
+        "--pipeline",
+        pipe.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(&out).unwrap().contains(",cats running"));
+}
+
+#[test]
+fn bad_input_exits_2_and_names_it() {
+    let o = rnnlab(&[
+        "preprocess",
+        "--input",
+        "/no/such/file.csv",
+        "--lang",
+        "en",
+        "--output",
+        "/tmp/x.csv",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/no/such/file.csv"), "{}", stderr(&o));
+
+    let input = tmp("cols.csv");
+    std::fs::write(&input, "id,tweet\n1,hello\n").unwrap();
+    let o = rnnlab(&[
+        "preprocess",
+        "--input",
+        input.to_str().unwrap(),
+        "--lang",
+        "en",
+        "--output",
+        "/tmp/x.csv",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no column \"text\"") && stderr(&o).contains("tweet"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = rnnlab(&["preprocess", "--dataset", "nope", "--output", "/tmp/x.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("twitter-hate-speech"), "{}", stderr(&o));
+
+    let o = rnnlab(&["preprocess", "--bogus-flag"]);
+    assert_eq!(o.status.code(), Some(2));
+
+    let o = rnnlab(&["lemmatize", "--morph-dict", "/no/dict"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/no/dict"), "{}", stderr(&o));
+}
+
+#[test]
+fn version_and_help() {
+    let o = rnnlab(&["--version"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("rnnlab "));
+    let o = rnnlab(&["preprocess", "--help"]);
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        help.contains("--text-column") && help.contains("--morph-dict"),
+        "{help}"
+    );
+}
+
+#[test]
+fn lemmatize_keeps_order_and_empty_lines() {
+    if rnnlab_text_dict().is_none() {
+        return;
+    }
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rnnlab"))
+        .args(["lemmatize", "--lang", "ru"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("банка\n\nданных\nсн\n".as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        "банка\tбанк\n\t\nданных\tданные\nсн\tсн\n"
+    );
+}
+
+fn rnnlab_text_dict() -> Option<()> {
+    let o = rnnlab(&["lemmatize"]);
+    if o.status.success() {
+        return Some(());
+    }
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "CI=true but no dictionary: {}",
+        stderr(&o)
+    );
+    eprintln!("notice: skipping, no morphology dictionary");
+    None
+}
+
+#[test]
+fn bench_preprocess_prints_json() {
+    let Some(dir) = data_dir() else { return };
+    let o = rnnlab(&[
+        "bench",
+        "preprocess",
+        "--dataset",
+        "twitter-hate-speech",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--repeat",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line = String::from_utf8(o.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(v["docs"], 31_962);
+    assert!(v["docs_per_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["normalize"], "stem");
+}
