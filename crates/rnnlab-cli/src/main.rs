@@ -3,6 +3,7 @@
 //! and errors; the work itself happens in the library crates.
 
 mod bench;
+mod model;
 mod preprocess;
 
 use std::io::IsTerminal;
@@ -44,6 +45,12 @@ enum Command {
     Preprocess(preprocess::PreprocessArgs),
     /// Lemmatise Russian words: one word per line on stdin, `word<TAB>lemma` on stdout.
     Lemmatize(LemmatizeArgs),
+    /// Train a model on a data set and save it as a directory (model, pipeline, metrics).
+    Train(Box<model::TrainArgs>),
+    /// Evaluate a model directory on a labelled file; prints metrics as JSON.
+    Eval(model::EvalArgs),
+    /// Classify texts (arguments or --input) with a model directory; writes CSV.
+    Predict(model::PredictArgs),
     /// Measure throughput; prints one JSON line.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -180,8 +187,24 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Preprocess(args) => preprocess::run(args, cli.quiet),
         Command::Lemmatize(args) => lemmatize(args),
+        Command::Train(args) => model::train(*args, cli.quiet),
+        Command::Eval(args) => model::eval(args),
+        Command::Predict(args) => model::predict(args),
         Command::Bench(cmd) => bench::run(cmd),
     }
+}
+
+/// Bad input (a missing file, column, data set or dictionary, a bad parameter or label) is
+/// exit code 2; anything else that fails is 1.
+fn is_bad_input(e: &anyhow::Error) -> bool {
+    use rnnlab_models::Error as M;
+    if e.downcast_ref::<rnnlab_text::Error>().is_some() || e.downcast_ref::<rnnlab_vectorize::Error>().is_some() {
+        return true;
+    }
+    matches!(
+        e.downcast_ref::<M>(),
+        Some(M::Data(_) | M::Param(_) | M::Format(_) | M::Vectorize(_))
+    )
 }
 
 fn main() -> ExitCode {
@@ -191,8 +214,7 @@ fn main() -> ExitCode {
         Err(e) => {
             // Errors are printed even with -q: they are what -q keeps.
             eprintln!("error: {e:#}");
-            // Bad input (a missing file, column, data set or dictionary) is exit code 2.
-            if e.downcast_ref::<rnnlab_text::Error>().is_some() {
+            if is_bad_input(&e) {
                 ExitCode::from(2)
             } else {
                 ExitCode::from(1)

@@ -204,6 +204,14 @@ pub enum Classifier {
     NbLr(NbLr),
 }
 
+/// Timings and size of a fit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitReport {
+    pub vectorize_s: f64,
+    pub train_s: f64,
+    pub n_features: usize,
+}
+
 /// A trained baseline: everything `predict` needs after the text pipeline.
 #[derive(Debug, Clone)]
 pub struct Baseline {
@@ -232,8 +240,7 @@ pub struct ModelCard {
 }
 
 impl Baseline {
-    /// Fits the vectorizer on `train` and the classifier on its rows; returns the model and
-    /// the training matrix's shape (rows, features).
+    /// Fits the vectorizer on `train` and the classifier on its rows.
     pub fn fit(
         kind: BaselineKind,
         params: BaselineParams,
@@ -241,23 +248,46 @@ impl Baseline {
         train: &[Vec<String>],
         y: &[usize],
     ) -> Result<Self, Error> {
+        Ok(Self::fit_timed(kind, params, labels, train, y)?.0)
+    }
+
+    /// [`Baseline::fit`], also returning the seconds spent vectorizing and training, and
+    /// the number of features.
+    pub fn fit_timed(
+        kind: BaselineKind,
+        params: BaselineParams,
+        labels: LabelSet,
+        train: &[Vec<String>],
+        y: &[usize],
+    ) -> Result<(Self, FitReport), Error> {
         let resolved = params.resolve(kind);
+        let t0 = std::time::Instant::now();
         let (vectorizer, x) = Vectorizer::fit_transform(&resolved.vectorizer, train)?;
+        let vectorize_s = t0.elapsed().as_secs_f64();
+        let t1 = std::time::Instant::now();
         let k = labels.n_classes();
         let classifier = match kind {
             BaselineKind::Nb => Classifier::Nb(MultinomialNb::fit(&x, y, k, resolved.alpha)?),
             BaselineKind::Nbsvm => Classifier::NbLr(NbLr::fit(&x, y, k, resolved.alpha, &resolved.logreg)?),
             _ => Classifier::LogReg(LogisticRegression::fit(&x, y, k, &resolved.logreg)?),
         };
-        Ok(Baseline {
-            kind,
-            params,
-            resolved,
-            labels,
-            threshold: None,
-            vectorizer,
-            classifier,
-        })
+        let report = FitReport {
+            vectorize_s,
+            train_s: t1.elapsed().as_secs_f64(),
+            n_features: x.n_cols(),
+        };
+        Ok((
+            Baseline {
+                kind,
+                params,
+                resolved,
+                labels,
+                threshold: None,
+                vectorizer,
+                classifier,
+            },
+            report,
+        ))
     }
 
     /// Class probabilities of token lists, `[n, n_classes]`.
@@ -280,7 +310,11 @@ impl Baseline {
             .map(|class| {
                 let mut w: Vec<(usize, f32)> = (0..m.n_features).map(|f| (f, m.weight(class, f))).collect();
                 w.sort_by(|a, b| b.1.total_cmp(&a.1));
-                let top = w.into_iter().take(per_class).map(|(f, v)| (names[f].clone(), v)).collect();
+                let top = w
+                    .into_iter()
+                    .take(per_class)
+                    .map(|(f, v)| (names[f].clone(), v))
+                    .collect();
                 (self.labels.labels[class].clone(), top)
             })
             .collect()
@@ -305,7 +339,11 @@ impl Baseline {
             Classifier::LogReg(m) => push_logreg(&mut tensors, "", m),
             Classifier::Nb(m) => {
                 let k = m.class_log_prior.len();
-                tensors.push(("feature_log_prob".into(), vec![k, m.n_features], m.feature_log_prob.clone()));
+                tensors.push((
+                    "feature_log_prob".into(),
+                    vec![k, m.n_features],
+                    m.feature_log_prob.clone(),
+                ));
                 tensors.push(("class_log_prior".into(), vec![k], m.class_log_prior.clone()));
             }
             Classifier::NbLr(m) => {
@@ -368,7 +406,10 @@ impl Baseline {
             }
             _ => Classifier::LogReg(read_logreg(&get, "", n_classes)?),
         };
-        let positive = card.positive_label.as_ref().and_then(|p| card.labels.iter().position(|l| l == p));
+        let positive = card
+            .positive_label
+            .as_ref()
+            .and_then(|p| card.labels.iter().position(|l| l == p));
         let labels = LabelSet {
             labels: card.labels.clone(),
             positive,
@@ -403,7 +444,9 @@ fn read_logreg(
     let (_, intercept) = get(&format!("{prefix}intercept"))?;
     let n_features = *shape.get(1).unwrap_or(&0);
     if shape.len() != 2 || intercept.len() != shape[0] || coef.len() != shape[0] * n_features {
-        return Err(Error::Format(format!("weights {prefix}coef have an inconsistent shape {shape:?}")));
+        return Err(Error::Format(format!(
+            "weights {prefix}coef have an inconsistent shape {shape:?}"
+        )));
     }
     Ok(LogisticRegression {
         n_features,
@@ -438,8 +481,14 @@ mod tests {
     #[test]
     fn every_kind_trains_saves_and_loads() {
         let train = docs(&[
-            "good great film", "great good fun", "good fun", "bad awful film", "awful bad boring", "bad boring",
-            "good great", "awful bad",
+            "good great film",
+            "great good fun",
+            "good fun",
+            "bad awful film",
+            "awful bad boring",
+            "bad boring",
+            "good great",
+            "awful bad",
         ]);
         let y = vec![1, 1, 1, 0, 0, 0, 1, 0];
         let labels = LabelSet::fit(&["neg".to_string(), "pos".to_string()], None).unwrap();

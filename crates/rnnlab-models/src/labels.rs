@@ -28,14 +28,20 @@ impl LabelSet {
         }
         if labels.iter().all(|l| l.trim().parse::<f64>().is_ok()) {
             labels.sort_by(|a, b| {
-                let (x, y) = (a.trim().parse::<f64>().unwrap_or(0.0), b.trim().parse::<f64>().unwrap_or(0.0));
+                let (x, y) = (
+                    a.trim().parse::<f64>().unwrap_or(0.0),
+                    b.trim().parse::<f64>().unwrap_or(0.0),
+                );
                 x.total_cmp(&y)
             });
         }
         let positive = if labels.len() == 2 {
             match positive {
                 Some(p) => Some(labels.iter().position(|l| l == p).ok_or_else(|| {
-                    Error::Data(format!("positive label {p:?} is not one of the labels: {}", labels.join(", ")))
+                    Error::Data(format!(
+                        "positive label {p:?} is not one of the labels: {}",
+                        labels.join(", ")
+                    ))
                 })?),
                 None => Some(1),
             }

@@ -8,6 +8,7 @@ pub mod lbfgs;
 pub mod linear;
 pub mod metrics;
 pub mod tensors;
+pub mod tron;
 
 use std::path::{Path, PathBuf};
 

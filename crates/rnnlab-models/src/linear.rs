@@ -28,7 +28,13 @@ fn sample_weights(y: &[usize], n_classes: usize, cw: ClassWeight) -> Vec<f64> {
             }
             let w: Vec<f64> = counts
                 .iter()
-                .map(|&c| if c == 0 { 0.0 } else { y.len() as f64 / (n_classes as f64 * c as f64) })
+                .map(|&c| {
+                    if c == 0 {
+                        0.0
+                    } else {
+                        y.len() as f64 / (n_classes as f64 * c as f64)
+                    }
+                })
                 .collect();
             y.iter().map(|&k| w[k]).collect()
         }
@@ -37,13 +43,19 @@ fn sample_weights(y: &[usize], n_classes: usize, cw: ClassWeight) -> Vec<f64> {
 
 fn check_rows(x: &CsrMatrix, y: &[usize], n_classes: usize) -> Result<(), Error> {
     if x.n_rows() != y.len() {
-        return Err(Error::Data(format!("{} rows of features but {} labels", x.n_rows(), y.len())));
+        return Err(Error::Data(format!(
+            "{} rows of features but {} labels",
+            x.n_rows(),
+            y.len()
+        )));
     }
     if x.n_rows() == 0 {
         return Err(Error::Data("no training rows".into()));
     }
     if let Some(&bad) = y.iter().find(|&&k| k >= n_classes) {
-        return Err(Error::Data(format!("class index {bad} is not below n_classes = {n_classes}")));
+        return Err(Error::Data(format!(
+            "class index {bad} is not below n_classes = {n_classes}"
+        )));
     }
     Ok(())
 }
@@ -128,10 +140,53 @@ impl LogisticRegression {
         if !(params.c > 0.0 && params.c.is_finite()) {
             return Err(Error::Param(format!("C = {} must be a positive number", params.c)));
         }
+        // Columns that never occur get weight 0 at the optimum (their gradient is the L2
+        // term alone); train on the occurring ones only, then spread the weights back.
+        let mut used = vec![false; x.n_cols()];
+        for &c in x.indices() {
+            used[c as usize] = true;
+        }
+        let n_used = used.iter().filter(|&&u| u).count();
+        if n_used < x.n_cols() / 2 {
+            let mut new_index = vec![u32::MAX; x.n_cols()];
+            let mut old_index = Vec::with_capacity(n_used);
+            for (c, &u) in used.iter().enumerate() {
+                if u {
+                    new_index[c] = old_index.len() as u32;
+                    old_index.push(c);
+                }
+            }
+            let rows: Vec<Vec<(u32, f32)>> = (0..x.n_rows())
+                .map(|r| {
+                    let (cols, vals) = x.row(r);
+                    cols.iter()
+                        .zip(vals)
+                        .map(|(&c, &v)| (new_index[c as usize], v))
+                        .collect()
+                })
+                .collect();
+            let compact = CsrMatrix::from_rows(n_used, rows)?;
+            let small = Self::fit(&compact, y, n_classes, params)?;
+            let k = small.intercept.len();
+            let mut coef = vec![0.0f32; k * x.n_cols()];
+            for j in 0..k {
+                for (new, &old) in old_index.iter().enumerate() {
+                    coef[j * x.n_cols() + old] = small.coef[j * n_used + new];
+                }
+            }
+            return Ok(LogisticRegression {
+                n_features: x.n_cols(),
+                coef,
+                ..small
+            });
+        }
         let nf = x.n_cols();
         let k = if n_classes == 2 { 1 } else { n_classes };
         let sw = sample_weights(y, n_classes, params.class_weight);
         let xt = x.transpose();
+        if k == 1 {
+            return Ok(Self::fit_binary(x, &xt, y, &sw, params));
+        }
         let n = x.n_rows();
         let c = params.c;
         let mut theta = vec![0.0f64; k * nf + k];
@@ -206,6 +261,32 @@ impl LogisticRegression {
         })
     }
 
+    /// Binary tasks: liblinear's trust-region Newton method, with its stopping rule
+    /// (`|g| <= tol * max(1, min(n_pos, n_neg)) / n * |g0|`).
+    fn fit_binary(x: &CsrMatrix, xt: &CsrMatrix, y: &[usize], sw: &[f64], params: &LogRegParams) -> Self {
+        let ys: Vec<f64> = y.iter().map(|&k| if k == 1 { 1.0 } else { -1.0 }).collect();
+        let cw: Vec<f64> = sw.iter().map(|s| s * params.c).collect();
+        let pos = y.iter().filter(|&&k| k == 1).count();
+        let eps = params.tol * (pos.min(y.len() - pos).max(1) as f64) / y.len() as f64;
+        let mut fun = crate::tron::BinaryLogistic::new(x, xt, &ys, &cw, params.penalize_intercept);
+        let nf = x.n_cols();
+        let mut w = vec![0.0; nf + 1];
+        let rep = crate::tron::tron(&mut fun, &mut w, eps, params.max_iter);
+        LogisticRegression {
+            n_features: nf,
+            n_classes: 2,
+            coef: w[..nf].iter().map(|&v| v as f32).collect(),
+            intercept: vec![w[nf] as f32],
+            report: Some(LbfgsReport {
+                iterations: rep.iterations,
+                evaluations: rep.cg_iterations,
+                value: rep.value,
+                grad_norm: 0.0,
+                converged: rep.converged,
+            }),
+        }
+    }
+
     fn rows(&self) -> usize {
         self.intercept.len()
     }
@@ -219,8 +300,7 @@ impl LogisticRegression {
         let b: Vec<f64> = self.intercept.iter().map(|&v| v as f64).collect();
         let mut z = vec![0.0; x.n_rows() * k];
         scores(x, &w, &b, k, self.n_features, &mut z);
-        Ok(z
-            .chunks(k)
+        Ok(z.chunks(k)
             .map(|zi| {
                 if k == 1 {
                     let p = sigmoid(zi[0]);
@@ -337,7 +417,9 @@ pub struct NbLr {
 
 fn binarize_scaled(x: &CsrMatrix, r: &[f32]) -> CsrMatrix {
     let mut out = x.clone();
-    out.data_mut().iter_mut().for_each(|v| *v = if *v > 0.0 { 1.0 } else { 0.0 });
+    out.data_mut()
+        .iter_mut()
+        .for_each(|v| *v = if *v > 0.0 { 1.0 } else { 0.0 });
     out.scale_columns(r);
     out
 }
@@ -346,7 +428,11 @@ impl NbLr {
     pub fn fit(x: &CsrMatrix, y: &[usize], n_classes: usize, alpha: f64, params: &LogRegParams) -> Result<Self, Error> {
         check_rows(x, y, n_classes)?;
         let nf = x.n_cols();
-        let targets: Vec<usize> = if n_classes == 2 { vec![1] } else { (0..n_classes).collect() };
+        let targets: Vec<usize> = if n_classes == 2 {
+            vec![1]
+        } else {
+            (0..n_classes).collect()
+        };
         let mut ratios = Vec::with_capacity(targets.len() * nf);
         let mut models = Vec::with_capacity(targets.len());
         for &t in &targets {
@@ -434,7 +520,11 @@ mod tests {
             let mut f = 0.5 * w.iter().map(|v| v * v).sum::<f64>();
             for i in 0..6 {
                 let (cols, vals) = x.row(i);
-                let z: f64 = b + cols.iter().zip(vals).map(|(&c, &v)| w[c as usize] * v as f64).sum::<f64>();
+                let z: f64 = b + cols
+                    .iter()
+                    .zip(vals)
+                    .map(|(&c, &v)| w[c as usize] * v as f64)
+                    .sum::<f64>();
                 f += softplus(z) - (y[i] as f64) * z;
             }
             f
@@ -456,10 +546,26 @@ mod tests {
 
     #[test]
     fn multinomial_logreg_and_nb() {
-        let rows = vec![vec![(0, 1.0)], vec![(1, 1.0)], vec![(2, 1.0)], vec![(0, 2.0)], vec![(1, 2.0)], vec![(2, 2.0)]];
+        let rows = vec![
+            vec![(0, 1.0)],
+            vec![(1, 1.0)],
+            vec![(2, 1.0)],
+            vec![(0, 2.0)],
+            vec![(1, 2.0)],
+            vec![(2, 2.0)],
+        ];
         let x = CsrMatrix::from_rows(3, rows).unwrap();
         let y = vec![0, 1, 2, 0, 1, 2];
-        let m = LogisticRegression::fit(&x, &y, 3, &LogRegParams { c: 10.0, ..Default::default() }).unwrap();
+        let m = LogisticRegression::fit(
+            &x,
+            &y,
+            3,
+            &LogRegParams {
+                c: 10.0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let p = m.predict_proba(&x).unwrap();
         for (i, row) in p.iter().enumerate() {
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
@@ -471,14 +577,26 @@ mod tests {
         // Laplace smoothing: P(f0 | class 0) = (3 + 1) / (3 + 3).
         assert!((nb.feature_log_prob[0] - (4.0f32 / 6.0).ln()).abs() < 1e-6);
         let nblr = NbLr::fit(&x, &y, 3, 1.0, &LogRegParams::default()).unwrap();
-        assert_eq!(crate::metrics::predict_classes(&nblr.predict_proba(&x).unwrap(), None, None), y);
+        assert_eq!(
+            crate::metrics::predict_classes(&nblr.predict_proba(&x).unwrap(), None, None),
+            y
+        );
     }
 
     #[test]
     fn bad_inputs() {
         let (x, y) = toy();
         assert!(LogisticRegression::fit(&x, &y[..3], 2, &LogRegParams::default()).is_err());
-        assert!(LogisticRegression::fit(&x, &y, 2, &LogRegParams { c: 0.0, ..Default::default() }).is_err());
+        assert!(LogisticRegression::fit(
+            &x,
+            &y,
+            2,
+            &LogRegParams {
+                c: 0.0,
+                ..Default::default()
+            }
+        )
+        .is_err());
         let m = LogisticRegression::fit(&x, &y, 2, &LogRegParams::default()).unwrap();
         let other = CsrMatrix::from_rows(5, vec![vec![]]).unwrap();
         assert!(m.predict_proba(&other).is_err());

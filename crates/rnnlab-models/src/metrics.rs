@@ -96,7 +96,9 @@ pub fn best_threshold(y_true: &[usize], proba: &[Vec<f32>], positive: usize) -> 
     for i in 0..=90 {
         let t = 0.05 + i as f64 * 0.01;
         let pred = predict_classes(proba, Some(positive), Some(t));
-        let f1 = SplitMetrics::compute(y_true, &pred, 2, Some(positive)).f1.unwrap_or(0.0);
+        let f1 = SplitMetrics::compute(y_true, &pred, 2, Some(positive))
+            .f1
+            .unwrap_or(0.0);
         if f1 > best.1 {
             best = (t, f1);
         }

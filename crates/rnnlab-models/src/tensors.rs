@@ -21,8 +21,8 @@ pub fn save(path: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) -> Result<(
                 .map_err(|e| Error::Format(format!("tensor {n}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let data = safetensors::tensor::serialize(views, None)
-        .map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
+    let data =
+        safetensors::tensor::serialize(views, None).map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
     std::fs::write(path, data).map_err(|e| Error::io(path, e))
 }
 

@@ -266,6 +266,135 @@ pub fn load_named(spec: &DatasetSpec, data_dir: &Path) -> Result<Dataset, Error>
     Ok(ds)
 }
 
+/// Column names of a labelled table.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    pub text: String,
+    pub label: String,
+    pub id: Option<String>,
+}
+
+/// Rows of one labelled file: ids (given or row numbers), texts, labels.
+fn read_labelled(
+    path: &Path,
+    cols: &Columns,
+    delimiter: u8,
+) -> Result<(Vec<String>, Vec<String>, Vec<String>, usize), Error> {
+    let table = read_table(path, delimiter)?;
+    let texts = column_strings(&table, &cols.text)?;
+    let labels = column_strings(&table, &cols.label)?;
+    let ids = match &cols.id {
+        Some(c) => column_strings(&table, c)?,
+        None => (1..=texts.len()).map(|i| Some(i.to_string())).collect(),
+    };
+    let mut out_labels = Vec::with_capacity(labels.len());
+    for (row, l) in labels.into_iter().enumerate() {
+        match l {
+            Some(l) if !l.trim().is_empty() => out_labels.push(l.trim().to_string()),
+            _ => {
+                return Err(Error::Data(format!(
+                    "{}: row {}: missing value in label column {:?}",
+                    path.display(),
+                    row + 1,
+                    cols.label
+                )))
+            }
+        }
+    }
+    Ok((
+        ids.into_iter().map(Option::unwrap_or_default).collect(),
+        texts.into_iter().map(Option::unwrap_or_default).collect(),
+        out_labels,
+        table.invalid_utf8_rows,
+    ))
+}
+
+/// A deterministic generator for seeded shuffles (SplitMix64).
+#[derive(Debug, Clone)]
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Fisher-Yates shuffle.
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next_u64() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+/// Indices of a stratified `fraction` of `labels` (per label, rounded, at least one from a
+/// label with two or more rows), chosen with `seed`.
+pub fn stratified_sample(labels: &[String], fraction: f64, seed: u64) -> Vec<usize> {
+    let mut by_label: std::collections::BTreeMap<&str, Vec<usize>> = std::collections::BTreeMap::new();
+    for (i, l) in labels.iter().enumerate() {
+        by_label.entry(l.as_str()).or_default().push(i);
+    }
+    let mut rng = SplitMix64(seed);
+    let mut out = Vec::new();
+    for (_, mut rows) in by_label {
+        rng.shuffle(&mut rows);
+        let mut take = (rows.len() as f64 * fraction).round() as usize;
+        if take == 0 && rows.len() >= 2 {
+            take = 1;
+        }
+        out.extend_from_slice(&rows[..take.min(rows.len())]);
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Loads a task from CSV/Parquet files: `train`, optional `val` (else a stratified 10 % of
+/// `train`, seeded), and `test`.
+pub fn load_files(
+    train: &Path,
+    val: Option<&Path>,
+    test: &Path,
+    cols: &Columns,
+    delimiter: u8,
+    seed: u64,
+) -> Result<Dataset, Error> {
+    let mut ds = Dataset {
+        name: train.display().to_string(),
+        ..Default::default()
+    };
+    let (ids, texts, labels, invalid) = read_labelled(train, cols, delimiter)?;
+    if texts.is_empty() {
+        return Err(Error::Data(format!("{}: no rows", train.display())));
+    }
+    let mut splits = vec![Split::Train; texts.len()];
+    if val.is_none() {
+        for i in stratified_sample(&labels, 0.1, seed) {
+            splits[i] = Split::Val;
+        }
+    }
+    ds.ids.extend(ids);
+    ds.texts.extend(texts);
+    ds.labels.extend(labels);
+    ds.splits.extend(splits);
+    ds.invalid_utf8_rows += invalid;
+    ds.files.push(train.to_path_buf());
+    for (path, split) in [(val, Split::Val), (Some(test), Split::Test)] {
+        let Some(path) = path else { continue };
+        let (ids, texts, labels, invalid) = read_labelled(path, cols, delimiter)?;
+        ds.splits.extend(std::iter::repeat_n(split, texts.len()));
+        ds.ids.extend(ids);
+        ds.texts.extend(texts);
+        ds.labels.extend(labels);
+        ds.invalid_utf8_rows += invalid;
+        ds.files.push(path.to_path_buf());
+    }
+    Ok(ds)
+}
+
 /// Writes `frame` as CSV or Parquet, by the extension of `path`.
 pub fn write_table(frame: &mut DataFrame, path: &Path) -> Result<(), Error> {
     let file = File::create(path).map_err(|e| Error::Io {
@@ -343,6 +472,43 @@ mod tests {
         let back = read_table(&out, b',').unwrap();
         assert_eq!(back.frame.height(), 2);
         assert!(back.frame.column("tokens").unwrap().list().is_ok());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn stratified_sample_is_seeded_and_stratified() {
+        let labels: Vec<String> = (0..100).map(|i| if i < 80 { "a".into() } else { "b".into() }).collect();
+        let s1 = stratified_sample(&labels, 0.1, 7);
+        assert_eq!(s1.len(), 10);
+        assert_eq!(s1.iter().filter(|&&i| i >= 80).count(), 2);
+        assert_eq!(s1, stratified_sample(&labels, 0.1, 7));
+        assert_ne!(s1, stratified_sample(&labels, 0.1, 8));
+    }
+
+    #[test]
+    fn load_files_with_and_without_val() {
+        let dir = std::env::temp_dir().join(format!("rnnlab-load-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let train = dir.join("train.csv");
+        let mut body = String::from("text,label\n");
+        for i in 0..40 {
+            body.push_str(&format!("text {i},{}\n", if i % 4 == 0 { "pos" } else { "neg" }));
+        }
+        std::fs::write(&train, &body).unwrap();
+        let test = dir.join("test.csv");
+        std::fs::write(&test, "text,label\nx,pos\ny,\n").unwrap();
+        let cols = Columns {
+            text: "text".into(),
+            label: "label".into(),
+            id: None,
+        };
+        let err = load_files(&train, None, &test, &cols, b',', 0).unwrap_err().to_string();
+        assert!(err.contains("row 2") && err.contains("label"), "{err}");
+        std::fs::write(&test, "text,label\nx,pos\ny,neg\n").unwrap();
+        let ds = load_files(&train, None, &test, &cols, b',', 0).unwrap();
+        assert_eq!(ds.split_sizes(), (36, 4, 2));
+        let ds = load_files(&train, Some(&test), &test, &cols, b',', 0).unwrap();
+        assert_eq!(ds.split_sizes(), (40, 2, 2));
         std::fs::remove_dir_all(&dir).ok();
     }
 

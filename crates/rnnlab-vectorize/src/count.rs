@@ -1,13 +1,11 @@
 //! `CountVectorizer` and `TfidfVectorizer` with scikit-learn's parameters and semantics.
 //! `fit` returns the fitted vectorizer, so "transform before fit" cannot be written.
 
-use std::collections::HashMap;
-
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::csr::{CsrMatrix, Norm};
-use crate::ngrams::{self, Analyzer, Origin};
+use crate::ngrams::{self, Analyzer, KeyMap, Origin};
 use crate::Error;
 
 /// `min_df` / `max_df`: a document count (integer) or a fraction of documents (float).
@@ -23,7 +21,9 @@ impl Df {
         match self {
             Df::Count(c) => Ok(c as f64),
             Df::Fraction(f) if (0.0..=1.0).contains(&f) => Ok(f * n_docs as f64),
-            Df::Fraction(f) => Err(Error::Param(format!("{name} = {f} must be a count or a fraction in [0, 1]"))),
+            Df::Fraction(f) => Err(Error::Param(format!(
+                "{name} = {f} must be a count or a fraction in [0, 1]"
+            ))),
         }
     }
 }
@@ -76,7 +76,7 @@ pub struct CountVectorizer {
     /// Term of each column (sorted, as scikit-learn's `get_feature_names_out`).
     pub vocabulary: Vec<String>,
     #[serde(skip)]
-    index: HashMap<u128, u32>,
+    index: KeyMap<u32>,
 }
 
 struct Stat {
@@ -88,12 +88,28 @@ struct Stat {
 
 type DocKeys = Vec<(u128, u32, Origin)>;
 
+/// The distinct n-gram keys of a document with their counts (sorted by key).
 fn doc_keys(tokens: &[String], params: &CountParams) -> DocKeys {
-    let mut counts: HashMap<u128, (u32, Origin)> = HashMap::new();
-    ngrams::for_each_ngram(tokens, params.analyzer, params.ngram_range, |key, origin| {
-        counts.entry(key).or_insert((0, origin)).0 += 1;
-    });
-    counts.into_iter().map(|(k, (c, o))| (k, c, o)).collect()
+    SCRATCH.with(|cell| {
+        let mut all = cell.borrow_mut();
+        all.clear();
+        ngrams::for_each_ngram(tokens, params.analyzer, params.ngram_range, |key, origin| {
+            all.push((key, origin))
+        });
+        all.sort_unstable_by_key(|e| e.0);
+        let mut out: DocKeys = Vec::with_capacity(all.len());
+        for &(k, o) in all.iter() {
+            match out.last_mut() {
+                Some(last) if last.0 == k => last.1 += 1,
+                _ => out.push((k, 1, o)),
+            }
+        }
+        out
+    })
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<(u128, Origin)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl CountVectorizer {
@@ -114,38 +130,33 @@ impl CountVectorizer {
             return Ok((v, x));
         }
         let keys: Vec<DocKeys> = docs.par_iter().map(|d| doc_keys(d, &params)).collect();
-        let stats = keys
-            .par_iter()
-            .enumerate()
-            .fold(HashMap::new, |mut acc: HashMap<u128, Stat>, (doc, dk)| {
-                for &(k, c, origin) in dk {
-                    let e = acc.entry(k).or_insert(Stat {
-                        df: 0,
-                        tf: 0,
-                        doc: doc as u32,
-                        origin,
-                    });
-                    e.df += 1;
-                    e.tf += c as u64;
+        // Keys are uniform hashes: shard them by their top bits, one shard per thread, so
+        // every shard is counted over all documents without any merging.
+        let shards = rayon::current_num_threads().clamp(1, 64);
+        let total: usize = keys.iter().map(Vec::len).sum();
+        let stats: Vec<KeyMap<Stat>> = (0..shards)
+            .into_par_iter()
+            .map(|shard| {
+                let mut acc: KeyMap<Stat> = KeyMap::with_capacity_and_hasher(total / shards / 3, Default::default());
+                for (doc, dk) in keys.iter().enumerate() {
+                    for &(k, c, origin) in dk {
+                        if (k >> 64) as u64 as usize % shards != shard {
+                            continue;
+                        }
+                        let e = acc.entry(k).or_insert(Stat {
+                            df: 0,
+                            tf: 0,
+                            doc: doc as u32,
+                            origin,
+                        });
+                        e.df += 1;
+                        e.tf += c as u64;
+                    }
                 }
                 acc
             })
-            .reduce(HashMap::new, |mut a, b| {
-                let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, std::mem::take(&mut a)) };
-                for (k, s) in small {
-                    match big.get_mut(&k) {
-                        Some(e) => {
-                            e.df += s.df;
-                            e.tf += s.tf;
-                        }
-                        None => {
-                            big.insert(k, s);
-                        }
-                    }
-                }
-                big
-            });
-        if stats.is_empty() {
+            .collect();
+        if stats.iter().all(|m| m.is_empty()) {
             return Err(Error::Empty(
                 "every document is empty: no terms to build a vocabulary from".into(),
             ));
@@ -156,19 +167,27 @@ impl CountVectorizer {
         if high < low {
             return Err(Error::Param("max_df corresponds to fewer documents than min_df".into()));
         }
-        let mut kept: Vec<(u128, &Stat)> = stats
-            .iter()
-            .filter(|(_, s)| (s.df as f64) >= low && (s.df as f64) <= high)
-            .map(|(k, s)| (*k, s))
+        let spelled = |k: u128, st: &Stat| {
+            (
+                ngrams::spell(&docs[st.doc as usize], params.analyzer, st.origin),
+                k,
+                st.tf,
+            )
+        };
+        let mut terms: Vec<(String, u128, u64)> = stats
+            .par_iter()
+            .flat_map_iter(|m| {
+                m.iter()
+                    .filter(|(_, s)| (s.df as f64) >= low && (s.df as f64) <= high)
+                    .map(|(k, s)| spelled(*k, s))
+            })
             .collect();
-        if kept.is_empty() {
+        if terms.is_empty() {
             return Err(Error::Empty(format!(
                 "no term is left after min_df = {:?} and max_df = {:?}: lower min_df or raise max_df",
                 params.min_df, params.max_df
             )));
         }
-        let spelled = |k: &(u128, &Stat)| ngrams::spell(&docs[k.1.doc as usize], params.analyzer, k.1.origin);
-        let mut terms: Vec<(String, u128, u64)> = kept.drain(..).map(|k| (spelled(&k), k.0, k.1.tf)).collect();
         if let Some(limit) = params.max_features {
             if limit == 0 {
                 return Err(Error::Param("max_features must be at least 1".into()));
@@ -179,8 +198,8 @@ impl CountVectorizer {
                 terms.truncate(limit);
             }
         }
-        terms.sort_by(|a, b| a.0.cmp(&b.0));
-        let index: HashMap<u128, u32> = terms.iter().enumerate().map(|(i, t)| (t.1, i as u32)).collect();
+        terms.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let index: KeyMap<u32> = terms.iter().enumerate().map(|(i, t)| (t.1, i as u32)).collect();
         let vocabulary = terms.into_iter().map(|t| t.0).collect();
         let v = CountVectorizer {
             params,
@@ -199,7 +218,7 @@ impl CountVectorizer {
         let mut v = CountVectorizer {
             params,
             vocabulary,
-            index: HashMap::new(),
+            index: KeyMap::default(),
         };
         v.rebuild_index()?;
         Ok(v)
@@ -207,23 +226,31 @@ impl CountVectorizer {
 
     /// Rebuilds the term index after deserialisation.
     pub fn rebuild_index(&mut self) -> Result<(), Error> {
-        self.index = HashMap::with_capacity(self.vocabulary.len());
+        self.index = KeyMap::with_capacity_and_hasher(self.vocabulary.len(), Default::default());
         for (i, t) in self.vocabulary.iter().enumerate() {
-            if self.index.insert(ngrams::term_key(t, self.params.analyzer), i as u32).is_some() {
+            if self
+                .index
+                .insert(ngrams::term_key(t, self.params.analyzer), i as u32)
+                .is_some()
+            {
                 return Err(Error::Param(format!("the vocabulary has {t:?} twice")));
             }
         }
         Ok(())
     }
 
+    /// The row of a document, sorted by column (so building the matrix needs no sort).
     fn row_from_keys(&self, dk: &DocKeys) -> Vec<(u32, f32)> {
-        dk.iter()
+        let mut row: Vec<(u32, f32)> = dk
+            .iter()
             .filter_map(|(k, c, _)| {
                 self.index
                     .get(k)
                     .map(|&col| (col, if self.params.binary { 1.0 } else { *c as f32 }))
             })
-            .collect()
+            .collect();
+        row.sort_unstable_by_key(|&(c, _)| c);
+        row
     }
 
     pub fn n_features(&self) -> usize {
@@ -338,33 +365,35 @@ impl TfidfVectorizer {
     fn weight(&self, counts: CsrMatrix) -> CsrMatrix {
         let p = &self.params;
         let n_cols = counts.n_cols();
-        let mut rows: Vec<Vec<(u32, f32)>> = Vec::with_capacity(counts.n_rows());
-        for r in 0..counts.n_rows() {
-            let (cols, vals) = counts.row(r);
-            let total: f64 = vals.iter().map(|&v| v as f64).sum();
-            let row = cols
-                .iter()
-                .zip(vals)
-                .map(|(&c, &v)| {
-                    let v = v as f64;
-                    let tf = match p.mode {
-                        TfidfMode::Lecture => v / total,
-                        TfidfMode::Sklearn if p.sublinear_tf => v.ln() + 1.0,
-                        TfidfMode::Sklearn => v,
-                    };
-                    let w = if p.use_idf { tf * self.idf[c as usize] } else { tf };
-                    (c, w)
-                })
-                .collect::<Vec<(u32, f64)>>();
-            // Normalise in f64, then store f32.
-            let norm: f64 = match p.norm {
-                Norm::L2 => row.iter().map(|(_, w)| w * w).sum::<f64>().sqrt(),
-                Norm::L1 => row.iter().map(|(_, w)| w.abs()).sum(),
-                Norm::None => 1.0,
-            };
-            let scale = if norm > 0.0 { 1.0 / norm } else { 1.0 };
-            rows.push(row.into_iter().map(|(c, w)| (c, (w * scale) as f32)).collect());
-        }
+        let rows: Vec<Vec<(u32, f32)>> = (0..counts.n_rows())
+            .into_par_iter()
+            .map(|r| {
+                let (cols, vals) = counts.row(r);
+                let total: f64 = vals.iter().map(|&v| v as f64).sum();
+                let row = cols
+                    .iter()
+                    .zip(vals)
+                    .map(|(&c, &v)| {
+                        let v = v as f64;
+                        let tf = match p.mode {
+                            TfidfMode::Lecture => v / total,
+                            TfidfMode::Sklearn if p.sublinear_tf => v.ln() + 1.0,
+                            TfidfMode::Sklearn => v,
+                        };
+                        let w = if p.use_idf { tf * self.idf[c as usize] } else { tf };
+                        (c, w)
+                    })
+                    .collect::<Vec<(u32, f64)>>();
+                // Normalise in f64, then store f32.
+                let norm: f64 = match p.norm {
+                    Norm::L2 => row.iter().map(|(_, w)| w * w).sum::<f64>().sqrt(),
+                    Norm::L1 => row.iter().map(|(_, w)| w.abs()).sum(),
+                    Norm::None => 1.0,
+                };
+                let scale = if norm > 0.0 { 1.0 / norm } else { 1.0 };
+                row.into_iter().map(|(c, w)| (c, (w * scale) as f32)).collect()
+            })
+            .collect();
         CsrMatrix::from_rows(n_cols, rows).expect("rows keep the shape of the counts")
     }
 
@@ -397,7 +426,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v.vocabulary, ["a", "b", "c"]);
-        assert_eq!(x.to_dense(), vec![vec![1.0, 1.0, 0.0], vec![0.0, 1.0, 1.0], vec![0.0, 0.0, 0.0]]);
+        assert_eq!(
+            x.to_dense(),
+            vec![vec![1.0, 1.0, 0.0], vec![0.0, 1.0, 1.0], vec![0.0, 0.0, 0.0]]
+        );
         let (_, raw) = CountVectorizer::fit_transform(&d, CountParams::default()).unwrap();
         assert_eq!(raw.row(0).1, &[2.0, 1.0]);
     }
@@ -431,12 +463,18 @@ mod tests {
             min_df: Df::Count(5),
             ..Default::default()
         };
-        assert!(CountVectorizer::fit(&docs(&["a"]), p).unwrap_err().to_string().contains("min_df"));
+        assert!(CountVectorizer::fit(&docs(&["a"]), p)
+            .unwrap_err()
+            .to_string()
+            .contains("min_df"));
         let p = CountParams {
             max_df: Df::Fraction(1.5),
             ..Default::default()
         };
-        assert!(CountVectorizer::fit(&docs(&["a"]), p).unwrap_err().to_string().contains("max_df"));
+        assert!(CountVectorizer::fit(&docs(&["a"]), p)
+            .unwrap_err()
+            .to_string()
+            .contains("max_df"));
     }
 
     #[test]

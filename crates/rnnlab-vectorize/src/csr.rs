@@ -58,7 +58,9 @@ impl CsrMatrix {
         let mut data = Vec::with_capacity(nnz);
         indptr.push(0);
         for mut row in rows {
-            row.sort_unstable_by_key(|&(c, _)| c);
+            if row.windows(2).any(|w| w[0].0 >= w[1].0) {
+                row.sort_unstable_by_key(|&(c, _)| c);
+            }
             let mut last: Option<u32> = None;
             for (c, v) in row {
                 if last == Some(c) {

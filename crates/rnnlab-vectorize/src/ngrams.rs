@@ -32,6 +32,28 @@ impl std::str::FromStr for Analyzer {
     }
 }
 
+/// A hasher for keys that are already uniform hashes (n-gram keys): it only folds them to
+/// 64 bits, instead of hashing them again.
+#[derive(Default, Clone, Copy)]
+pub struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u128(&mut self, k: u128) {
+        self.0 = (k as u64) ^ ((k >> 64) as u64);
+    }
+}
+
+/// Hash maps keyed by n-gram keys.
+pub type KeyMap<V> = std::collections::HashMap<u128, V, std::hash::BuildHasherDefault<KeyHasher>>;
+
 /// `ngram_range = (min_n, max_n)`.
 pub fn check_ngram_range(range: (usize, usize)) -> Result<(), Error> {
     if range.0 == 0 || range.0 > range.1 {
@@ -56,17 +78,31 @@ fn fmix64(mut h: u64) -> u64 {
 const SEED_A: u64 = 0x9e37_79b9_7f4a_7c15;
 const SEED_B: u64 = 0x6a09_e667_f3bc_c909;
 
-/// The 128-bit hash of a token.
+/// The 128-bit hash of a token (eight bytes at a time, two independent lanes).
 #[inline]
 pub fn token_hash(s: &str) -> u128 {
-    let mut a: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut b: u64 = SEED_B;
-    for &byte in s.as_bytes() {
-        a = (a ^ byte as u64).wrapping_mul(0x0000_0100_0000_01b3);
-        b = b.wrapping_mul(31).wrapping_add(byte as u64 + 1);
+    let bytes = s.as_bytes();
+    let mut a: u64 = 0xcbf2_9ce4_8422_2325 ^ bytes.len() as u64;
+    let mut b: u64 = SEED_B ^ (bytes.len() as u64).rotate_left(32);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        a = (a ^ w).wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(29);
+        b = (b ^ w.rotate_left(32))
+            .wrapping_mul(0xc4ce_b9fe_1a85_ec53)
+            .rotate_left(31);
     }
-    let len = s.len() as u64;
-    ((fmix64(a ^ len) as u128) << 64) | fmix64(b ^ len.rotate_left(32)) as u128
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut buf = [0u8; 8];
+        buf[..rest.len()].copy_from_slice(rest);
+        let w = u64::from_le_bytes(buf);
+        a = (a ^ w).wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(29);
+        b = (b ^ w.rotate_left(32))
+            .wrapping_mul(0xc4ce_b9fe_1a85_ec53)
+            .rotate_left(31);
+    }
+    ((fmix64(a) as u128) << 64) | fmix64(b) as u128
 }
 
 #[inline]
@@ -97,60 +133,75 @@ pub struct Origin {
 pub fn for_each_ngram(tokens: &[String], analyzer: Analyzer, range: (usize, usize), mut f: impl FnMut(u128, Origin)) {
     match analyzer {
         Analyzer::Word => {
-            let hashes: Vec<u128> = tokens.iter().map(|t| token_hash(t)).collect();
-            for start in 0..hashes.len() {
-                let mut key = START;
-                for n in 1..=range.1 {
-                    let Some(&h) = hashes.get(start + n - 1) else { break };
-                    key = chain(key, h);
-                    if n >= range.0 {
-                        f(
-                            key,
-                            Origin {
-                                a: start as u32,
-                                b: 0,
-                                n: n as u16,
-                            },
-                        );
-                    }
-                }
+            HASHES.with(|cell| {
+                let mut hashes = cell.borrow_mut();
+                hashes.clear();
+                hashes.extend(tokens.iter().map(|t| token_hash(t)));
+                word_ngrams(&hashes, range, &mut f);
+            });
+        }
+        Analyzer::CharWb => char_ngrams(tokens, range, f),
+    }
+}
+
+thread_local! {
+    /// Token hashes of the document being read, reused across documents.
+    static HASHES: std::cell::RefCell<Vec<u128>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn word_ngrams(hashes: &[u128], range: (usize, usize), f: &mut impl FnMut(u128, Origin)) {
+    for start in 0..hashes.len() {
+        let mut key = START;
+        for n in 1..=range.1 {
+            let Some(&h) = hashes.get(start + n - 1) else { break };
+            key = chain(key, h);
+            if n >= range.0 {
+                f(
+                    key,
+                    Origin {
+                        a: start as u32,
+                        b: 0,
+                        n: n as u16,
+                    },
+                );
             }
         }
-        Analyzer::CharWb => {
-            let mut padded: Vec<u128> = Vec::new();
-            for (ti, tok) in tokens.iter().enumerate() {
-                padded.clear();
-                padded.push(char_hash(' '));
-                padded.extend(tok.chars().map(char_hash));
-                padded.push(char_hash(' '));
-                let w_len = padded.len();
-                for n in range.0..=range.1 {
-                    // scikit-learn's _char_wb_ngrams: a padded word no longer than n
-                    // yields itself once, and no longer n-grams.
-                    let mut offset = 0;
-                    loop {
-                        let end = (offset + n).min(w_len);
-                        let mut key = START;
-                        for &h in &padded[offset..end] {
-                            key = chain(key, h);
-                        }
-                        f(
-                            key,
-                            Origin {
-                                a: ti as u32,
-                                b: offset as u16,
-                                n: (end - offset) as u16,
-                            },
-                        );
-                        if offset + n >= w_len {
-                            break;
-                        }
-                        offset += 1;
-                    }
-                    if offset == 0 {
-                        break;
-                    }
+    }
+}
+
+fn char_ngrams(tokens: &[String], range: (usize, usize), mut f: impl FnMut(u128, Origin)) {
+    let mut padded: Vec<u128> = Vec::new();
+    for (ti, tok) in tokens.iter().enumerate() {
+        padded.clear();
+        padded.push(char_hash(' '));
+        padded.extend(tok.chars().map(char_hash));
+        padded.push(char_hash(' '));
+        let w_len = padded.len();
+        for n in range.0..=range.1 {
+            // scikit-learn's _char_wb_ngrams: a padded word no longer than n
+            // yields itself once, and no longer n-grams.
+            let mut offset = 0;
+            loop {
+                let end = (offset + n).min(w_len);
+                let mut key = START;
+                for &h in &padded[offset..end] {
+                    key = chain(key, h);
                 }
+                f(
+                    key,
+                    Origin {
+                        a: ti as u32,
+                        b: offset as u16,
+                        n: (end - offset) as u16,
+                    },
+                );
+                if offset + n >= w_len {
+                    break;
+                }
+                offset += 1;
+            }
+            if offset == 0 {
+                break;
             }
         }
     }
@@ -165,7 +216,9 @@ pub fn spell(tokens: &[String], analyzer: Analyzer, origin: Origin) -> String {
                 .chain(tokens[origin.a as usize].chars())
                 .chain(std::iter::once(' '))
                 .collect();
-            padded[origin.b as usize..origin.b as usize + origin.n as usize].iter().collect()
+            padded[origin.b as usize..origin.b as usize + origin.n as usize]
+                .iter()
+                .collect()
         }
     }
 }

@@ -37,7 +37,9 @@ impl Vocabulary {
         kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         if let Some(m) = max_size {
             if m < 2 {
-                return Err(Error::Param("max_size must leave room for <pad> and <unk> (at least 2)".into()));
+                return Err(Error::Param(
+                    "max_size must leave room for <pad> and <unk> (at least 2)".into(),
+                ));
             }
             kept.truncate(m - 2);
         }
@@ -55,7 +57,12 @@ impl Vocabulary {
 
     /// Rebuilds the token index after deserialisation.
     pub fn rebuild_index(&mut self) {
-        self.index = self.tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        self.index = self
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i as u32))
+            .collect();
     }
 
     pub fn len(&self) -> usize {
