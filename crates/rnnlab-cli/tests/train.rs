@@ -1,0 +1,278 @@
+//! `rnnlab train`, `eval` and `predict` end to end, on small files and on the real data.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn rnnlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rnnlab"))
+        .args(args)
+        .output()
+        .expect("the rnnlab binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rnnlab-train-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn data_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("RNNLAB_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "CI=true but {} is missing",
+        dir.display()
+    );
+    eprintln!("notice: skipping, no data folder at {}", dir.display());
+    None
+}
+
+/// A small two-class corpus with string labels.
+fn write_corpus() -> (PathBuf, PathBuf) {
+    let pos = [
+        "great movie loved it",
+        "what a great film",
+        "loved the acting, great",
+        "fun and great",
+    ];
+    let neg = [
+        "awful movie hated it",
+        "what an awful film",
+        "hated the acting, awful",
+        "boring and awful",
+    ];
+    let mut train = String::from("id,review,sentiment\n");
+    for i in 0..40 {
+        let (t, l) = if i % 2 == 0 {
+            (pos[i % 4], "positive")
+        } else {
+            (neg[i % 4], "negative")
+        };
+        train.push_str(&format!("{i},\"{t} {i}\",{l}\n"));
+    }
+    let test =
+        "id,review,sentiment\n100,great great film,positive\n101,awful boring movie,negative\n102,loved it,positive\n";
+    let (a, b) = (tmp("train.csv"), tmp("test.csv"));
+    std::fs::write(&a, train).unwrap();
+    std::fs::write(&b, test).unwrap();
+    (a, b)
+}
+
+#[test]
+fn train_eval_predict_with_string_labels() {
+    let (train, test) = write_corpus();
+    let out = tmp("model");
+    let o = rnnlab(&[
+        "train",
+        "--train",
+        train.to_str().unwrap(),
+        "--test",
+        test.to_str().unwrap(),
+        "--text-column",
+        "review",
+        "--label-column",
+        "sentiment",
+        "--id-column",
+        "id",
+        "--lang",
+        "en",
+        "--model",
+        "tfidf-logreg",
+        "--min-df",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in [
+        "model.json",
+        "vectorizer.json",
+        "model.safetensors",
+        "pipeline.json",
+        "metrics.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["kind"], "tfidf-logreg");
+    assert_eq!(m["labels"], serde_json::json!(["negative", "positive"]));
+    assert_eq!(m["positive_label"], "positive");
+    assert!(m["threshold"].as_f64().is_some());
+    assert_eq!(m["test"]["confusion"].as_array().unwrap().len(), 2);
+    assert!(m["test"]["f1"].as_f64().unwrap() > 0.5);
+    assert!(m["timings"]["train_s"].as_f64().is_some());
+
+    let o = rnnlab(&["eval", out.to_str().unwrap(), "--input", test.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(e["rows"], 3);
+    assert!(e["metrics"]["accuracy"].as_f64().unwrap() >= 2.0 / 3.0);
+
+    let o = rnnlab(&["predict", out.to_str().unwrap(), "a great film", "awful, boring", ""]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "text,label,p_negative,p_positive");
+    assert!(lines[1].starts_with("a great film,positive,"), "{text}");
+    assert!(lines[2].starts_with("\"awful, boring\",negative,"), "{text}");
+    assert_eq!(lines.len(), 4, "an empty text still gets a prediction");
+
+    let pred = tmp("pred.csv");
+    let o = rnnlab(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--input",
+        test.to_str().unwrap(),
+        "--output",
+        pred.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p = std::fs::read_to_string(&pred).unwrap();
+    assert!(p.starts_with("id,label,p_negative,p_positive\n100,positive,"), "{p}");
+}
+
+#[test]
+fn bad_training_input_is_exit_2() {
+    let (train, test) = write_corpus();
+    let one_class = tmp("one.csv");
+    std::fs::write(
+        &one_class,
+        "text,label\na,x\nb,x\nc,x\nd,x\ne,x\nf,x\ng,x\nh,x\ni,x\nj,x\n",
+    )
+    .unwrap();
+    let o = rnnlab(&[
+        "train",
+        "--train",
+        one_class.to_str().unwrap(),
+        "--test",
+        one_class.to_str().unwrap(),
+        "--lang",
+        "en",
+        "--model",
+        "nb",
+        "--out",
+        tmp("m1").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 distinct"), "{}", stderr(&o));
+
+    let missing = tmp("missing.csv");
+    std::fs::write(&missing, "text,label\na,x\nb,\n").unwrap();
+    let o = rnnlab(&[
+        "train",
+        "--train",
+        missing.to_str().unwrap(),
+        "--test",
+        test.to_str().unwrap(),
+        "--lang",
+        "en",
+        "--model",
+        "nb",
+        "--out",
+        tmp("m2").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("row 2"), "{}", stderr(&o));
+
+    let o = rnnlab(&[
+        "train",
+        "--train",
+        train.to_str().unwrap(),
+        "--test",
+        test.to_str().unwrap(),
+        "--text-column",
+        "review",
+        "--label-column",
+        "sentiment",
+        "--lang",
+        "en",
+        "--model",
+        "count-logreg",
+        "--min-df",
+        "1000",
+        "--out",
+        tmp("m3").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("min_df"), "{}", stderr(&o));
+
+    let o = rnnlab(&[
+        "train",
+        "--dataset",
+        "twitter-hate-speech",
+        "--model",
+        "transformer",
+        "--out",
+        "/tmp/x",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nbsvm"), "{}", stderr(&o));
+
+    let o = rnnlab(&["eval", "/no/such/model", "--input", test.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn baselines_on_hate_speech() {
+    let Some(dir) = data_dir() else { return };
+    for (kind, floor) in [("tfidf-logreg", 0.70), ("nbsvm", 0.70)] {
+        let out = tmp(&format!("hate-{kind}"));
+        let o = rnnlab(&[
+            "train",
+            "--dataset",
+            "twitter-hate-speech",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--model",
+            kind,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+        let f1 = m["test"]["f1"].as_f64().unwrap();
+        assert!(f1 > floor, "{kind}: test F1 {f1}");
+        assert_eq!(m["labels"], serde_json::json!([0, 1]));
+        let conf = &m["test"]["confusion"];
+        let total: u64 = conf
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.as_array().unwrap())
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(total, 3_197);
+    }
+}
+
+#[test]
+fn bench_vectorize_prints_json() {
+    let Some(dir) = data_dir() else { return };
+    let o = rnnlab(&[
+        "bench",
+        "vectorize",
+        "--dataset",
+        "twitter-hate-speech",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--kind",
+        "hashing",
+        "--repeat",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["docs"], 25_569);
+    assert_eq!(v["features"], 262_144);
+}
