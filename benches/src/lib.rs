@@ -28,3 +28,24 @@ pub fn texts(dataset: &str) -> Vec<String> {
     };
     vec![sample.to_string(); 5000]
 }
+
+/// Texts and labels of a data set's training split, or a small labelled sample.
+pub fn train_split(dataset: &str) -> (Vec<String>, Vec<String>) {
+    if let Some(dir) = data_dir() {
+        if let Ok(spec) = rnnlab_text::dataset::find_dataset(dataset) {
+            if let Ok(ds) = rnnlab_text::dataset::load_named(&spec, &dir) {
+                let rows: Vec<usize> = (0..ds.len())
+                    .filter(|&i| ds.splits[i] == rnnlab_text::dataset::Split::Train)
+                    .collect();
+                return (
+                    rows.iter().map(|&i| ds.texts[i].clone()).collect(),
+                    rows.iter().map(|&i| ds.labels[i].clone()).collect(),
+                );
+            }
+        }
+    }
+    eprintln!("notice: no data folder; benchmarking a built-in sample");
+    let texts = texts(dataset);
+    let labels = (0..texts.len()).map(|i| (i % 2).to_string()).collect();
+    (texts, labels)
+}

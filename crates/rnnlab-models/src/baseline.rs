@@ -374,7 +374,7 @@ impl Baseline {
         vectorizer.rebuild()?;
         let weights_path = dir.join("model.safetensors");
         let t = crate::tensors::load(&weights_path)?;
-        let get = |name: &str| -> Result<(Vec<usize>, Vec<f32>), Error> {
+        let get = |name: &str| -> Result<crate::tensors::Tensor, Error> {
             t.get(name)
                 .cloned()
                 .ok_or_else(|| Error::Format(format!("{}: no tensor {name:?}", weights_path.display())))
@@ -436,7 +436,7 @@ fn push_logreg(out: &mut Vec<(String, Vec<usize>, Vec<f32>)>, prefix: &str, m: &
 }
 
 fn read_logreg(
-    get: &dyn Fn(&str) -> Result<(Vec<usize>, Vec<f32>), Error>,
+    get: &dyn Fn(&str) -> Result<crate::tensors::Tensor, Error>,
     prefix: &str,
     n_classes: usize,
 ) -> Result<LogisticRegression, Error> {

@@ -343,7 +343,7 @@ pub struct MultinomialNb {
 impl MultinomialNb {
     pub fn fit(x: &CsrMatrix, y: &[usize], n_classes: usize, alpha: f64) -> Result<Self, Error> {
         check_rows(x, y, n_classes)?;
-        if !(alpha > 0.0) {
+        if alpha.is_nan() || alpha <= 0.0 {
             return Err(Error::Param(format!("alpha = {alpha} must be positive")));
         }
         let nf = x.n_cols();
@@ -518,14 +518,14 @@ mod tests {
         let m = LogisticRegression::fit(&x, &y, 2, &p).unwrap();
         let obj = |w: &[f64], b: f64| {
             let mut f = 0.5 * w.iter().map(|v| v * v).sum::<f64>();
-            for i in 0..6 {
+            for (i, &yi) in y.iter().enumerate() {
                 let (cols, vals) = x.row(i);
                 let z: f64 = b + cols
                     .iter()
                     .zip(vals)
                     .map(|(&c, &v)| w[c as usize] * v as f64)
                     .sum::<f64>();
-                f += softplus(z) - (y[i] as f64) * z;
+                f += softplus(z) - (yi as f64) * z;
             }
             f
         };
@@ -569,7 +569,10 @@ mod tests {
         let p = m.predict_proba(&x).unwrap();
         for (i, row) in p.iter().enumerate() {
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
-            assert_eq!(crate::metrics::predict_classes(&[row.clone()], None, None)[0], y[i]);
+            assert_eq!(
+                crate::metrics::predict_classes(std::slice::from_ref(row), None, None)[0],
+                y[i]
+            );
         }
         let nb = MultinomialNb::fit(&x, &y, 3, 1.0).unwrap();
         let p = nb.predict_proba(&x).unwrap();

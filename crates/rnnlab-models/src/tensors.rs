@@ -7,6 +7,9 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::Error;
 
+/// A tensor as (shape, values).
+pub type Tensor = (Vec<usize>, Vec<f32>);
+
 /// Writes named f32 tensors `(name, shape, values)` to `path`.
 pub fn save(path: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) -> Result<(), Error> {
     let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
@@ -27,7 +30,7 @@ pub fn save(path: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) -> Result<(
 }
 
 /// Reads every f32 tensor of a safetensors file: name → (shape, values).
-pub fn load(path: &Path) -> Result<HashMap<String, (Vec<usize>, Vec<f32>)>, Error> {
+pub fn load(path: &Path) -> Result<HashMap<String, Tensor>, Error> {
     let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let st = SafeTensors::deserialize(&data).map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
     let mut out = HashMap::new();

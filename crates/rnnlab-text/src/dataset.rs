@@ -274,12 +274,16 @@ pub struct Columns {
     pub id: Option<String>,
 }
 
-/// Rows of one labelled file: ids (given or row numbers), texts, labels.
-fn read_labelled(
-    path: &Path,
-    cols: &Columns,
-    delimiter: u8,
-) -> Result<(Vec<String>, Vec<String>, Vec<String>, usize), Error> {
+/// Rows of one labelled file.
+struct LabelledRows {
+    /// Given ids, or row numbers.
+    ids: Vec<String>,
+    texts: Vec<String>,
+    labels: Vec<String>,
+    invalid_utf8_rows: usize,
+}
+
+fn read_labelled(path: &Path, cols: &Columns, delimiter: u8) -> Result<LabelledRows, Error> {
     let table = read_table(path, delimiter)?;
     let texts = column_strings(&table, &cols.text)?;
     let labels = column_strings(&table, &cols.label)?;
@@ -301,12 +305,12 @@ fn read_labelled(
             }
         }
     }
-    Ok((
-        ids.into_iter().map(Option::unwrap_or_default).collect(),
-        texts.into_iter().map(Option::unwrap_or_default).collect(),
-        out_labels,
-        table.invalid_utf8_rows,
-    ))
+    Ok(LabelledRows {
+        ids: ids.into_iter().map(Option::unwrap_or_default).collect(),
+        texts: texts.into_iter().map(Option::unwrap_or_default).collect(),
+        labels: out_labels,
+        invalid_utf8_rows: table.invalid_utf8_rows,
+    })
 }
 
 /// A deterministic generator for seeded shuffles (SplitMix64).
@@ -366,7 +370,12 @@ pub fn load_files(
         name: train.display().to_string(),
         ..Default::default()
     };
-    let (ids, texts, labels, invalid) = read_labelled(train, cols, delimiter)?;
+    let LabelledRows {
+        ids,
+        texts,
+        labels,
+        invalid_utf8_rows: invalid,
+    } = read_labelled(train, cols, delimiter)?;
     if texts.is_empty() {
         return Err(Error::Data(format!("{}: no rows", train.display())));
     }
@@ -384,7 +393,12 @@ pub fn load_files(
     ds.files.push(train.to_path_buf());
     for (path, split) in [(val, Split::Val), (Some(test), Split::Test)] {
         let Some(path) = path else { continue };
-        let (ids, texts, labels, invalid) = read_labelled(path, cols, delimiter)?;
+        let LabelledRows {
+            ids,
+            texts,
+            labels,
+            invalid_utf8_rows: invalid,
+        } = read_labelled(path, cols, delimiter)?;
         ds.splits.extend(std::iter::repeat_n(split, texts.len()));
         ds.ids.extend(ids);
         ds.texts.extend(texts);
