@@ -18,6 +18,10 @@ tasks:
                                  ../shared/anchors (pandas + stop-words + Snowball / pymorphy3),
                                  side by side in one run; one JSON line per data set with the
                                  ratio (venv: ../shared/anchors/setup.sh, default /tmp/anchor-venv)
+  compare-baselines [--venv DIR] [--data-dir DIR]
+                                 every baseline kind on the three data sets against the seed
+                                 pipeline's scikit-learn baselines, in one run: a Markdown table
+                                 of test F1 / macro-F1 and of vectorize / train seconds
   experiment                     not built yet (see README): the baselines-against-RNNs run
 ";
 
@@ -33,20 +37,12 @@ fn main() -> Result<()> {
             fetch_morph_dict(&dir)
         }
         Some("compare-preprocess") => {
-            let mut venv = PathBuf::from("/tmp/anchor-venv");
-            let mut data_dir = std::env::var_os("RNNLAB_DATA_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("../shared/data"));
-            let mut it = args.iter().skip(1);
-            while let Some(flag) = it.next() {
-                let value = it.next().with_context(|| format!("{flag} needs a value"))?;
-                match flag.as_str() {
-                    "--venv" => venv = PathBuf::from(value),
-                    "--data-dir" => data_dir = PathBuf::from(value),
-                    other => bail!("unknown argument {other:?}\n{USAGE}"),
-                }
-            }
+            let (venv, data_dir) = venv_and_data(&args[1..])?;
             compare_preprocess(&venv, &data_dir)
+        }
+        Some("compare-baselines") => {
+            let (venv, data_dir) = venv_and_data(&args[1..])?;
+            compare_baselines(&venv, &data_dir)
         }
         Some("experiment") => bail!(
             "`cargo xtask experiment` is not built yet; today the pipeline runs as \
@@ -196,6 +192,123 @@ fn compare_preprocess(venv: &Path, data_dir: &Path) -> Result<()> {
             process_dps / seed_dps,
             json_number(&ours, "peak_rss_mb").map_or("null".to_string(), |v| v.to_string()),
         );
+    }
+    Ok(())
+}
+
+/// `--venv DIR` (default /tmp/anchor-venv) and `--data-dir DIR` (default RNNLAB_DATA_DIR,
+/// else ../shared/data).
+fn venv_and_data(args: &[String]) -> Result<(PathBuf, PathBuf)> {
+    let mut venv = PathBuf::from("/tmp/anchor-venv");
+    let mut data_dir = std::env::var_os("RNNLAB_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/data"));
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--venv" => venv = PathBuf::from(value),
+            "--data-dir" => data_dir = PathBuf::from(value),
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    Ok((venv, data_dir))
+}
+
+fn json_string(line: &str, key: &str) -> Option<String> {
+    let at = line.find(&format!("\"{key}\": \""))? + key.len() + 5;
+    let end = line[at..].find('"')?;
+    Some(line[at..at + end].to_string())
+}
+
+/// Trains every baseline kind on each data set and runs the anchors' scikit-learn baselines
+/// in the same run; prints Markdown tables.
+fn compare_baselines(venv: &Path, data_dir: &Path) -> Result<()> {
+    let root = workspace_root();
+    run(Command::new("cargo")
+        .current_dir(&root)
+        .args(["build", "--release", "--quiet", "-p", "rnnlab-cli"]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let rnnlab = target.join("release").join("rnnlab");
+    let python = venv.join("bin").join("python");
+    let anchors = root.join("../shared/anchors");
+    let data = data_dir
+        .canonicalize()
+        .with_context(|| format!("data folder {}", data_dir.display()))?;
+    let kinds = [
+        "count-logreg",
+        "hashing-logreg",
+        "tfidf-logreg",
+        "char-tfidf-logreg",
+        "nb",
+        "nbsvm",
+    ];
+    let anchor_of = |k: &str| match k {
+        "count-logreg" => Some("count+logreg"),
+        "hashing-logreg" => Some("hashing+logreg"),
+        "tfidf-logreg" => Some("tfidf+logreg"),
+        _ => None,
+    };
+    println!("| data set | model | rnnlab test | scikit-learn test | rnnlab vectorize s | sklearn vectorize s | rnnlab train s | sklearn train s |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (dataset, anchor_name) in [
+        ("twitter-hate-speech", "hate"),
+        ("sentirueval2015-banks", "banks"),
+        ("sentirueval2015-telecoms", "telecoms"),
+    ] {
+        let seed = if python.is_file() {
+            capture(
+                Command::new(&python)
+                    .arg(anchors.join("seed_pipeline.py"))
+                    .arg("--data")
+                    .arg(&data)
+                    .args(["--dataset", anchor_name, "--stage", "baselines"]),
+            )?
+        } else {
+            eprintln!(
+                "note: no anchor environment at {}: scikit-learn columns left empty",
+                venv.display()
+            );
+            String::new()
+        };
+        for kind in kinds {
+            let out = std::env::temp_dir().join(format!("rnnlab-compare-{dataset}-{kind}"));
+            capture(
+                Command::new(&rnnlab)
+                    .args(["-q", "train", "--dataset", dataset, "--model", kind, "--out"])
+                    .arg(&out)
+                    .arg("--data-dir")
+                    .arg(&data),
+            )?;
+            let metrics = std::fs::read_to_string(out.join("metrics.json"))?;
+            let flat: String = metrics.split_whitespace().collect::<Vec<_>>().join(" ");
+            let test_at = flat.find("\"test\":").context("metrics.json has test")?;
+            let test = &flat[test_at..];
+            let key = if anchor_name == "hate" { "f1" } else { "f1_macro" };
+            let ours = json_number(&test.replace(": ", ":"), key).unwrap_or(f64::NAN);
+            let timings_at = flat.find("\"timings\":").context("metrics.json has timings")?;
+            let timings = flat[timings_at..].replace(": ", ":");
+            let anchor_line = anchor_of(kind)
+                .and_then(|a| seed.lines().find(|l| json_string(l, "model").as_deref() == Some(a)))
+                .map(|l| l.replace(": ", ":"));
+            let a = |k: &str| {
+                anchor_line
+                    .as_deref()
+                    .and_then(|l| json_number(l, k))
+                    .map_or("".to_string(), |v| format!("{v:.3}"))
+            };
+            println!(
+                "| {dataset} | {kind} | {ours:.4} | {} | {:.3} | {} | {:.3} | {} |",
+                a(key),
+                json_number(&timings, "vectorize_s").unwrap_or(f64::NAN),
+                a("vectorize_s"),
+                json_number(&timings, "train_s").unwrap_or(f64::NAN),
+                a("train_s"),
+            );
+            std::fs::remove_dir_all(&out).ok();
+        }
     }
     Ok(())
 }

@@ -1,40 +1,10 @@
 //! The `rnnlab` binary end to end: outputs, exit codes and error messages.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn rnnlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rnnlab"))
-        .args(args)
-        .output()
-        .expect("the rnnlab binary runs")
-}
+use std::process::Command;
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rnnlab-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("RNNLAB_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "CI=true but {} is missing",
-        dir.display()
-    );
-    eprintln!("notice: skipping, no data folder at {}", dir.display());
-    None
-}
+use common::{data_dir, rnnlab, stderr, tmp};
 
 #[test]
 fn preprocess_csv_and_parquet() {

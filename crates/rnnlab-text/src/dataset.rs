@@ -73,6 +73,33 @@ pub fn resolve_data_dir(flag: Option<&Path>) -> Result<PathBuf, Error> {
     Ok(dir)
 }
 
+/// The data folder for this workspace's tests and benchmarks: `RNNLAB_DATA_DIR`, else
+/// `shared/data` beside the workspace root (`manifest_dir` is the caller's
+/// `CARGO_MANIFEST_DIR`). When it is missing the caller should skip, except under `CI=true`,
+/// where this panics: CI must never skip the tests on real data.
+pub fn data_dir_for_tests(manifest_dir: &str) -> Option<PathBuf> {
+    let dir = match std::env::var_os("RNNLAB_DATA_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            // The workspace root is the first ancestor with a `crates` folder.
+            let start = Path::new(manifest_dir);
+            let root = start.ancestors().find(|a| a.join("crates").is_dir()).unwrap_or(start);
+            root.join("../shared/data")
+        }
+    };
+    if dir.join("twitter-hate-speech/train.csv").is_file() {
+        return Some(dir);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but the data folder {} is missing", dir.display());
+    }
+    eprintln!(
+        "notice: skipping, no data folder at {} (set RNNLAB_DATA_DIR)",
+        dir.display()
+    );
+    None
+}
+
 /// Which part of the fixed split a row belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

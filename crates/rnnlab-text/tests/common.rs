@@ -3,23 +3,9 @@
 
 use std::path::PathBuf;
 
-/// The data folder: RNNLAB_DATA_DIR, else ../shared/data next to the workspace root.
-/// Under CI=true a missing folder fails the test; elsewhere the test is skipped with a notice.
+/// The data folder (see `rnnlab_text::dataset::data_dir_for_tests`).
 pub fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("RNNLAB_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("twitter-hate-speech/train.csv").is_file() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but the data folder {} is missing", dir.display());
-    }
-    eprintln!(
-        "notice: skipping, no data folder at {} (set RNNLAB_DATA_DIR)",
-        dir.display()
-    );
-    None
+    rnnlab_text::dataset::data_dir_for_tests(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The morphology dictionary, found as rnnlab finds it. Under CI=true a missing one fails.

@@ -7,19 +7,7 @@ use rnnlab_text::{Lang, Normalize, Pipeline, Preprocessor};
 use rnnlab_vectorize::{CountParams, Df, HashingParams, HashingVectorizer, TfidfParams, TfidfVectorizer, Vocabulary};
 
 fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("RNNLAB_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("twitter-hate-speech/train.csv").is_file() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "CI=true but {} is missing",
-        dir.display()
-    );
-    eprintln!("notice: skipping, no data folder at {}", dir.display());
-    None
+    rnnlab_text::dataset::data_dir_for_tests(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn hate_tokens(dir: &std::path::Path) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
