@@ -32,7 +32,7 @@ fn main() -> Result<()> {
             let dir = match args.get(1).map(String::as_str) {
                 Some("--dir") => PathBuf::from(args.get(2).context("--dir needs a value")?),
                 Some(other) => bail!("unknown argument {other:?}\n{USAGE}"),
-                None => rnnlab_text::morph::install_dir(),
+                None => install_dir(),
             };
             fetch_morph_dict(&dir)
         }
@@ -54,6 +54,23 @@ fn main() -> Result<()> {
         }
         Some(other) => bail!("unknown task {other:?}\n{USAGE}"),
     }
+}
+
+/// The dictionary package; the same as `rnnlab_text::morph::DEFAULT_DICT_PACKAGE` (a test
+/// checks it).
+const DICT_PACKAGE: &str = "pymorphy3-dicts-ru==2.4.417150.4580142";
+
+/// Where rnnlab looks for the dictionary by default; the same rule as
+/// `rnnlab_text::morph::install_dir` (a test checks it).
+fn install_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("RNNLAB_HOME") {
+        return PathBuf::from(home).join("morph").join("ru");
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    data.join("rnnlab").join("morph").join("ru")
 }
 
 fn run(cmd: &mut Command) -> Result<()> {
@@ -85,7 +102,7 @@ fn fetch_morph_dict(dir: &Path) -> Result<()> {
             "-d",
         ])
         .arg(&tmp)
-        .arg(rnnlab_text::morph::DEFAULT_DICT_PACKAGE))?;
+        .arg(DICT_PACKAGE))?;
     let wheel = std::fs::read_dir(&tmp)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|e| e == "whl"))
@@ -311,4 +328,22 @@ fn compare_baselines(venv: &Path, data_dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dictionary_location_and_package_match_the_library() {
+        assert_eq!(super::install_dir(), rnnlab_text::morph::install_dir());
+        assert_eq!(super::DICT_PACKAGE, rnnlab_text::morph::DEFAULT_DICT_PACKAGE);
+    }
+
+    #[test]
+    fn json_numbers_are_read() {
+        let line = r#"{"docs":31962,"docs_per_s":318765.0,"x":1e3}"#;
+        assert_eq!(super::json_number(line, "docs"), Some(31962.0));
+        assert_eq!(super::json_number(line, "docs_per_s"), Some(318765.0));
+        assert_eq!(super::json_number(line, "x"), Some(1000.0));
+        assert_eq!(super::json_number(line, "missing"), None);
+    }
 }
