@@ -361,40 +361,54 @@ impl TfidfVectorizer {
         self.weight(self.counts.transform(docs))
     }
 
-    /// Turns counts into tf-idf weights.
-    fn weight(&self, counts: CsrMatrix) -> CsrMatrix {
+    /// Turns counts into tf-idf weights, in place (f64 arithmetic, f32 storage).
+    fn weight(&self, mut x: CsrMatrix) -> CsrMatrix {
         let p = &self.params;
-        let n_cols = counts.n_cols();
-        let rows: Vec<Vec<(u32, f32)>> = (0..counts.n_rows())
-            .into_par_iter()
-            .map(|r| {
-                let (cols, vals) = counts.row(r);
-                let total: f64 = vals.iter().map(|&v| v as f64).sum();
-                let row = cols
-                    .iter()
-                    .zip(vals)
-                    .map(|(&c, &v)| {
-                        let v = v as f64;
-                        let tf = match p.mode {
-                            TfidfMode::Lecture => v / total,
-                            TfidfMode::Sklearn if p.sublinear_tf => v.ln() + 1.0,
-                            TfidfMode::Sklearn => v,
-                        };
-                        let w = if p.use_idf { tf * self.idf[c as usize] } else { tf };
-                        (c, w)
-                    })
-                    .collect::<Vec<(u32, f64)>>();
-                // Normalise in f64, then store f32.
-                let norm: f64 = match p.norm {
-                    Norm::L2 => row.iter().map(|(_, w)| w * w).sum::<f64>().sqrt(),
-                    Norm::L1 => row.iter().map(|(_, w)| w.abs()).sum(),
-                    Norm::None => 1.0,
+        x.par_rows_mut(|cols, vals| {
+            let total: f64 = vals.iter().map(|&v| v as f64).sum();
+            let mut sq = 0.0f64;
+            let mut abs = 0.0f64;
+            let mut w64 = [0.0f64; 64];
+            let mut big: Vec<f64> = Vec::new();
+            let ws: &mut [f64] = if vals.len() <= 64 {
+                &mut w64[..vals.len()]
+            } else {
+                big.resize(vals.len(), 0.0);
+                &mut big
+            };
+            for ((w, &c), &v) in ws.iter_mut().zip(cols).zip(vals.iter()) {
+                let v = v as f64;
+                let tf = match p.mode {
+                    TfidfMode::Lecture => v / total,
+                    TfidfMode::Sklearn if p.sublinear_tf => v.ln() + 1.0,
+                    TfidfMode::Sklearn => v,
                 };
-                let scale = if norm > 0.0 { 1.0 / norm } else { 1.0 };
-                row.into_iter().map(|(c, w)| (c, (w * scale) as f32)).collect()
-            })
-            .collect();
-        CsrMatrix::from_rows(n_cols, rows).expect("rows keep the shape of the counts")
+                *w = if p.use_idf { tf * self.idf[c as usize] } else { tf };
+                sq += *w * *w;
+                abs += w.abs();
+            }
+            let norm = match p.norm {
+                Norm::L2 => sq.sqrt(),
+                Norm::L1 => abs,
+                Norm::None => 1.0,
+            };
+            let scale = if norm > 0.0 { 1.0 / norm } else { 1.0 };
+            for (v, w) in vals.iter_mut().zip(ws.iter()) {
+                *v = (w * scale) as f32;
+            }
+        });
+        // A weight of exactly 0 (the lecture's idf of a term in every document) is dropped.
+        if x.data().contains(&0.0) {
+            let n_cols = x.n_cols();
+            let rows = (0..x.n_rows())
+                .map(|r| {
+                    let (c, v) = x.row(r);
+                    c.iter().copied().zip(v.iter().copied()).collect()
+                })
+                .collect();
+            return CsrMatrix::from_rows(n_cols, rows).expect("rows keep the shape of the counts");
+        }
+        x
     }
 
     /// Rebuilds indices after deserialisation.

@@ -173,6 +173,19 @@ impl CsrMatrix {
         }
     }
 
+    /// Calls `f(columns, values)` on every row in parallel, values mutable.
+    pub fn par_rows_mut(&mut self, f: impl Fn(&[u32], &mut [f32]) + Sync) {
+        use rayon::prelude::*;
+        let mut rows: Vec<(&[u32], &mut [f32])> = Vec::with_capacity(self.n_rows);
+        let mut rest: &mut [f32] = &mut self.data;
+        for w in self.indptr.windows(2) {
+            let (row, tail) = std::mem::take(&mut rest).split_at_mut(w[1] - w[0]);
+            rows.push((&self.indices[w[0]..w[1]], row));
+            rest = tail;
+        }
+        rows.into_par_iter().with_min_len(256).for_each(|(c, v)| f(c, v));
+    }
+
     /// Multiplies column `c` by `scale[c]`.
     pub fn scale_columns(&mut self, scale: &[f32]) {
         for (v, &c) in self.data.iter_mut().zip(&self.indices) {
