@@ -37,7 +37,7 @@ fn preprocess_csv_and_parquet() {
             let text = std::fs::read_to_string(&out).unwrap();
             assert!(text.starts_with("id,body,tokens"), "{text}");
             assert!(text.contains("not_like :("), "{text}");
-            assert!(text.contains("\",line run\n"), "{text}");
+            assert!(text.contains("\",two line run\n"), "{text}");
         }
     }
 }
