@@ -139,6 +139,17 @@ fn capture(cmd: &mut Command) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Builds the `rnnlab` binary in release mode and returns its path.
+fn release_rnnlab(root: &Path) -> Result<PathBuf> {
+    run(Command::new("cargo")
+        .current_dir(root)
+        .args(["build", "--release", "--quiet", "-p", "rnnlab-cli"]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    Ok(target.join("release").join("rnnlab"))
+}
+
 fn json_number(line: &str, key: &str) -> Option<f64> {
     let at = line.find(&format!("\"{key}\":"))? + key.len() + 3;
     let rest = line[at..].trim_start();
@@ -150,13 +161,7 @@ fn json_number(line: &str, key: &str) -> Option<f64> {
 /// pipeline's preprocessing stage, alternately, and prints the ratios.
 fn compare_preprocess(venv: &Path, data_dir: &Path) -> Result<()> {
     let root = workspace_root();
-    run(Command::new("cargo")
-        .current_dir(&root)
-        .args(["build", "--release", "--quiet", "-p", "rnnlab-cli"]))?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let rnnlab = target.join("release").join("rnnlab");
+    let rnnlab = release_rnnlab(&root)?;
     let python = venv.join("bin").join("python");
     if !python.is_file() {
         bail!(
@@ -242,13 +247,7 @@ fn json_string(line: &str, key: &str) -> Option<String> {
 /// in the same run; prints Markdown tables.
 fn compare_baselines(venv: &Path, data_dir: &Path) -> Result<()> {
     let root = workspace_root();
-    run(Command::new("cargo")
-        .current_dir(&root)
-        .args(["build", "--release", "--quiet", "-p", "rnnlab-cli"]))?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let rnnlab = target.join("release").join("rnnlab");
+    let rnnlab = release_rnnlab(&root)?;
     let python = venv.join("bin").join("python");
     let anchors = root.join("../shared/anchors");
     let data = data_dir
