@@ -1,12 +1,13 @@
 //! Models on top of the vectorize layer: the linear bag-of-words baselines (logistic
 //! regression, naive Bayes, NB-LR), metrics in the `metrics.json` schema, and model
-//! directories. The recurrent classifiers on candle join this crate with their issue.
+//! directories, and the recurrent classifiers (RNN, LSTM, GRU) on candle.
 
 pub mod baseline;
 pub mod labels;
 pub mod lbfgs;
 pub mod linear;
 pub mod metrics;
+pub mod rnn;
 pub mod tensors;
 pub mod tron;
 

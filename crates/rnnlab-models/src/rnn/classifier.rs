@@ -1,0 +1,307 @@
+//! The sequence classifier (embedding → recurrent stack → pooling → dropout → linear head) and
+//! its trained form, [`RnnModel`], saved as a model directory.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{Device, Tensor, Var, D};
+use rnnlab_vectorize::{PaddedBatch, SequenceEncoder};
+use serde::{Deserialize, Serialize};
+
+use super::ce;
+use super::config::{Pooling, RnnConfig};
+use super::input::SequenceInput;
+use super::recurrent::{mask_tensor, step_mask, Dropout, RecurrentStack};
+use super::rng::Rng;
+use crate::labels::LabelSet;
+use crate::Error;
+
+/// Embedding, recurrent stack and head, with PyTorch's parameter names.
+#[derive(Debug, Clone)]
+pub struct SequenceClassifier {
+    pub config: RnnConfig,
+    /// Outputs of the head: 1 for a binary task (one logit), else the number of classes.
+    pub n_out: usize,
+    pub embedding: Var,
+    pub rnn: RecurrentStack,
+    pub fc_weight: Var,
+    pub fc_bias: Var,
+    pub device: Device,
+}
+
+impl SequenceClassifier {
+    /// Fresh weights with PyTorch's initialisation (embedding N(0, 1) with the `<pad>` row zero;
+    /// recurrent and linear weights uniform).
+    pub fn new(config: &RnnConfig, vocab_size: usize, n_out: usize, device: &Device) -> Result<Self, Error> {
+        config.validate()?;
+        let mut rng = Rng::new(config.seed);
+        let mut emb: Vec<f32> = (0..vocab_size * config.emb).map(|_| rng.normal()).collect();
+        let pad_row = config.emb.min(emb.len());
+        emb[..pad_row].fill(0.0);
+        let embedding =
+            Var::from_tensor(&Tensor::from_vec(emb, (vocab_size, config.emb), device).map_err(ce)?).map_err(ce)?;
+        let rnn = RecurrentStack::new(
+            config.cell,
+            config.emb,
+            config.hidden,
+            config.layers,
+            config.bidirectional,
+            &mut rng,
+            device,
+        )?;
+        let p = config.pooled_width();
+        let k = 1.0 / (p as f32).sqrt();
+        let w: Vec<f32> = (0..n_out * p).map(|_| rng.symmetric(k)).collect();
+        let b: Vec<f32> = (0..n_out).map(|_| rng.symmetric(k)).collect();
+        Ok(SequenceClassifier {
+            config: config.clone(),
+            n_out,
+            embedding,
+            rnn,
+            fc_weight: Var::from_tensor(&Tensor::from_vec(w, (n_out, p), device).map_err(ce)?).map_err(ce)?,
+            fc_bias: Var::from_tensor(&Tensor::from_vec(b, n_out, device).map_err(ce)?).map_err(ce)?,
+            device: device.clone(),
+        })
+    }
+
+    /// Every parameter with its `state_dict` name, in a fixed order.
+    pub fn named_vars(&self) -> Vec<(String, Var)> {
+        let mut v = vec![("embedding.weight".to_string(), self.embedding.clone())];
+        v.extend(self.rnn.named_vars().into_iter().map(|(n, t)| (format!("rnn.{n}"), t)));
+        v.push(("fc.weight".into(), self.fc_weight.clone()));
+        v.push(("fc.bias".into(), self.fc_bias.clone()));
+        v
+    }
+
+    /// Logits `[batch, n_out]` of a padded batch. `train` brings dropout (with its generator);
+    /// `grad = false` keeps no graph.
+    pub fn forward(&self, batch: &PaddedBatch, grad: bool, mut train: Option<&mut Rng>) -> Result<Tensor, Error> {
+        let c = &self.config;
+        let (b, t) = (batch.lengths.len(), batch.max_len);
+        let w = |v: &Var| {
+            if grad {
+                v.as_tensor().clone()
+            } else {
+                v.as_tensor().detach()
+            }
+        };
+        let ids = Tensor::from_slice(&batch.ids, b * t, &self.device).map_err(ce)?;
+        let mut x = w(&self.embedding)
+            .index_select(&ids, 0)
+            .and_then(|e| e.reshape((b, t, c.emb)))
+            .map_err(ce)?;
+        if let Some(rng) = train.as_deref_mut() {
+            if c.dropout > 0.0 {
+                x = (x * mask_tensor(rng, &[b, t, c.emb], c.dropout, &self.device)?).map_err(ce)?;
+            }
+        }
+        let dropout = train.as_deref_mut().map(|rng| Dropout {
+            between_layers: c.dropout,
+            recurrent: c.recurrent_dropout,
+            rng,
+        });
+        let (out, last) = self.rnn.forward(&x, &batch.lengths, grad, dropout)?;
+        let mut pooled = self.pool(&out, &last, &batch.lengths)?;
+        if let Some(rng) = train {
+            if c.head_dropout > 0.0 {
+                pooled = (&pooled * mask_tensor(rng, pooled.dims(), c.head_dropout, &self.device)?).map_err(ce)?;
+            }
+        }
+        pooled
+            .matmul(&w(&self.fc_weight).t().map_err(ce)?)
+            .and_then(|z| z.broadcast_add(&w(&self.fc_bias)))
+            .map_err(ce)
+    }
+
+    fn pool(&self, out: &Tensor, last: &Tensor, lengths: &[usize]) -> Result<Tensor, Error> {
+        let (b, t, _) = out.dims3().map_err(ce)?;
+        let mean = || -> candle_core::Result<Tensor> {
+            let lens: Vec<f32> = lengths.iter().map(|&l| l.clamp(1, t) as f32).collect();
+            let lens = Tensor::from_vec(lens, (b, 1), &self.device)?;
+            out.sum(1)?.broadcast_div(&lens)
+        };
+        let max = || -> candle_core::Result<Tensor> {
+            // Padded steps get a large negative offset so they never win.
+            let m = step_mask(lengths, t, &self.device).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+            let offset = ((m - 1.0)? * 1e4)?.unsqueeze(2)?;
+            out.broadcast_add(&offset)?.max(1)
+        };
+        let r = match self.config.pooling {
+            Pooling::Last => Ok(last.clone()),
+            Pooling::Mean => mean(),
+            Pooling::Max => max(),
+            Pooling::MeanMax => mean().and_then(|a| Tensor::cat(&[a, max()?], D::Minus1)),
+        };
+        r.map_err(ce)
+    }
+
+    /// The weights as `(name, shape, values)`, for safetensors.
+    pub fn state(&self) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>, Error> {
+        self.named_vars()
+            .into_iter()
+            .map(|(n, v)| {
+                let shape = v.dims().to_vec();
+                let data = v
+                    .as_tensor()
+                    .flatten_all()
+                    .and_then(|t| t.to_vec1::<f32>())
+                    .map_err(ce)?;
+                Ok((n, shape, data))
+            })
+            .collect()
+    }
+
+    /// Loads weights by name; every tensor must exist with the configured shape.
+    pub fn load_state(&self, tensors: &HashMap<String, crate::tensors::Tensor>, file: &Path) -> Result<(), Error> {
+        for (name, var) in self.named_vars() {
+            let (shape, data) = tensors.get(&name).ok_or_else(|| {
+                Error::Format(format!(
+                    "{}: no tensor {name:?}: the weights do not match this model's configuration",
+                    file.display()
+                ))
+            })?;
+            if shape.as_slice() != var.dims() {
+                return Err(Error::Format(format!(
+                    "{}: tensor {name:?} has shape {shape:?}, the configuration says {:?}",
+                    file.display(),
+                    var.dims()
+                )));
+            }
+            let t = Tensor::from_vec(data.clone(), shape.as_slice(), &self.device).map_err(ce)?;
+            var.set(&t).map_err(ce)?;
+        }
+        Ok(())
+    }
+
+    /// Copies of every weight (a checkpoint in memory).
+    pub fn snapshot(&self) -> Result<Vec<Tensor>, Error> {
+        self.named_vars()
+            .iter()
+            .map(|(_, v)| v.as_tensor().copy().map_err(ce))
+            .collect()
+    }
+
+    pub fn restore(&self, snapshot: &[Tensor]) -> Result<(), Error> {
+        for ((_, v), t) in self.named_vars().iter().zip(snapshot) {
+            v.set(t).map_err(ce)?;
+        }
+        Ok(())
+    }
+
+    /// Class probabilities `[n, n_classes]` of id sequences, in length-sorted batches.
+    pub fn predict_proba(&self, seqs: &[Vec<u32>], encoder: &SequenceEncoder) -> Result<Vec<Vec<f32>>, Error> {
+        let rows: Vec<usize> = (0..seqs.len()).collect();
+        let mut out = vec![Vec::new(); seqs.len()];
+        for bucket in encoder.buckets(seqs, &rows, 512) {
+            let batch = encoder.batch(seqs, &bucket);
+            let logits = self.forward(&batch, false, None)?;
+            let probs = if self.n_out == 1 {
+                let p = candle_nn::ops::sigmoid(&logits).and_then(|p| p.flatten_all()?.to_vec1::<f32>());
+                p.map_err(ce)?.into_iter().map(|p| vec![1.0 - p, p]).collect::<Vec<_>>()
+            } else {
+                candle_nn::ops::softmax_last_dim(&logits)
+                    .and_then(|p| p.to_vec2::<f32>())
+                    .map_err(ce)?
+            };
+            for (r, p) in bucket.into_iter().zip(probs) {
+                out[r] = p;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `model.json` of a recurrent model directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RnnCard {
+    /// `rnn`, `lstm`, `gru` or `best-rnn`.
+    pub kind: String,
+    pub params: RnnConfig,
+    pub max_len: usize,
+    pub vocab_size: usize,
+    pub labels: Vec<String>,
+    pub positive_label: Option<String>,
+    pub threshold: Option<f64>,
+    #[serde(default)]
+    pub meta: serde_json::Value,
+}
+
+/// A trained recurrent classifier: input ids, network, labels and decision threshold.
+pub struct RnnModel {
+    pub kind: String,
+    pub classifier: SequenceClassifier,
+    pub input: SequenceInput,
+    pub encoder: SequenceEncoder,
+    pub labels: LabelSet,
+    pub threshold: Option<f64>,
+}
+
+impl RnnModel {
+    /// Class probabilities `[n, n_classes]` of token lists; an empty list is a one-step
+    /// `<pad>` sequence and still gets a prediction.
+    pub fn predict_proba(&self, docs: &[Vec<String>]) -> Result<Vec<Vec<f32>>, Error> {
+        let seqs = self.input.encode_all(docs)?;
+        self.classifier.predict_proba(&seqs, &self.encoder)
+    }
+
+    pub fn save(&self, dir: &Path, meta: serde_json::Value) -> Result<(), Error> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let card = RnnCard {
+            kind: self.kind.clone(),
+            params: self.classifier.config.clone(),
+            max_len: self.encoder.max_len,
+            vocab_size: self.input.vocab_size(),
+            labels: self.labels.labels.clone(),
+            positive_label: self.labels.positive.map(|k| self.labels.labels[k].clone()),
+            threshold: self.threshold,
+            meta,
+        };
+        let path = dir.join("model.json");
+        let s = serde_json::to_string_pretty(&card).map_err(|e| Error::Format(e.to_string()))?;
+        std::fs::write(&path, s).map_err(|e| Error::io(&path, e))?;
+        self.input.save(dir)?;
+        crate::tensors::save(&dir.join("model.safetensors"), &self.classifier.state()?)
+    }
+
+    /// Loads a directory written by [`RnnModel::save`], onto `device`.
+    pub fn load(dir: &Path, device: &Device) -> Result<(Self, RnnCard), Error> {
+        let path = dir.join("model.json");
+        let s = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let card: RnnCard = serde_json::from_str(&s)
+            .map_err(|e| Error::Format(format!("{}: not a recurrent model card: {e}", path.display())))?;
+        let input = SequenceInput::load(dir, card.params.tokens)?;
+        if input.vocab_size() != card.vocab_size {
+            return Err(Error::Format(format!(
+                "{}: {} holds {} tokens but model.json says {}",
+                dir.display(),
+                input.file_name(),
+                input.vocab_size(),
+                card.vocab_size
+            )));
+        }
+        let n_classes = card.labels.len();
+        if n_classes < 2 {
+            return Err(Error::Format(format!("{}: needs at least two labels", path.display())));
+        }
+        let n_out = if n_classes == 2 { 1 } else { n_classes };
+        let classifier = SequenceClassifier::new(&card.params, card.vocab_size, n_out, device)?;
+        let weights = dir.join("model.safetensors");
+        classifier.load_state(&crate::tensors::load(&weights)?, &weights)?;
+        let positive = card
+            .positive_label
+            .as_ref()
+            .and_then(|p| card.labels.iter().position(|l| l == p));
+        let model = RnnModel {
+            kind: card.kind.clone(),
+            classifier,
+            input,
+            encoder: SequenceEncoder::new(card.max_len.max(1))?,
+            labels: LabelSet {
+                labels: card.labels.clone(),
+                positive,
+            },
+            threshold: card.threshold,
+        };
+        Ok((model, card))
+    }
+}

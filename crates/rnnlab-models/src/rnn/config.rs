@@ -1,0 +1,311 @@
+//! The hyper-parameters of a recurrent classifier, with the flag names of the command line
+//! (`--emb`, `--hidden`, ...) and PyTorch's layer semantics.
+
+use serde::{Deserialize, Serialize};
+
+use crate::linear::ClassWeight;
+use crate::Error;
+
+/// The recurrent cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CellKind {
+    /// The lecture's vanilla step `h = tanh(W_ih x + b_ih + W_hh h + b_hh)`.
+    Rnn,
+    /// Gates `i, f, g, o` in PyTorch's order.
+    Lstm,
+    /// Gates `r, z, n` in PyTorch's order.
+    Gru,
+}
+
+impl CellKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            CellKind::Rnn => "rnn",
+            CellKind::Lstm => "lstm",
+            CellKind::Gru => "gru",
+        }
+    }
+
+    /// Rows of `weight_ih` per hidden unit.
+    pub fn gates(self) -> usize {
+        match self {
+            CellKind::Rnn => 1,
+            CellKind::Lstm => 4,
+            CellKind::Gru => 3,
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        match s {
+            "rnn" => Some(CellKind::Rnn),
+            "lstm" => Some(CellKind::Lstm),
+            "gru" => Some(CellKind::Gru),
+            _ => None,
+        }
+    }
+}
+
+/// How the states of all valid steps become one vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pooling {
+    /// The final state (at each sequence's true last token; the backward direction's at its first).
+    Last,
+    Mean,
+    Max,
+    /// Mean and max, concatenated.
+    MeanMax,
+}
+
+impl Pooling {
+    pub fn from_name(s: &str) -> Option<Self> {
+        match s {
+            "last" => Some(Pooling::Last),
+            "mean" => Some(Pooling::Mean),
+            "max" => Some(Pooling::Max),
+            "mean-max" => Some(Pooling::MeanMax),
+            _ => None,
+        }
+    }
+}
+
+/// What the ids of the embedding are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokensKind {
+    /// The pipeline's tokens through a word vocabulary.
+    Word,
+    Bpe,
+    Wordpiece,
+    Unigram,
+}
+
+impl TokensKind {
+    pub fn from_name(s: &str) -> Option<Self> {
+        match s {
+            "word" => Some(TokensKind::Word),
+            "bpe" => Some(TokensKind::Bpe),
+            "wordpiece" => Some(TokensKind::Wordpiece),
+            "unigram" => Some(TokensKind::Unigram),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    Adam,
+    /// Adam with decoupled weight decay.
+    Adamw,
+}
+
+/// Learning rate over training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    Constant,
+    /// Linear decay to 0 over all steps.
+    Linear,
+    /// Cosine decay to 0 over all steps.
+    Cosine,
+}
+
+impl Schedule {
+    /// The factor on the base rate at `step` of `total`.
+    pub fn factor(self, step: usize, total: usize) -> f64 {
+        let p = step as f64 / total.max(1) as f64;
+        match self {
+            Schedule::Constant => 1.0,
+            Schedule::Linear => (1.0 - p).max(0.0),
+            Schedule::Cosine => 0.5 * (1.0 + (std::f64::consts::PI * p.min(1.0)).cos()),
+        }
+    }
+}
+
+/// Everything that defines a recurrent classifier and its training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RnnConfig {
+    pub cell: CellKind,
+    pub emb: usize,
+    pub hidden: usize,
+    pub layers: usize,
+    pub bidirectional: bool,
+    /// Dropout on embeddings, between layers and before the head.
+    pub dropout: f32,
+    /// Variational dropout on the recurrent state: one mask per sequence.
+    pub recurrent_dropout: f32,
+    /// Dropout on the pooled vector, before the linear head.
+    #[serde(default)]
+    pub head_dropout: f32,
+    pub pooling: Pooling,
+    pub tokens: TokensKind,
+    /// Subword vocabulary size (`tokens` other than `word`).
+    pub subword_vocab: usize,
+    /// Words seen fewer times become `<unk>` (`tokens = word`).
+    pub min_count: usize,
+    /// Longest sequence kept; `None`: the 99th percentile of training lengths, plus one.
+    pub max_len: Option<usize>,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub optimizer: OptimizerKind,
+    pub weight_decay: f64,
+    pub schedule: Schedule,
+    /// Global gradient-norm clip; 0 turns it off.
+    pub clip: f64,
+    /// Stop after this many epochs without a better validation metric.
+    pub patience: Option<usize>,
+    pub class_weight: ClassWeight,
+    pub seed: u64,
+    /// Word vectors (word2vec/fastText `.vec` text) to start the embedding from.
+    #[serde(default)]
+    pub pretrained: Option<std::path::PathBuf>,
+}
+
+impl Default for RnnConfig {
+    /// The lecture's recipe, as in `../shared/anchors/seed_pipeline.py`.
+    fn default() -> Self {
+        RnnConfig {
+            cell: CellKind::Lstm,
+            emb: 64,
+            hidden: 64,
+            layers: 1,
+            bidirectional: false,
+            dropout: 0.2,
+            recurrent_dropout: 0.0,
+            head_dropout: 0.0,
+            pooling: Pooling::Last,
+            tokens: TokensKind::Word,
+            subword_vocab: 8000,
+            min_count: 2,
+            max_len: None,
+            epochs: 10,
+            batch_size: 128,
+            lr: 1e-3,
+            optimizer: OptimizerKind::Adam,
+            weight_decay: 0.0,
+            schedule: Schedule::Constant,
+            clip: 5.0,
+            patience: None,
+            class_weight: ClassWeight::None,
+            seed: 0,
+            pretrained: None,
+        }
+    }
+}
+
+impl RnnConfig {
+    /// The project's own recipe (`--model best-rnn`): see the README for how it was chosen.
+    pub fn best(lang_is_russian: bool) -> Self {
+        let _ = lang_is_russian;
+        RnnConfig {
+            cell: CellKind::Gru,
+            emb: 128,
+            hidden: 96,
+            bidirectional: true,
+            dropout: 0.3,
+            recurrent_dropout: 0.1,
+            pooling: Pooling::MeanMax,
+            epochs: 12,
+            lr: 2e-3,
+            optimizer: OptimizerKind::Adamw,
+            weight_decay: 1e-2,
+            schedule: Schedule::Cosine,
+            ..RnnConfig::default()
+        }
+    }
+
+    /// Checks ranges; messages name the flag.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |m: String| Err(Error::Param(m));
+        if self.emb == 0 || self.hidden == 0 || self.layers == 0 {
+            return bad("--emb, --hidden and --layers must be at least 1".into());
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(format!("--dropout {}: must be in [0, 1)", self.dropout));
+        }
+        if !(0.0..1.0).contains(&self.head_dropout) {
+            return bad(format!("--head-dropout {}: must be in [0, 1)", self.head_dropout));
+        }
+        if !(0.0..1.0).contains(&self.recurrent_dropout) {
+            return bad(format!(
+                "--recurrent-dropout {}: must be in [0, 1)",
+                self.recurrent_dropout
+            ));
+        }
+        if self.epochs == 0 || self.batch_size == 0 {
+            return bad("--epochs and --batch-size must be at least 1".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("--lr {}: must be a positive number", self.lr));
+        }
+        if !(self.clip.is_finite() && self.clip >= 0.0) {
+            return bad(format!("--clip {}: must be 0 (off) or positive", self.clip));
+        }
+        if self.max_len == Some(0) {
+            return bad("--max-len must be at least 1".into());
+        }
+        if self.tokens != TokensKind::Word && self.subword_vocab < 3 {
+            return bad("--subword-vocab must be at least 3".into());
+        }
+        Ok(())
+    }
+
+    /// Directions of each layer.
+    pub fn directions(&self) -> usize {
+        if self.bidirectional {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Width of the pooled vector the head sees.
+    pub fn pooled_width(&self) -> usize {
+        let w = self.hidden * self.directions();
+        if self.pooling == Pooling::MeanMax {
+            2 * w
+        } else {
+            w
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_validation() {
+        for c in [CellKind::Rnn, CellKind::Lstm, CellKind::Gru] {
+            assert_eq!(CellKind::from_name(c.name()), Some(c));
+        }
+        assert_eq!(Pooling::from_name("mean-max"), Some(Pooling::MeanMax));
+        assert!(Pooling::from_name("sum").is_none());
+        let c = RnnConfig::default();
+        assert!(c.validate().is_ok());
+        assert_eq!(c.pooled_width(), 64);
+        let b = RnnConfig::best(false);
+        assert!(b.validate().is_ok());
+        assert_eq!(b.pooled_width(), 4 * b.hidden);
+        assert!(RnnConfig {
+            dropout: 1.0,
+            ..c.clone()
+        }
+        .validate()
+        .is_err());
+        assert!(RnnConfig {
+            lr: f64::NAN,
+            ..c.clone()
+        }
+        .validate()
+        .is_err());
+        assert!(RnnConfig { max_len: Some(0), ..c }.validate().is_err());
+        let json = serde_json::to_string(&b).unwrap();
+        assert_eq!(serde_json::from_str::<RnnConfig>(&json).unwrap(), b);
+        assert!((Schedule::Cosine.factor(5, 10) - 0.5).abs() < 1e-12);
+        assert_eq!(Schedule::Linear.factor(10, 10), 0.0);
+    }
+}

@@ -1,0 +1,53 @@
+//! Recurrent sequence classifiers on candle: the lecture's vanilla RNN, LSTM and GRU with
+//! PyTorch's gate equations and `state_dict` names, stacked and bidirectional, with dropout,
+//! recurrent (variational) dropout and variable-length sequences.
+//!
+//! Data flows one way: token lists → ids ([`SequenceInput`]) → [`SequenceClassifier`]
+//! (embedding → [`RecurrentStack`] → pooling → linear head) → class probabilities.
+//! [`train::fit`] trains one; [`RnnModel`] is the trained, saved and loaded form.
+
+pub mod classifier;
+pub mod config;
+pub mod input;
+pub mod recurrent;
+pub mod rng;
+pub mod train;
+
+pub use classifier::{RnnModel, SequenceClassifier};
+pub use config::{CellKind, OptimizerKind, Pooling, RnnConfig, Schedule, TokensKind};
+pub use input::SequenceInput;
+pub use recurrent::RecurrentStack;
+pub use train::{fit, EpochStats, FitResult, TrainObserver};
+
+/// candle errors as model-layer errors.
+pub(crate) fn ce(e: candle_core::Error) -> crate::Error {
+    crate::Error::Training(format!("tensor error: {e}"))
+}
+
+/// The device of a `--device` value: `cpu`, `cuda` or `cuda:N`.
+pub fn parse_device(name: &str) -> Result<candle_core::Device, crate::Error> {
+    let name = name.trim();
+    if name == "cpu" {
+        return Ok(candle_core::Device::Cpu);
+    }
+    let ordinal = match name.strip_prefix("cuda") {
+        Some("") => 0,
+        Some(rest) => rest
+            .strip_prefix(':')
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| crate::Error::Param(format!("--device {name:?}: expected cpu, cuda or cuda:N")))?,
+        None => {
+            return Err(crate::Error::Param(format!(
+                "--device {name:?}: expected cpu, cuda or cuda:N"
+            )))
+        }
+    };
+    if !candle_core::utils::cuda_is_available() {
+        return Err(crate::Error::Param(format!(
+            "--device {name}: this rnnlab was built without CUDA support; rebuild with `cargo xtask cuda-build` \
+             (or `cargo build --release --features cuda`), or use --device cpu"
+        )));
+    }
+    candle_core::Device::new_cuda(ordinal)
+        .map_err(|e| crate::Error::Param(format!("--device {name}: no usable GPU: {e}")))
+}

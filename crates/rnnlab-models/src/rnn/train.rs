@@ -1,0 +1,335 @@
+//! Training a recurrent classifier: Adam or AdamW, global-norm gradient clipping, a learning-rate
+//! schedule, early stopping on the validation metric with the best checkpoint kept, and the
+//! learning curve. Seeded: the same seed gives the same model on the CPU.
+
+use std::path::Path;
+use std::time::Instant;
+
+use candle_core::{Device, Tensor, D};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use rnnlab_vectorize::SequenceEncoder;
+use serde::Serialize;
+
+use super::ce;
+use super::classifier::{RnnModel, SequenceClassifier};
+use super::config::{OptimizerKind, RnnConfig};
+use super::input::SequenceInput;
+use super::rng::Rng;
+use crate::labels::LabelSet;
+use crate::linear::ClassWeight;
+use crate::metrics::{best_threshold, predict_classes, SplitMetrics};
+use crate::Error;
+
+/// One epoch of the learning curve (the `curve` of `metrics.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct EpochStats {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub val_loss: f64,
+    /// F1 of the positive class at its best threshold (binary), else macro-F1.
+    pub val_metric: f64,
+    pub lr: f64,
+    pub seconds: f64,
+}
+
+/// Hooks for progress display; the model layer draws nothing itself.
+pub trait TrainObserver {
+    fn epoch_start(&mut self, _epoch: usize, _batches: usize) {}
+    fn batch_end(&mut self, _loss: f64) {}
+    fn epoch_end(&mut self, _stats: &EpochStats) {}
+}
+
+/// An observer that does nothing.
+pub struct Silent;
+impl TrainObserver for Silent {}
+
+pub struct FitResult {
+    pub model: RnnModel,
+    pub curve: Vec<EpochStats>,
+    /// The epoch whose weights were kept (1-based; 0: none finished, initial weights).
+    pub best_epoch: usize,
+    pub epoch_s: Vec<f64>,
+    pub train_s: f64,
+    /// Why training ended before `epochs`, if it did (early stopping, a non-finite loss).
+    pub stopped: Option<String>,
+}
+
+/// Per-sample weights of the loss.
+fn sample_weights(y: &[usize], n_classes: usize, cw: ClassWeight) -> Vec<f32> {
+    match cw {
+        ClassWeight::None => vec![1.0; y.len()],
+        ClassWeight::Balanced => {
+            let mut counts = vec![0usize; n_classes];
+            for &k in y {
+                counts[k] += 1;
+            }
+            let n = y.len() as f32;
+            y.iter()
+                .map(|&k| n / (n_classes as f32 * counts[k].max(1) as f32))
+                .collect()
+        }
+    }
+}
+
+/// Weighted mean loss: binary cross-entropy with logits (one output) or cross-entropy.
+pub fn loss(logits: &Tensor, y: &[usize], weights: &[f32]) -> candle_core::Result<Tensor> {
+    let dev = logits.device();
+    let b = y.len();
+    let w = Tensor::from_slice(weights, b, dev)?;
+    let per = if logits.dim(1)? == 1 {
+        let z = logits.flatten_all()?;
+        let t = Tensor::from_vec(y.iter().map(|&k| k as f32).collect::<Vec<_>>(), b, dev)?;
+        // max(z, 0) - z t + ln(1 + e^{-|z|})
+        let soft = (z.abs()?.neg()?.exp()? + 1.0)?.log()?;
+        ((z.relu()? - (&z * &t)?)? + soft)?
+    } else {
+        let idx = Tensor::from_vec(y.iter().map(|&k| k as u32).collect::<Vec<_>>(), (b, 1), dev)?;
+        candle_nn::ops::log_softmax(logits, D::Minus1)?
+            .gather(&idx, 1)?
+            .flatten_all()?
+            .neg()?
+    };
+    (per * &w)?.sum_all()? / weights.iter().sum::<f32>().max(1e-12) as f64
+}
+
+/// Rows of the embedding found in a word2vec/fastText `.vec` text file (an optional
+/// `count dim` header, then `word v1 ... vd` per line). Returns how many words were found.
+pub fn load_word_vectors(path: &Path, words: &[String], emb: &mut [f32], dim: usize) -> Result<usize, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let index: std::collections::HashMap<&str, usize> =
+        words.iter().enumerate().map(|(i, w)| (w.as_str(), i)).collect();
+    let mut found = 0;
+    for (n, line) in text.lines().enumerate() {
+        let mut parts = line.split_whitespace();
+        let Some(word) = parts.next() else { continue };
+        let values: Vec<&str> = parts.collect();
+        if n == 0 && values.len() == 1 {
+            continue; // header
+        }
+        if values.len() != dim {
+            return Err(Error::Data(format!(
+                "{}: line {}: {} values, the embedding has {dim} (set --emb {})",
+                path.display(),
+                n + 1,
+                values.len(),
+                values.len()
+            )));
+        }
+        if let Some(&row) = index.get(word) {
+            if row < 2 {
+                continue; // <pad> and <unk> keep their own rows
+            }
+            for (j, v) in values.iter().enumerate() {
+                emb[row * dim + j] = v.parse().map_err(|_| {
+                    Error::Data(format!(
+                        "{}: line {}, column {}: {v:?} is not a number",
+                        path.display(),
+                        n + 1,
+                        j + 2
+                    ))
+                })?;
+            }
+            found += 1;
+        }
+    }
+    Ok(found)
+}
+
+/// The validation figure: binary F1 at the best threshold, else macro-F1; and the mean
+/// negative log-likelihood.
+fn validate(proba: &[Vec<f32>], y: &[usize], labels: &LabelSet) -> (f64, f64) {
+    let nll = proba
+        .iter()
+        .zip(y)
+        .map(|(p, &k)| -(p[k].max(1e-7) as f64).ln())
+        .sum::<f64>()
+        / y.len().max(1) as f64;
+    let k = labels.n_classes();
+    let metric = match labels.positive {
+        Some(pos) => {
+            let t = best_threshold(y, proba, pos);
+            SplitMetrics::compute(y, &predict_classes(proba, Some(pos), Some(t)), k, Some(pos)).main_metric()
+        }
+        None => SplitMetrics::compute(y, &predict_classes(proba, None, None), k, None).main_metric(),
+    };
+    (metric, nll)
+}
+
+/// Trains `config` on `train` and picks the epoch (and, for a binary task, the threshold) on `val`.
+#[allow(clippy::too_many_arguments)]
+pub fn fit(
+    kind: &str,
+    config: &RnnConfig,
+    labels: &LabelSet,
+    train: (&[Vec<String>], &[usize]),
+    val: (&[Vec<String>], &[usize]),
+    device: &Device,
+    observer: &mut dyn TrainObserver,
+) -> Result<FitResult, Error> {
+    config.validate()?;
+    let (docs, y) = train;
+    if docs.is_empty() || val.0.is_empty() {
+        return Err(Error::Data("training and validation data must not be empty".into()));
+    }
+    if docs.len() != y.len() || val.0.len() != val.1.len() {
+        return Err(Error::Data("documents and labels differ in number".into()));
+    }
+    let started = Instant::now();
+    let input = SequenceInput::fit(config, docs)?;
+    let seqs = input.encode_all(docs)?;
+    let val_seqs = input.encode_all(val.0)?;
+    let encoder = match config.max_len {
+        Some(n) => SequenceEncoder::new(n)?,
+        None => SequenceEncoder::new(SequenceEncoder::from_percentile(&seqs, 99.0)?.max_len + 1)?,
+    };
+    let n_classes = labels.n_classes();
+    let n_out = if n_classes == 2 { 1 } else { n_classes };
+    let net = SequenceClassifier::new(config, input.vocab_size(), n_out, device)?;
+    if let Some(path) = &config.pretrained {
+        let words = input.words().ok_or_else(|| {
+            Error::Param("--pretrained word vectors need --tokens word (subword pieces are not words)".into())
+        })?;
+        let mut emb = net
+            .embedding
+            .as_tensor()
+            .flatten_all()
+            .and_then(|t| t.to_vec1::<f32>())
+            .map_err(ce)?;
+        load_word_vectors(path, words, &mut emb, config.emb)?;
+        let t = Tensor::from_vec(emb, net.embedding.dims(), device).map_err(ce)?;
+        net.embedding.set(&t).map_err(ce)?;
+    }
+    let vars: Vec<candle_core::Var> = net.named_vars().into_iter().map(|(_, v)| v).collect();
+    let weight_decay = match config.optimizer {
+        OptimizerKind::Adam => 0.0,
+        OptimizerKind::Adamw => config.weight_decay,
+    };
+    let mut opt = AdamW::new(
+        vars.clone(),
+        ParamsAdamW {
+            lr: config.lr,
+            weight_decay,
+            ..ParamsAdamW::default()
+        },
+    )
+    .map_err(ce)?;
+    let weights = sample_weights(y, n_classes, config.class_weight);
+    let mut rng = Rng::new(config.seed.wrapping_add(1));
+    let mut rows: Vec<usize> = (0..docs.len()).collect();
+    let batches = docs.len().div_ceil(config.batch_size);
+    let total_steps = batches * config.epochs;
+    let mut step = 0usize;
+    let mut best: (f64, usize, Vec<Tensor>) = (f64::NEG_INFINITY, 0, net.snapshot()?);
+    let mut curve = Vec::new();
+    let mut epoch_s = Vec::new();
+    let mut stopped = None;
+    'epochs: for epoch in 1..=config.epochs {
+        let t0 = Instant::now();
+        observer.epoch_start(epoch, batches);
+        rng.shuffle(&mut rows);
+        let (mut loss_sum, mut loss_n) = (0.0, 0usize);
+        let mut lr = config.lr;
+        for chunk in rows.chunks(config.batch_size) {
+            lr = config.lr * config.schedule.factor(step, total_steps);
+            opt.set_learning_rate(lr);
+            step += 1;
+            let batch = encoder.batch(&seqs, chunk);
+            let yb: Vec<usize> = chunk.iter().map(|&r| y[r]).collect();
+            let wb: Vec<f32> = chunk.iter().map(|&r| weights[r]).collect();
+            let logits = net.forward(&batch, true, Some(&mut rng))?;
+            let l = loss(&logits, &yb, &wb).map_err(ce)?;
+            let lv = l.to_scalar::<f32>().map_err(ce)? as f64;
+            if !lv.is_finite() {
+                stopped = Some(format!(
+                    "the training loss became {lv} at epoch {epoch}, batch {}; kept the weights of epoch {} \
+                     (try a lower --lr or --clip)",
+                    step - (epoch - 1) * batches,
+                    best.1
+                ));
+                break 'epochs;
+            }
+            let mut grads = l.backward().map_err(ce)?;
+            if config.clip > 0.0 {
+                clip_global_norm(&mut grads, &vars, config.clip)?;
+            }
+            opt.step(&grads).map_err(ce)?;
+            loss_sum += lv * chunk.len() as f64;
+            loss_n += chunk.len();
+            observer.batch_end(lv);
+        }
+        let seconds = t0.elapsed().as_secs_f64();
+        epoch_s.push(seconds);
+        let proba = net.predict_proba(&val_seqs, &encoder)?;
+        let (val_metric, val_loss) = validate(&proba, val.1, labels);
+        let stats = EpochStats {
+            epoch,
+            train_loss: loss_sum / loss_n.max(1) as f64,
+            val_loss,
+            val_metric,
+            lr,
+            seconds,
+        };
+        observer.epoch_end(&stats);
+        curve.push(stats);
+        if val_metric > best.0 {
+            best = (val_metric, epoch, net.snapshot()?);
+        } else if let Some(p) = config.patience {
+            if epoch - best.1 >= p {
+                stopped = Some(format!(
+                    "early stop after epoch {epoch}: no better validation metric for {p} epochs"
+                ));
+                break;
+            }
+        }
+    }
+    net.restore(&best.2)?;
+    let mut model = RnnModel {
+        kind: kind.to_string(),
+        classifier: net,
+        input,
+        encoder,
+        labels: labels.clone(),
+        threshold: None,
+    };
+    if let Some(pos) = labels.positive {
+        let proba = model.classifier.predict_proba(&val_seqs, &model.encoder)?;
+        model.threshold = Some(best_threshold(val.1, &proba, pos));
+    }
+    Ok(FitResult {
+        model,
+        curve,
+        best_epoch: best.1,
+        epoch_s,
+        train_s: started.elapsed().as_secs_f64(),
+        stopped,
+    })
+}
+
+/// Scales all gradients so that their joint L2 norm is at most `max_norm` (PyTorch's
+/// `clip_grad_norm_`). Returns the norm before clipping.
+pub fn clip_global_norm(
+    grads: &mut candle_core::backprop::GradStore,
+    vars: &[candle_core::Var],
+    max_norm: f64,
+) -> Result<f64, Error> {
+    let mut sq = 0f64;
+    for v in vars {
+        if let Some(g) = grads.get(v.as_tensor()) {
+            sq += g
+                .sqr()
+                .and_then(|s| s.sum_all())
+                .and_then(|s| s.to_scalar::<f32>())
+                .map_err(ce)? as f64;
+        }
+    }
+    let norm = sq.sqrt();
+    let scale = max_norm / (norm + 1e-6);
+    if scale < 1.0 {
+        for v in vars {
+            if let Some(g) = grads.remove(v.as_tensor()) {
+                grads.insert(v.as_tensor(), (g * scale).map_err(ce)?);
+            }
+        }
+    }
+    Ok(norm)
+}
