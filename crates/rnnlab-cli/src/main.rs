@@ -3,6 +3,7 @@
 //! and errors; the work itself happens in the library crates.
 
 mod bench;
+mod experiment;
 mod model;
 mod preprocess;
 
@@ -54,6 +55,9 @@ enum Command {
     /// Measure throughput; prints one JSON line.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Run bag-of-words baselines against recurrent networks on one data set and write a
+    /// report (report.json, report.md, report.html) with every model's directory.
+    Experiment(Box<experiment::ExperimentArgs>),
 }
 
 /// Preprocessing flags shared by every command that preprocesses text.
@@ -191,6 +195,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => model::eval(args),
         Command::Predict(args) => model::predict(args),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Experiment(args) => experiment::run(*args, cli.quiet),
     }
 }
 
@@ -200,6 +205,9 @@ fn is_bad_input(e: &anyhow::Error) -> bool {
     use rnnlab_models::Error as M;
     if e.downcast_ref::<rnnlab_text::Error>().is_some() || e.downcast_ref::<rnnlab_vectorize::Error>().is_some() {
         return true;
+    }
+    if let Some(x) = e.downcast_ref::<rnnlab_experiment::Error>() {
+        return x.is_bad_input();
     }
     matches!(
         e.downcast_ref::<M>(),

@@ -2,15 +2,16 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use rnnlab_models::baseline::{Baseline, BaselineKind, BaselineParams};
+use rnnlab_experiment::{train_model, ModelSpec, Prepared};
+use rnnlab_models::baseline::BaselineParams;
 use rnnlab_models::linear::ClassWeight;
-use rnnlab_models::metrics::{best_threshold, predict_classes, SplitMetrics};
-use rnnlab_models::LabelSet;
-use rnnlab_text::dataset::{self, Columns, Dataset, Split};
+use rnnlab_models::metrics::{predict_classes, SplitMetrics};
+use rnnlab_models::rnn::{OptimizerKind, Pooling, RnnConfig, Schedule, TokensKind, TrainObserver};
+use rnnlab_models::AnyModel;
+use rnnlab_text::dataset::{self, Columns, Dataset};
 use rnnlab_text::{Pipeline, Preprocessor};
 use rnnlab_vectorize::Df;
 use serde_json::{json, Value};
@@ -109,15 +110,31 @@ impl DataArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     data: DataArgs,
-    /// Model kind: count-logreg, hashing-logreg, tfidf-logreg, char-tfidf-logreg, nb, nbsvm.
+    /// Model kind: count-logreg, hashing-logreg, tfidf-logreg, char-tfidf-logreg, nb, nbsvm
+    /// (bag of words), or rnn, lstm, gru, best-rnn (recurrent networks).
     #[arg(long, value_name = "KIND")]
     model: String,
     /// Output model directory.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Seed (for the validation split of --train files).
+    /// Seed of weights, shuffles and dropout (and of the validation split of --train files).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    #[command(flatten)]
+    baseline: BaselineArgs,
+    #[command(flatten)]
+    neural: NeuralArgs,
+    /// Class weights: none or balanced (n / (classes * count)).
+    #[arg(long, value_name = "none|balanced", default_value = "none")]
+    class_weights: String,
+    #[command(flatten)]
+    prep: PrepArgs,
+}
+
+/// Flags of the bag-of-words baselines (scikit-learn's names); unset flags take each kind's default.
+#[derive(Args, Clone, Debug, Default)]
+#[command(next_help_heading = "Bag-of-words baselines")]
+pub struct BaselineArgs {
     /// N-gram range "MIN,MAX" (default 1,2 for words, 2,5 for char-tfidf).
     #[arg(long, value_name = "MIN,MAX")]
     ngram_range: Option<String>,
@@ -145,14 +162,81 @@ pub struct TrainArgs {
     /// Inverse regularisation of logistic regression (default 10; nbsvm 1).
     #[arg(long = "c", value_name = "C")]
     c: Option<f64>,
-    /// Class weights: none or balanced.
-    #[arg(long, value_name = "none|balanced", default_value = "none")]
-    class_weights: String,
     /// Smoothing of naive Bayes and NB-LR (default 1).
     #[arg(long, value_name = "A")]
     alpha: Option<f64>,
-    #[command(flatten)]
-    prep: PrepArgs,
+}
+
+/// Flags of the recurrent networks (PyTorch's semantics); unset flags take the kind's recipe
+/// (rnn/lstm/gru: the lecture's, emb 64, hidden 64, 1 layer, dropout 0.2, Adam 1e-3, batch 128,
+/// clip 5, 10 epochs; best-rnn: see the README).
+#[derive(Args, Clone, Debug, Default)]
+#[command(next_help_heading = "Recurrent networks")]
+pub struct NeuralArgs {
+    /// Embedding size.
+    #[arg(long, value_name = "N")]
+    emb: Option<usize>,
+    /// Hidden units per direction.
+    #[arg(long, value_name = "N")]
+    hidden: Option<usize>,
+    /// Stacked recurrent layers.
+    #[arg(long, value_name = "N")]
+    layers: Option<usize>,
+    /// Run each layer both ways and concatenate.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    bidirectional: Option<bool>,
+    /// Dropout on embeddings and between layers.
+    #[arg(long, value_name = "P")]
+    dropout: Option<f32>,
+    /// Variational dropout on the recurrent state (one mask per sequence).
+    #[arg(long, value_name = "P")]
+    recurrent_dropout: Option<f32>,
+    /// Dropout on the pooled vector before the linear head.
+    #[arg(long, value_name = "P")]
+    head_dropout: Option<f32>,
+    /// Pooling over valid steps: last, mean, max or mean-max.
+    #[arg(long, value_name = "P")]
+    pooling: Option<String>,
+    /// Input units: word (vocabulary of the pipeline's tokens), bpe, wordpiece or unigram.
+    #[arg(long, value_name = "T")]
+    tokens: Option<String>,
+    /// Subword vocabulary size (default 8000).
+    #[arg(long, value_name = "N")]
+    subword_vocab: Option<usize>,
+    /// Words seen fewer times become <unk> (default 2).
+    #[arg(long, value_name = "N")]
+    min_count: Option<usize>,
+    /// Longest sequence (default: the 99th percentile of training lengths, plus one).
+    #[arg(long, value_name = "N")]
+    max_len: Option<usize>,
+    #[arg(long, value_name = "N")]
+    epochs: Option<usize>,
+    #[arg(long, value_name = "N")]
+    batch_size: Option<usize>,
+    /// Learning rate.
+    #[arg(long, value_name = "LR")]
+    lr: Option<f64>,
+    /// adam or adamw.
+    #[arg(long, value_name = "O")]
+    optimizer: Option<String>,
+    /// Decoupled weight decay of adamw (default 0.01 with adamw).
+    #[arg(long, value_name = "W")]
+    weight_decay: Option<f64>,
+    /// Learning-rate schedule: constant, linear or cosine (decay to 0 over all steps).
+    #[arg(long, value_name = "S")]
+    lr_schedule: Option<String>,
+    /// Clip the global gradient norm (0: off).
+    #[arg(long, value_name = "N")]
+    clip: Option<f64>,
+    /// Stop after N epochs without a better validation metric (default: run all epochs).
+    #[arg(long, value_name = "N")]
+    patience: Option<usize>,
+    /// Word vectors (word2vec/fastText .vec text) to start the embedding from (--emb must match).
+    #[arg(long, value_name = "FILE")]
+    pretrained: Option<PathBuf>,
+    /// cpu, cuda or cuda:N (needs a build with the cuda feature).
+    #[arg(long, value_name = "D", default_value = "cpu")]
+    device: String,
 }
 
 fn parse_range(s: &str) -> Result<(usize, usize)> {
@@ -164,166 +248,237 @@ fn parse_range(s: &str) -> Result<(usize, usize)> {
     ))
 }
 
-/// Labels as JSON: numbers when they are numbers (as in the data), else strings.
-pub fn label_json(l: &str) -> Value {
-    if let Ok(i) = l.parse::<i64>() {
-        return json!(i);
+fn bad_flag(msg: String) -> anyhow::Error {
+    rnnlab_text::Error::Data(msg).into()
+}
+
+pub fn parse_class_weight(s: &str) -> Result<ClassWeight> {
+    match s {
+        "none" => Ok(ClassWeight::None),
+        "balanced" => Ok(ClassWeight::Balanced),
+        other => Err(bad_flag(format!(
+            "--class-weights {other:?}: expected none or balanced"
+        ))),
     }
-    if let Ok(f) = l.parse::<f64>() {
-        if f.is_finite() {
-            return json!(f);
+}
+
+impl BaselineArgs {
+    fn apply(&self, p: &mut BaselineParams, class_weight: ClassWeight) -> Result<()> {
+        p.ngram_range = self.ngram_range.as_deref().map(parse_range).transpose()?;
+        p.min_df = self.min_df;
+        p.max_df = self.max_df;
+        p.max_features = self.max_features;
+        p.binary = self.binary;
+        p.sublinear_tf = self.sublinear_tf;
+        p.n_features = self.n_features;
+        p.alternate_sign = self.alternate_sign;
+        p.c = self.c;
+        p.class_weight = class_weight;
+        p.alpha = self.alpha;
+        Ok(())
+    }
+}
+
+impl NeuralArgs {
+    fn apply(&self, c: &mut RnnConfig, class_weight: ClassWeight) -> Result<()> {
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
+        }
+        set!(
+            emb,
+            hidden,
+            layers,
+            bidirectional,
+            dropout,
+            recurrent_dropout,
+            head_dropout,
+            subword_vocab,
+            min_count
+        );
+        set!(epochs, batch_size, lr, weight_decay, clip);
+        if self.max_len.is_some() {
+            c.max_len = self.max_len;
+        }
+        if self.patience.is_some() {
+            c.patience = self.patience;
+        }
+        if self.pretrained.is_some() {
+            c.pretrained = self.pretrained.clone();
+        }
+        if let Some(p) = &self.pooling {
+            c.pooling = Pooling::from_name(p)
+                .ok_or_else(|| bad_flag(format!("--pooling {p:?}: expected last, mean, max or mean-max")))?;
+        }
+        if let Some(t) = &self.tokens {
+            c.tokens = TokensKind::from_name(t)
+                .ok_or_else(|| bad_flag(format!("--tokens {t:?}: expected word, bpe, wordpiece or unigram")))?;
+        }
+        if let Some(o) = &self.optimizer {
+            c.optimizer = match o.as_str() {
+                "adam" => OptimizerKind::Adam,
+                "adamw" => {
+                    if self.weight_decay.is_none() && c.weight_decay == 0.0 {
+                        c.weight_decay = 0.01;
+                    }
+                    OptimizerKind::Adamw
+                }
+                _ => return Err(bad_flag(format!("--optimizer {o:?}: expected adam or adamw"))),
+            };
+        }
+        if let Some(s) = &self.lr_schedule {
+            c.schedule = match s.as_str() {
+                "constant" => Schedule::Constant,
+                "linear" => Schedule::Linear,
+                "cosine" => Schedule::Cosine,
+                _ => {
+                    return Err(bad_flag(format!(
+                        "--lr-schedule {s:?}: expected constant, linear or cosine"
+                    )))
+                }
+            };
+        }
+        if class_weight != ClassWeight::None {
+            c.class_weight = class_weight;
+        }
+        c.validate()?;
+        Ok(())
+    }
+}
+
+/// Loads the data named by `data` and preprocesses it once with the flags of `prep`.
+pub fn prepare(data: &DataArgs, prep: &PrepArgs, seed: u64) -> Result<Prepared> {
+    let task = data.load(seed)?;
+    let pipeline = prep.pipeline(task.lang)?;
+    let lemmatizer = prep.lemmatizer(&pipeline)?;
+    let pre = Preprocessor::new(pipeline, lemmatizer)?;
+    Ok(Prepared::new(
+        &task.name,
+        &task.data,
+        task.columns.clone(),
+        &pre,
+        task.positive_label.as_deref(),
+    )?)
+}
+
+/// A progress bar per epoch showing the loss, and a line per epoch with the validation metric.
+pub struct EpochBar {
+    bar: Option<indicatif::ProgressBar>,
+    quiet: bool,
+    loss: f64,
+    seen: usize,
+}
+
+impl EpochBar {
+    pub fn new(quiet: bool) -> Self {
+        EpochBar {
+            bar: None,
+            quiet,
+            loss: 0.0,
+            seen: 0,
         }
     }
-    json!(l)
 }
 
-fn rows_of(data: &Dataset, split: Split) -> Vec<usize> {
-    (0..data.len()).filter(|&i| data.splits[i] == split).collect()
+impl TrainObserver for EpochBar {
+    fn epoch_start(&mut self, epoch: usize, batches: usize) {
+        if self.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            return;
+        }
+        let bar = indicatif::ProgressBar::new(batches as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "epoch {prefix:>3} {bar:30} {pos}/{len} batches {msg} [{elapsed}<{eta}]",
+            )
+            .expect("valid template"),
+        );
+        bar.set_prefix(epoch.to_string());
+        self.bar = Some(bar);
+        self.loss = 0.0;
+        self.seen = 0;
+    }
+
+    fn batch_end(&mut self, loss: f64) {
+        self.loss += loss;
+        self.seen += 1;
+        if let Some(b) = &self.bar {
+            b.inc(1);
+            b.set_message(format!("loss {:.4}", self.loss / self.seen as f64));
+        }
+    }
+
+    fn epoch_end(&mut self, s: &rnnlab_models::rnn::EpochStats) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        if !self.quiet {
+            eprintln!(
+                "epoch {:>3}: train loss {:.4}, val loss {:.4}, val metric {:.4} ({:.1}s)",
+                s.epoch, s.train_loss, s.val_loss, s.val_metric, s.seconds
+            );
+        }
+    }
 }
 
-fn pick<T: Clone>(items: &[T], rows: &[usize]) -> Vec<T> {
-    rows.iter().map(|&i| items[i].clone()).collect()
-}
-
-fn round4(x: f64) -> f64 {
-    (x * 1e4).round() / 1e4
+/// The model a `train` command line asks for, with its flags applied.
+pub fn model_spec(
+    kind: &str,
+    lang: rnnlab_text::Lang,
+    b: &BaselineArgs,
+    n: &NeuralArgs,
+    cw: &str,
+) -> Result<ModelSpec> {
+    let class_weight = parse_class_weight(cw)?;
+    let mut spec = ModelSpec::from_kind(kind, lang)?;
+    match &mut spec {
+        ModelSpec::Baseline(_, p) => b.apply(p, class_weight)?,
+        ModelSpec::Rnn { config, .. } => n.apply(config, class_weight)?,
+    }
+    Ok(spec)
 }
 
 pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
-    let kind = BaselineKind::from_name(&args.model).ok_or_else(|| {
-        let known: Vec<&str> = BaselineKind::ALL.iter().map(|k| k.name()).collect();
-        rnnlab_text::Error::Data(format!(
-            "unknown or not yet available model kind {:?}; available: {}",
-            args.model,
-            known.join(", ")
-        ))
-    })?;
-    let task = args.data.load(args.seed)?;
-    let data = &task.data;
-    let pipeline = args.prep.pipeline(task.lang)?;
-    let lemmatizer = args.prep.lemmatizer(&pipeline)?;
-    let pre = Preprocessor::new(pipeline, lemmatizer)?;
-
-    let t0 = Instant::now();
-    let (tokens, _) = pre.process_all(&data.texts);
-    let preprocess_s = t0.elapsed().as_secs_f64();
-
-    let (tr, va, te) = (
-        rows_of(data, Split::Train),
-        rows_of(data, Split::Val),
-        rows_of(data, Split::Test),
-    );
-    if tr.is_empty() || va.is_empty() || te.is_empty() {
-        return Err(rnnlab_text::Error::Data(format!(
-            "every split needs rows: train {}, val {}, test {}",
-            tr.len(),
-            va.len(),
-            te.len()
-        ))
-        .into());
-    }
-    let labels = LabelSet::fit(&pick(&data.labels, &tr), task.positive_label.as_deref())?;
-    let y_tr = labels.encode(&pick(&data.labels, &tr), "training data")?;
-    let y_va = labels.encode(&pick(&data.labels, &va), "validation data")?;
-    let y_te = labels.encode(&pick(&data.labels, &te), "test data")?;
-
-    let class_weight = match args.class_weights.as_str() {
-        "none" => ClassWeight::None,
-        "balanced" => ClassWeight::Balanced,
-        other => {
-            return Err(
-                rnnlab_text::Error::Data(format!("--class-weights {other:?}: expected none or balanced")).into(),
-            )
-        }
-    };
-    let params = BaselineParams {
-        ngram_range: args.ngram_range.as_deref().map(parse_range).transpose()?,
-        min_df: args.min_df,
-        max_df: args.max_df,
-        max_features: args.max_features,
-        binary: args.binary,
-        sublinear_tf: args.sublinear_tf,
-        n_features: args.n_features,
-        alternate_sign: args.alternate_sign,
-        c: args.c,
-        class_weight,
-        alpha: args.alpha,
-    };
+    let device = rnnlab_models::rnn::parse_device(&args.neural.device)?;
+    // Check the model flags before the (slower) preprocessing.
+    model_spec(
+        &args.model,
+        rnnlab_text::Lang::En,
+        &args.baseline,
+        &args.neural,
+        &args.class_weights,
+    )?;
+    let prep = prepare(&args.data, &args.prep, args.seed)?;
+    let spec = model_spec(
+        &args.model,
+        prep.lang,
+        &args.baseline,
+        &args.neural,
+        &args.class_weights,
+    )?;
     if !quiet {
         eprintln!(
             "{}: {} train / {} val / {} test rows, {} classes; training {}",
-            task.name,
-            tr.len(),
-            va.len(),
-            te.len(),
-            labels.n_classes(),
-            kind.name()
+            prep.name,
+            prep.rows[0].len(),
+            prep.rows[1].len(),
+            prep.rows[2].len(),
+            prep.labels.n_classes(),
+            spec.kind()
         );
     }
-    let (mut model, fit) = Baseline::fit_timed(kind, params, labels.clone(), &pick(&tokens, &tr), &y_tr)?;
-
-    let p_va = model.predict_proba(&pick(&tokens, &va))?;
-    if let Some(pos) = labels.positive {
-        model.threshold = Some(best_threshold(&y_va, &p_va, pos));
+    let mut bar = EpochBar::new(quiet);
+    let trained = train_model(&prep, &spec, args.seed, &args.out, &device, &mut bar)?;
+    let m = &trained.metrics;
+    if let Some(why) = m.get("stopped").and_then(Value::as_str) {
+        eprintln!("note: {why}");
     }
-    let te_tokens = pick(&tokens, &te);
-    let t_pred = Instant::now();
-    let p_te = model.predict_proba(&te_tokens)?;
-    let predict_s = t_pred.elapsed().as_secs_f64();
-    let m_va = SplitMetrics::compute(
-        &y_va,
-        &predict_classes(&p_va, labels.positive, model.threshold),
-        labels.n_classes(),
-        labels.positive,
-    );
-    let m_te = SplitMetrics::compute(
-        &y_te,
-        &predict_classes(&p_te, labels.positive, model.threshold),
-        labels.n_classes(),
-        labels.positive,
-    );
-
-    let meta = json!({
-        "dataset": task.name,
-        "text_column": task.columns.text,
-        "label_column": task.columns.label,
-        "id_column": task.columns.id,
-        "lang": pre.pipeline().lang,
-        "n_features": fit.n_features,
-    });
-    model.save(&args.out, meta)?;
-    pre.pipeline().save(&args.out.join("pipeline.json"))?;
-    let metrics = json!({
-        "kind": kind.name(),
-        "dataset": task.name,
-        "params": serde_json::to_value(&model.resolved)?,
-        "seed": args.seed,
-        "labels": labels.labels.iter().map(|l| label_json(l)).collect::<Vec<_>>(),
-        "positive_label": labels.positive.map(|k| label_json(&labels.labels[k])),
-        "threshold": model.threshold,
-        "val": m_va,
-        "test": m_te,
-        "timings": {
-            "preprocess_s": round4(preprocess_s),
-            "vectorize_s": round4(fit.vectorize_s),
-            "train_s": round4(fit.train_s),
-            "predict_docs_per_s": (te.len() as f64 / predict_s.max(1e-9)).round(),
-        },
-        "n_features": fit.n_features,
-        "peak_rss_mb": crate::bench::peak_rss_mb(),
-    });
-    std::fs::write(args.out.join("metrics.json"), serde_json::to_string_pretty(&metrics)?)
-        .with_context(|| format!("writing {}", args.out.join("metrics.json").display()))?;
     if !quiet {
-        let main = if labels.is_binary() { "F1" } else { "macro-F1" };
+        let main = if prep.labels.is_binary() { "f1" } else { "f1_macro" };
         eprintln!(
-            "test {main} {:.4} (val {:.4}), accuracy {:.4}; {} features; vectorize {:.2}s, train {:.2}s -> {}",
-            m_te.main_metric(),
-            m_va.main_metric(),
-            m_te.accuracy,
-            fit.n_features,
-            fit.vectorize_s,
-            fit.train_s,
+            "test {main} {:.4} (val {:.4}), accuracy {:.4}; train {:.2}s -> {}",
+            m["test"][main].as_f64().unwrap_or(f64::NAN),
+            m["val"][main].as_f64().unwrap_or(f64::NAN),
+            m["test"]["accuracy"].as_f64().unwrap_or(f64::NAN),
+            m["timings"]["train_s"].as_f64().unwrap_or(f64::NAN),
             args.out.display()
         );
     }
@@ -332,18 +487,13 @@ pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
 
 /// A model directory loaded for eval / predict.
 struct Loaded {
-    model: Baseline,
+    model: AnyModel,
     pre: Preprocessor,
     meta: Value,
 }
 
 fn load_model(dir: &Path, morph_dict: Option<&PathBuf>) -> Result<Loaded> {
-    if !dir.join("model.json").is_file() {
-        return Err(
-            rnnlab_text::Error::Data(format!("{} is not a model directory (no model.json)", dir.display())).into(),
-        );
-    }
-    let (model, card) = Baseline::load(dir).map_err(|e| rnnlab_text::Error::Data(e.to_string()))?;
+    let (model, meta) = AnyModel::load(dir, &candle_core::Device::Cpu)?;
     let pipeline = Pipeline::load(&dir.join("pipeline.json"))?;
     let lemmatizer = if pipeline.needs_lemmatizer() {
         Some(crate::load_lemmatizer(morph_dict)?)
@@ -351,11 +501,7 @@ fn load_model(dir: &Path, morph_dict: Option<&PathBuf>) -> Result<Loaded> {
         None
     };
     let pre = Preprocessor::new(pipeline, lemmatizer.map(|l: Arc<_>| l))?;
-    Ok(Loaded {
-        model,
-        pre,
-        meta: card.meta,
-    })
+    Ok(Loaded { model, pre, meta })
 }
 
 fn meta_str(meta: &Value, key: &str) -> Option<String> {
@@ -416,22 +562,22 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         .collect::<Result<_, _>>()?;
     let m = &loaded.model;
     let y = m
-        .labels
+        .labels()
         .encode(&labels, &args.input.display().to_string())
         .map_err(|e| rnnlab_text::Error::Data(e.to_string()))?;
     let (tokens, _) = loaded.pre.process_all(&texts);
     let proba = m.predict_proba(&tokens)?;
     let metrics = SplitMetrics::compute(
         &y,
-        &predict_classes(&proba, m.labels.positive, m.threshold),
-        m.labels.n_classes(),
-        m.labels.positive,
+        &predict_classes(&proba, m.labels().positive, m.threshold()),
+        m.labels().n_classes(),
+        m.labels().positive,
     );
     let out = json!({
         "model": args.model_dir.display().to_string(),
         "input": args.input.display().to_string(),
         "rows": texts.len(),
-        "threshold": m.threshold,
+        "threshold": m.threshold(),
         "metrics": metrics,
     });
     let text = serde_json::to_string(&out)?;
@@ -514,7 +660,7 @@ pub fn predict(args: PredictArgs) -> Result<()> {
     };
     let (tokens, _) = loaded.pre.process_all(&texts);
     let proba = m.predict_proba(&tokens)?;
-    let classes = predict_classes(&proba, m.labels.positive, m.threshold);
+    let classes = predict_classes(&proba, m.labels().positive, m.threshold());
     let mut out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
@@ -526,7 +672,7 @@ pub fn predict(args: PredictArgs) -> Result<()> {
         header.push(first_col.to_string());
     }
     header.push("label".into());
-    header.extend(m.labels.labels.iter().map(|l| format!("p_{l}")));
+    header.extend(m.labels().labels.iter().map(|l| format!("p_{l}")));
     writeln!(
         out,
         "{}",
@@ -537,7 +683,7 @@ pub fn predict(args: PredictArgs) -> Result<()> {
         if !first_col.is_empty() {
             row.push(csv_field(&first[i]));
         }
-        row.push(csv_field(&m.labels.labels[c]));
+        row.push(csv_field(&m.labels().labels[c]));
         row.extend(p.iter().map(|v| format!("{v:.6}")));
         writeln!(out, "{}", row.join(","))?;
     }

@@ -2,6 +2,7 @@
 //! regression, naive Bayes, NB-LR), metrics in the `metrics.json` schema, and model
 //! directories, and the recurrent classifiers (RNN, LSTM, GRU) on candle.
 
+pub mod any;
 pub mod baseline;
 pub mod labels;
 pub mod lbfgs;
@@ -13,6 +14,7 @@ pub mod tron;
 
 use std::path::{Path, PathBuf};
 
+pub use any::AnyModel;
 pub use baseline::{Baseline, BaselineKind, BaselineParams};
 pub use labels::LabelSet;
 pub use metrics::SplitMetrics;

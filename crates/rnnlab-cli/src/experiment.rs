@@ -1,0 +1,276 @@
+//! `rnnlab experiment`: baselines against recurrent networks on one data set, with the report.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use rnnlab_experiment::train::ALL_KINDS;
+use rnnlab_experiment::{demo, report, ModelSpec, Plan, Prepared, RunObserver};
+use rnnlab_models::rnn::TrainObserver;
+use rnnlab_text::dataset::Columns;
+use rnnlab_text::{Lang, Preprocessor};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::model::{prepare, DataArgs, EpochBar};
+use crate::PrepArgs;
+
+#[derive(Args)]
+pub struct ExperimentArgs {
+    /// A named data set (twitter-hate-speech, sentirueval2015-banks, sentirueval2015-telecoms), or
+    /// `demo`, the built-in synthetic corpus (the default when no data is given).
+    #[command(flatten)]
+    data: DataArgs,
+    /// Model kinds to run, comma-separated (default: all of them).
+    #[arg(long, value_name = "K,K,...", value_delimiter = ',', default_values_t = ALL_KINDS.map(String::from))]
+    models: Vec<String>,
+    /// Runs of each neural model (seeds 0..N); the report shows mean ± std.
+    #[arg(long, value_name = "N")]
+    seeds: Option<usize>,
+    /// A quick look: one seed, at most 3 epochs, 3,000 training and 1,000 val/test rows.
+    #[arg(long)]
+    quick: bool,
+    /// Reference results to show beside ours: JSON lines with `model`, `f1` or `f1_macro`
+    /// and timings (the format of ../shared/anchors' scripts).
+    #[arg(long, value_name = "FILE.jsonl")]
+    reference: Option<PathBuf>,
+    /// Report directory (default: reports/<dataset>-<UTC timestamp>/).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Seed of the validation split of --train files.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// cpu, cuda or cuda:N (needs a build with the cuda feature).
+    #[arg(long, value_name = "D", default_value = "cpu")]
+    device: String,
+    #[command(flatten)]
+    prep: PrepArgs,
+}
+
+/// An overall bar across the plan, and the per-epoch bar of the running model.
+struct Progress {
+    overall: Option<indicatif::ProgressBar>,
+    epochs: EpochBar,
+    quiet: bool,
+}
+
+impl RunObserver for Progress {
+    fn plan(&mut self, runs: usize) {
+        if self.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            return;
+        }
+        let bar = indicatif::ProgressBar::new(runs as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("plan {bar:30} {pos}/{len} runs {msg} [{elapsed}]")
+                .expect("valid template"),
+        );
+        self.overall = Some(bar);
+    }
+
+    fn run_start(&mut self, kind: &str, seed: u64) {
+        if let Some(b) = &self.overall {
+            b.set_message(format!("{kind} (seed {seed})"));
+        }
+    }
+
+    fn run_end(&mut self, kind: &str, seed: u64, result: Result<&Value, &str>) {
+        let line = match result {
+            Ok(m) => {
+                let f1 = m["test"]["f1"]
+                    .as_f64()
+                    .or_else(|| m["test"]["f1_macro"].as_f64())
+                    .unwrap_or(f64::NAN);
+                format!(
+                    "{kind} seed {seed}: test {f1:.4}, train {:.1}s",
+                    m["timings"]["train_s"].as_f64().unwrap_or(0.0)
+                )
+            }
+            Err(e) => format!("{kind} seed {seed}: FAILED: {e}"),
+        };
+        match &self.overall {
+            Some(b) => {
+                b.println(line);
+                b.inc(1);
+            }
+            None if !self.quiet => eprintln!("{line}"),
+            None => {}
+        }
+    }
+
+    fn trainer(&mut self) -> &mut dyn TrainObserver {
+        &mut self.epochs
+    }
+}
+
+fn sha256_file(path: &std::path::Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(format!("{:x}", h.finalize()))
+}
+
+fn read_reference(path: &std::path::Path) -> Result<Vec<Value>> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| rnnlab_text::Error::Data(format!("{}: {e}", path.display())))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let v: Value = serde_json::from_str(l)
+                .map_err(|e| rnnlab_text::Error::Data(format!("{}: line {}: {e}", path.display(), i + 1)))?;
+            if v.get("f1").is_none() && v.get("f1_macro").is_none() {
+                return Err(rnnlab_text::Error::Data(format!(
+                    "{}: line {}: a reference row needs `f1` or `f1_macro`",
+                    path.display(),
+                    i + 1
+                ))
+                .into());
+            }
+            Ok(v)
+        })
+        .collect()
+}
+
+/// `YYYYMMDD-HHMMSS` in UTC.
+fn timestamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
+    let device = rnnlab_models::rnn::parse_device(&args.device)?;
+    let specs_check: Vec<ModelSpec> = args
+        .models
+        .iter()
+        .map(|k| ModelSpec::from_kind(k.trim(), Lang::En))
+        .collect::<Result<_, _>>()?;
+    if specs_check.is_empty() {
+        return Err(rnnlab_text::Error::Data("--models: give at least one model kind".into()).into());
+    }
+    let reference = args
+        .reference
+        .as_deref()
+        .map(read_reference)
+        .transpose()?
+        .unwrap_or_default();
+    let is_demo = args.data.train.is_none() && args.data.dataset.as_deref().is_none_or(|d| d == "demo");
+    let (prep, files): (Prepared, Vec<PathBuf>) = if is_demo {
+        let data = demo::generate(0);
+        // The English pipeline (stemming) needs no dictionary, so the demo runs on a fresh machine.
+        let pipeline = args.prep.pipeline(Some(Lang::En))?;
+        let lemmatizer = args.prep.lemmatizer(&pipeline)?;
+        let pre = Preprocessor::new(pipeline, lemmatizer)?;
+        let columns = Columns {
+            text: "text".into(),
+            label: "label".into(),
+            id: Some("id".into()),
+        };
+        (
+            Prepared::new("demo", &data, columns, &pre, Some("positive"))?,
+            Vec::new(),
+        )
+    } else {
+        let task_files = args.data.load(args.seed)?.data.files.clone();
+        (prepare(&args.data, &args.prep, args.seed)?, task_files)
+    };
+    let specs: Vec<ModelSpec> = args
+        .models
+        .iter()
+        .map(|k| ModelSpec::from_kind(k.trim(), prep.lang))
+        .collect::<Result<_, _>>()?;
+    let seeds = if args.quick { 1 } else { args.seeds.unwrap_or(3) };
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("reports").join(format!("{}-{}", prep.name.replace(['/', '\\'], "_"), timestamp()))
+    });
+    let files_json: Vec<Value> = files
+        .iter()
+        .map(|f| Ok(json!({"path": f.display().to_string(), "sha256": sha256_file(f)?})))
+        .collect::<Result<_>>()?;
+    let balance: serde_json::Map<String, Value> = prep
+        .labels
+        .labels
+        .iter()
+        .zip(prep.class_counts(0))
+        .map(|(l, c)| (l.clone(), json!(c)))
+        .collect();
+    let mut dataset = json!({
+        "name": prep.name,
+        "sizes": {"train": prep.rows[0].len(), "val": prep.rows[1].len(), "test": prep.rows[2].len()},
+        "classes": prep.labels.labels,
+        "class_balance": balance,
+        "files": files_json,
+        "lang": prep.lang,
+    });
+    if is_demo {
+        dataset["note"] = json!(format!(
+            "The demo corpus is synthetic: short English and Russian reviews generated by rnnlab, where {:.0} % of \
+             test labels depend on word order (negation, or a contrast where the clause after `but`/`но` decides). \
+             It shows where a recurrent network beats a bag of words; it measures nothing real. For real data run \
+             `cargo xtask experiment --dataset twitter-hate-speech --data-dir ../shared/data`",
+            100.0 * demo::order_dependent_share(&prep)
+        ));
+    }
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let plan = Plan {
+        specs,
+        seeds,
+        quick: args.quick,
+        out: out.clone(),
+        reference,
+        command,
+        device,
+    };
+    if !quiet {
+        eprintln!(
+            "{}: {} train / {} val / {} test rows; {} model kinds, {} seed(s) for neural ones -> {}",
+            prep.name,
+            prep.rows[0].len(),
+            prep.rows[1].len(),
+            prep.rows[2].len(),
+            plan.specs.len(),
+            seeds,
+            out.display()
+        );
+    }
+    let mut progress = Progress {
+        overall: None,
+        epochs: EpochBar::new(true),
+        quiet,
+    };
+    let report = rnnlab_experiment::run(&prep, dataset, &plan, &mut progress)?;
+    if let Some(b) = progress.overall.take() {
+        b.finish_and_clear();
+    }
+    println!("{}", report::table(&report));
+    for f in report::findings(&report) {
+        println!("- {}", f.replace("**", ""));
+    }
+    println!("\nreport: {}", out.join("report.html").display());
+    Ok(())
+}

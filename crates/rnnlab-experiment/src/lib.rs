@@ -1,0 +1,66 @@
+//! The experiment layer: prepares a labelled data set once, trains any model kind on it
+//! (bag-of-words baselines and recurrent networks alike, into a model directory with its
+//! `metrics.json`), runs a plan of kinds and seeds, and writes the report (`report.json`,
+//! `report.md`, `report.html`). Used by `rnnlab train`, `rnnlab experiment` and
+//! `cargo xtask experiment`; it draws nothing on the terminal itself (see [`runner::RunObserver`]).
+
+pub mod demo;
+pub mod prepared;
+pub mod report;
+pub mod runner;
+pub mod svg;
+pub mod train;
+
+use std::path::{Path, PathBuf};
+
+pub use prepared::Prepared;
+pub use runner::{run, Plan, RunObserver};
+pub use train::{train_model, ModelSpec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input from the user: a flag, a file, a data set.
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    Text(#[from] rnnlab_text::Error),
+    #[error(transparent)]
+    Models(#[from] rnnlab_models::Error),
+    #[error(transparent)]
+    Vectorize(#[from] rnnlab_vectorize::Error),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl Error {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Whether this is the user's bad input (exit code 2) rather than a failure (1).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            Error::Input(_) | Error::Text(_) | Error::Vectorize(_) => true,
+            Error::Models(e) => !matches!(e, rnnlab_models::Error::Training(_) | rnnlab_models::Error::Io { .. }),
+            Error::Io { .. } | Error::Failed(_) => false,
+        }
+    }
+}
+
+pub(crate) fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Error> {
+    let s = serde_json::to_string_pretty(value).map_err(|e| Error::Failed(e.to_string()))?;
+    std::fs::write(path, s).map_err(|e| Error::io(path, e))
+}
+
+pub(crate) fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}

@@ -1,0 +1,205 @@
+//! The experiment: every model kind of a plan (neural kinds once per seed) on one prepared data
+//! set, each into its own model directory, collected into `report.json` (rewritten after every
+//! run, so an interrupted experiment keeps what finished) and rendered by [`crate::report`].
+
+use std::path::{Path, PathBuf};
+
+use candle_core::Device;
+use rnnlab_models::rnn::TrainObserver;
+use serde_json::{json, Value};
+
+use crate::prepared::Prepared;
+use crate::train::{train_model, ModelSpec};
+use crate::{write_json, Error};
+
+/// What to run.
+pub struct Plan {
+    pub specs: Vec<ModelSpec>,
+    /// Runs of each neural kind (seeds 0..seeds); baselines are deterministic and run once.
+    pub seeds: usize,
+    /// Shorter training (at most 3 epochs) on a slice of the data.
+    pub quick: bool,
+    pub out: PathBuf,
+    /// Rows read from `--reference FILE.jsonl`.
+    pub reference: Vec<Value>,
+    /// The command line, for the report.
+    pub command: String,
+    pub device: Device,
+}
+
+/// Progress hooks for the caller's display.
+pub trait RunObserver {
+    fn plan(&mut self, _runs: usize) {}
+    fn run_start(&mut self, _kind: &str, _seed: u64) {}
+    /// `Ok(metrics)` or `Err(message)`.
+    fn run_end(&mut self, _kind: &str, _seed: u64, _result: Result<&Value, &str>) {}
+    /// Per-epoch hooks of neural runs.
+    fn trainer(&mut self) -> &mut dyn TrainObserver;
+}
+
+/// Test predictions and features of one run, for the HTML report.
+pub struct RunDetail {
+    pub kind: String,
+    pub seed: u64,
+    pub test_pred: Vec<usize>,
+    pub top_features: Vec<(String, Vec<(String, f32)>)>,
+}
+
+/// Quick mode's slice sizes: train rows, and val / test rows.
+pub const QUICK_ROWS: (usize, usize) = (3000, 1000);
+
+/// Runs the plan and writes `report.json`, `report.md` and `report.html` into `plan.out`.
+/// Returns the report.
+pub fn run(prep: &Prepared, dataset: Value, plan: &Plan, obs: &mut dyn RunObserver) -> Result<Value, Error> {
+    std::fs::create_dir_all(&plan.out).map_err(|e| Error::io(&plan.out, e))?;
+    let sliced;
+    let prep = if plan.quick {
+        sliced = prep.slice_sizes(QUICK_ROWS.0, QUICK_ROWS.1);
+        &sliced
+    } else {
+        prep
+    };
+    let runs_of = |s: &ModelSpec| if s.is_neural() { plan.seeds.max(1) } else { 1 };
+    obs.plan(plan.specs.iter().map(runs_of).sum());
+    let mut report = json!({
+        "dataset": dataset,
+        "command": plan.command,
+        "git_commit": git_commit(),
+        "versions": {"rnnlab": env!("CARGO_PKG_VERSION"), "candle": "0.11.1"},
+        "machine": machine(),
+        "seeds": plan.seeds,
+        "quick": plan.quick,
+        "models": [],
+        "reference": plan.reference,
+    });
+    let mut details = Vec::new();
+    for spec in &plan.specs {
+        let spec = if plan.quick { quick(spec) } else { spec.clone() };
+        let kind = spec.kind().to_string();
+        let mut runs = Vec::new();
+        let mut error = None;
+        for seed in 0..runs_of(&spec) as u64 {
+            obs.run_start(&kind, seed);
+            let dir = model_dir(&plan.out, &kind, seed, spec.is_neural());
+            match train_model(prep, &spec, seed, &dir, &plan.device, obs.trainer()) {
+                Ok(t) => {
+                    obs.run_end(&kind, seed, Ok(&t.metrics));
+                    let mut m = t.metrics;
+                    m["dir"] = json!(dir.strip_prefix(&plan.out).unwrap_or(&dir).display().to_string());
+                    runs.push(m);
+                    details.push(RunDetail {
+                        kind: kind.clone(),
+                        seed,
+                        test_pred: t.test_pred,
+                        top_features: t.top_features,
+                    });
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    obs.run_end(&kind, seed, Err(&msg));
+                    error = Some(msg);
+                    break;
+                }
+            }
+        }
+        let status = if error.is_none() { "ok" } else { "failed" };
+        let params = runs.first().map(|r| r["params"].clone()).unwrap_or(Value::Null);
+        let entry = json!({
+            "kind": kind,
+            "family": if spec.is_neural() { "recurrent" } else { "bag-of-words" },
+            "params": params,
+            "status": status,
+            "error": error,
+            "summary": summarize(&runs),
+            "runs": runs,
+        });
+        report["models"].as_array_mut().expect("array").push(entry);
+        write_json(&plan.out.join("report.json"), &report)?;
+    }
+    crate::report::write_all(&report, prep, &details, &plan.out)?;
+    Ok(report)
+}
+
+/// `models/<kind>` for baselines, `models/<kind>/seed<N>` for neural runs.
+fn model_dir(out: &Path, kind: &str, seed: u64, neural: bool) -> PathBuf {
+    let d = out.join("models").join(kind);
+    if neural {
+        d.join(format!("seed{seed}"))
+    } else {
+        d
+    }
+}
+
+fn quick(spec: &ModelSpec) -> ModelSpec {
+    match spec {
+        ModelSpec::Rnn { kind, config } => ModelSpec::Rnn {
+            kind: kind.clone(),
+            config: rnnlab_models::rnn::RnnConfig {
+                epochs: config.epochs.min(3),
+                ..config.clone()
+            },
+        },
+        other => other.clone(),
+    }
+}
+
+/// Mean and standard deviation (n - 1) over runs of each test metric and timing.
+pub fn summarize(runs: &[Value]) -> Value {
+    let mut out = serde_json::Map::new();
+    let keys: [(&str, &[&str]); 6] = [
+        ("f1", &["test", "f1"]),
+        ("f1_macro", &["test", "f1_macro"]),
+        ("accuracy", &["test", "accuracy"]),
+        ("val_metric", &["val", "f1_macro"]),
+        ("train_s", &["timings", "train_s"]),
+        ("predict_docs_per_s", &["timings", "predict_docs_per_s"]),
+    ];
+    for (name, path) in keys {
+        let xs: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| path.iter().try_fold(r, |v, k| v.get(k)).and_then(Value::as_f64))
+            .collect();
+        if xs.is_empty() {
+            continue;
+        }
+        let (mean, std) = mean_std(&xs);
+        out.insert(name.into(), json!({"mean": mean, "std": std, "n": xs.len()}));
+    }
+    Value::Object(out)
+}
+
+pub fn mean_std(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = if xs.len() > 1 {
+        xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (mean, var.sqrt())
+}
+
+fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
+        s.lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split(':').nth(1))
+            .map(|s| s.trim().to_string())
+    });
+    json!({
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+        "cpu": cpu,
+        "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    })
+}

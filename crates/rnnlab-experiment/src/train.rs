@@ -1,0 +1,209 @@
+//! One model kind trained on a prepared data set: a model directory (`model.json`, weights,
+//! `pipeline.json`, vocabulary, `metrics.json`) and the metrics as JSON, whatever the kind.
+
+use std::path::Path;
+use std::time::Instant;
+
+use candle_core::Device;
+use rnnlab_models::baseline::{Baseline, BaselineKind, BaselineParams};
+use rnnlab_models::metrics::{predict_classes, SplitMetrics};
+use rnnlab_models::rnn::{self, CellKind, RnnConfig, TrainObserver};
+use rnnlab_text::Lang;
+use serde_json::{json, Value};
+
+use crate::prepared::Prepared;
+use crate::{round4, write_json, Error};
+
+/// What to train: a baseline with its parameters, or a recurrent network with its configuration.
+#[derive(Debug, Clone)]
+pub enum ModelSpec {
+    Baseline(BaselineKind, BaselineParams),
+    Rnn { kind: String, config: RnnConfig },
+}
+
+/// Every model kind, in the order reports list them when tied.
+pub const ALL_KINDS: [&str; 10] = [
+    "count-logreg",
+    "hashing-logreg",
+    "tfidf-logreg",
+    "char-tfidf-logreg",
+    "nb",
+    "nbsvm",
+    "rnn",
+    "lstm",
+    "gru",
+    "best-rnn",
+];
+
+impl ModelSpec {
+    /// The kind's defaults: the anchors' recipes for baselines and `rnn` / `lstm` / `gru`,
+    /// the project's own recipe for `best-rnn`.
+    pub fn from_kind(kind: &str, lang: Lang) -> Result<Self, Error> {
+        if let Some(b) = BaselineKind::from_name(kind) {
+            return Ok(ModelSpec::Baseline(b, BaselineParams::default()));
+        }
+        let config = match kind {
+            "best-rnn" => RnnConfig::best(lang == Lang::Ru),
+            _ => match CellKind::from_name(kind) {
+                Some(cell) => RnnConfig {
+                    cell,
+                    ..RnnConfig::default()
+                },
+                None => {
+                    return Err(Error::Input(format!(
+                        "unknown model kind {kind:?}; known: {}",
+                        ALL_KINDS.join(", ")
+                    )))
+                }
+            },
+        };
+        Ok(ModelSpec::Rnn {
+            kind: kind.to_string(),
+            config,
+        })
+    }
+
+    pub fn kind(&self) -> &str {
+        match self {
+            ModelSpec::Baseline(k, _) => k.name(),
+            ModelSpec::Rnn { kind, .. } => kind,
+        }
+    }
+
+    pub fn is_neural(&self) -> bool {
+        matches!(self, ModelSpec::Rnn { .. })
+    }
+}
+
+/// Test-set probabilities and predictions, kept for reports.
+pub struct Trained {
+    pub metrics: Value,
+    pub test_pred: Vec<usize>,
+    /// Most telling features per class (linear models with named features).
+    pub top_features: Vec<(String, Vec<(String, f32)>)>,
+}
+
+/// Trains `spec` with `seed` on `prep`, writes the model directory `out` and returns its
+/// `metrics.json`.
+pub fn train_model(
+    prep: &Prepared,
+    spec: &ModelSpec,
+    seed: u64,
+    out: &Path,
+    device: &Device,
+    observer: &mut dyn TrainObserver,
+) -> Result<Trained, Error> {
+    let (tr, va, te) = (prep.docs(0), prep.docs(1), prep.docs(2));
+    let [y_tr, y_va, y_te] = &prep.y;
+    let labels = &prep.labels;
+    let k = labels.n_classes();
+    let meta = json!({
+        "dataset": prep.name,
+        "text_column": prep.columns.text,
+        "label_column": prep.columns.label,
+        "id_column": prep.columns.id,
+        "lang": prep.lang,
+    });
+    let (p_va, threshold, params, mut timings, extra, predict, top_features);
+    match spec {
+        ModelSpec::Baseline(kind, params_in) => {
+            let (mut model, fit) = Baseline::fit_timed(*kind, params_in.clone(), labels.clone(), &tr, y_tr)?;
+            let pv = model.predict_proba(&va)?;
+            if let Some(pos) = labels.positive {
+                model.threshold = Some(rnnlab_models::metrics::best_threshold(y_va, &pv, pos));
+            }
+            let t = Instant::now();
+            let pt = model.predict_proba(&te)?;
+            let predict_s = t.elapsed().as_secs_f64();
+            let mut meta = meta.clone();
+            meta["n_features"] = json!(fit.n_features);
+            model.save(out, meta)?;
+            params = serde_json::to_value(&model.resolved).map_err(|e| Error::Failed(e.to_string()))?;
+            timings = json!({"vectorize_s": round4(fit.vectorize_s), "train_s": round4(fit.train_s)});
+            extra = json!({"n_features": fit.n_features});
+            threshold = model.threshold;
+            top_features = model.top_features(15);
+            p_va = pv;
+            predict = (pt, predict_s);
+        }
+        ModelSpec::Rnn { kind, config } => {
+            let config = RnnConfig { seed, ..config.clone() };
+            let fit = rnn::fit(kind, &config, labels, (&tr, y_tr), (&va, y_va), device, observer)?;
+            let pv = fit.model.predict_proba(&va)?;
+            let t = Instant::now();
+            let pt = fit.model.predict_proba(&te)?;
+            let predict_s = t.elapsed().as_secs_f64();
+            fit.model.save(out, meta.clone())?;
+            params = serde_json::to_value(&fit.model.classifier.config).map_err(|e| Error::Failed(e.to_string()))?;
+            timings = json!({"train_s": round4(fit.train_s), "epoch_s": fit.epoch_s.iter().map(|&s| round4(s)).collect::<Vec<_>>()});
+            extra = json!({
+                "curve": fit.curve,
+                "best_epoch": fit.best_epoch,
+                "stopped": fit.stopped,
+                "max_len": fit.model.encoder.max_len,
+                "vocab_size": fit.model.input.vocab_size(),
+            });
+            threshold = fit.model.threshold;
+            top_features = Vec::new();
+            p_va = pv;
+            predict = (pt, predict_s);
+        }
+    }
+    let (p_te, predict_s) = predict;
+    let m_va = SplitMetrics::compute(
+        y_va,
+        &predict_classes(&p_va, labels.positive, threshold),
+        k,
+        labels.positive,
+    );
+    let test_pred = predict_classes(&p_te, labels.positive, threshold);
+    let m_te = SplitMetrics::compute(y_te, &test_pred, k, labels.positive);
+    timings["preprocess_s"] = json!(round4(prep.preprocess_s));
+    timings["predict_docs_per_s"] = json!((te.len() as f64 / predict_s.max(1e-9)).round());
+    let mut metrics = json!({
+        "kind": spec.kind(),
+        "dataset": prep.name,
+        "params": params,
+        "seed": seed,
+        "labels": labels.labels.iter().map(|l| label_json(l)).collect::<Vec<_>>(),
+        "positive_label": labels.positive.map(|p| label_json(&labels.labels[p])),
+        "threshold": threshold,
+        "val": m_va,
+        "test": m_te,
+        "timings": timings,
+        "peak_rss_mb": peak_rss_mb(),
+    });
+    if let (Some(m), Some(e)) = (metrics.as_object_mut(), extra.as_object()) {
+        for (key, v) in e {
+            m.insert(key.clone(), v.clone());
+        }
+    }
+    prep.pipeline.save(&out.join("pipeline.json"))?;
+    write_json(&out.join("metrics.json"), &metrics)?;
+    Ok(Trained {
+        metrics,
+        test_pred,
+        top_features,
+    })
+}
+
+/// Labels as JSON: numbers when they are numbers (as in the data), else strings.
+pub fn label_json(l: &str) -> Value {
+    if let Ok(i) = l.parse::<i64>() {
+        return json!(i);
+    }
+    if let Ok(f) = l.parse::<f64>() {
+        if f.is_finite() {
+            return json!(f);
+        }
+    }
+    json!(l)
+}
+
+/// Peak resident memory of this process in MB (Linux; `None` elsewhere).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some((kb / 1024.0).round())
+}
