@@ -22,7 +22,12 @@ tasks:
                                  every baseline kind on the three data sets against the seed
                                  pipeline's scikit-learn baselines, in one run: a Markdown table
                                  of test F1 / macro-F1 and of vectorize / train seconds
-  experiment                     not built yet (see README): the baselines-against-RNNs run
+  experiment [FLAGS]             the main job: bag-of-words baselines against recurrent networks
+                                 on one data set (default: the built-in synthetic `demo` corpus),
+                                 with a report in reports/<dataset>-<time>/; builds the release
+                                 `rnnlab` and runs `rnnlab experiment FLAGS` (see its --help:
+                                 --dataset NAME --data-dir DIR --models K,.. --seeds N --quick
+                                 --reference FILE.jsonl --out DIR)
 ";
 
 fn main() -> Result<()> {
@@ -44,10 +49,15 @@ fn main() -> Result<()> {
             let (venv, data_dir) = venv_and_data(&args[1..])?;
             compare_baselines(&venv, &data_dir)
         }
-        Some("experiment") => bail!(
-            "`cargo xtask experiment` is not built yet; today the pipeline runs as \
-             `cargo run --release -p rnnlab-cli -- preprocess ...` (see README.md)"
-        ),
+        Some("experiment") => {
+            let rnnlab = release_rnnlab(&workspace_root())?;
+            let status = Command::new(&rnnlab)
+                .arg("experiment")
+                .args(&args[1..])
+                .status()
+                .with_context(|| format!("running {}", rnnlab.display()))?;
+            std::process::exit(status.code().unwrap_or(1));
+        }
         Some("-h" | "--help") | None => {
             print!("{USAGE}");
             Ok(())

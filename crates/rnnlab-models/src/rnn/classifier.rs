@@ -305,3 +305,104 @@ impl RnnModel {
         Ok((model, card))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rnn::config::CellKind;
+    use crate::rnn::train::loss;
+
+    fn batch() -> PaddedBatch {
+        SequenceEncoder::new(6)
+            .unwrap()
+            .batch(&[vec![2, 3, 4, 5], vec![6], vec![3, 2, 7]], &[0, 1, 2])
+    }
+
+    /// Analytic gradients of every parameter tensor against central differences, for each cell,
+    /// pooling, 2 layers, both directions and a ragged batch.
+    #[test]
+    fn gradients_match_finite_differences() {
+        for (cell, pooling, n_out) in [
+            (CellKind::Rnn, Pooling::Last, 1),
+            (CellKind::Lstm, Pooling::Mean, 3),
+            (CellKind::Gru, Pooling::MeanMax, 1),
+            (CellKind::Lstm, Pooling::Max, 3),
+        ] {
+            let config = RnnConfig {
+                cell,
+                emb: 4,
+                hidden: 3,
+                layers: 2,
+                bidirectional: true,
+                pooling,
+                ..RnnConfig::default()
+            };
+            let net = SequenceClassifier::new(&config, 8, n_out, &Device::Cpu).unwrap();
+            let b = batch();
+            let y = [1usize, 0, if n_out == 1 { 1 } else { 2 }];
+            let w = [1.0f32, 2.0, 0.5];
+            let f = |net: &SequenceClassifier| -> f64 {
+                let logits = net.forward(&b, false, None).unwrap();
+                loss(&logits, &y, &w).unwrap().to_scalar::<f32>().unwrap() as f64
+            };
+            let logits = net.forward(&b, true, None).unwrap();
+            let grads = loss(&logits, &y, &w).unwrap().backward().unwrap();
+            for (name, var) in net.named_vars() {
+                let g = grads
+                    .get(var.as_tensor())
+                    .map(|g| g.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+                let base = var.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                // A few entries of each tensor, spread over it.
+                let step = (base.len() / 5).max(1);
+                for i in (0..base.len()).step_by(step) {
+                    let eps = 1e-2f32;
+                    let mut plus = base.clone();
+                    plus[i] += eps;
+                    var.set(&Tensor::from_vec(plus, var.dims(), &Device::Cpu).unwrap())
+                        .unwrap();
+                    let lp = f(&net);
+                    let mut minus = base.clone();
+                    minus[i] -= eps;
+                    var.set(&Tensor::from_vec(minus, var.dims(), &Device::Cpu).unwrap())
+                        .unwrap();
+                    let lm = f(&net);
+                    var.set(&Tensor::from_vec(base.clone(), var.dims(), &Device::Cpu).unwrap())
+                        .unwrap();
+                    let numeric = (lp - lm) / (2.0 * eps as f64);
+                    let analytic = g.as_ref().map_or(0.0, |g| g[i] as f64);
+                    assert!(
+                        (numeric - analytic).abs() <= 2e-3 + 2e-2 * numeric.abs(),
+                        "{cell:?} {pooling:?} {name}[{i}]: numeric {numeric}, analytic {analytic}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pooling_ignores_padding_and_shapes_hold() {
+        for pooling in [Pooling::Last, Pooling::Mean, Pooling::Max, Pooling::MeanMax] {
+            let config = RnnConfig {
+                cell: CellKind::Gru,
+                emb: 4,
+                hidden: 3,
+                pooling,
+                ..RnnConfig::default()
+            };
+            let net = SequenceClassifier::new(&config, 8, 3, &Device::Cpu).unwrap();
+            let enc = SequenceEncoder::new(10).unwrap();
+            // The same sequence alone and padded beside a longer one.
+            let seqs = vec![vec![2, 3], vec![2, 3, 4, 5, 6, 7]];
+            let alone = net.predict_proba(&seqs[..1], &enc).unwrap();
+            let both = net.predict_proba(&seqs, &enc).unwrap();
+            for (a, b) in alone[0].iter().zip(&both[0]) {
+                assert!((a - b).abs() < 1e-5, "{pooling:?}: {a} vs {b}");
+            }
+            assert!((both[1].iter().sum::<f32>() - 1.0).abs() < 1e-5);
+            // Empty and over-long sequences, a batch of one.
+            let odd = net.predict_proba(&[vec![], vec![1; 50]], &enc).unwrap();
+            assert_eq!(odd.len(), 2);
+            assert!(odd.iter().flatten().all(|p| p.is_finite()));
+        }
+    }
+}

@@ -120,14 +120,15 @@ pub fn load_word_vectors(path: &Path, words: &[String], emb: &mut [f32], dim: us
                 continue; // <pad> and <unk> keep their own rows
             }
             for (j, v) in values.iter().enumerate() {
-                emb[row * dim + j] = v.parse().map_err(|_| {
+                let x: f32 = v.parse().ok().filter(|x: &f32| x.is_finite()).ok_or_else(|| {
                     Error::Data(format!(
-                        "{}: line {}, column {}: {v:?} is not a number",
+                        "{}: line {}, column {}: {v:?} is not a finite number",
                         path.display(),
                         n + 1,
                         j + 2
                     ))
                 })?;
+                emb[row * dim + j] = x;
             }
             found += 1;
         }

@@ -1,0 +1,204 @@
+//! The experiment end to end in quick mode: on the built-in demo corpus with every model kind,
+//! and on a slice of each real data set; the report files exist, parse, hold every requested
+//! model with metrics in range, and the HTML page has every plot.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::Device;
+use rnnlab_experiment::runner::QUICK_ROWS;
+use rnnlab_experiment::train::ALL_KINDS;
+use rnnlab_experiment::{demo, run, ModelSpec, Plan, Prepared, RunObserver};
+use rnnlab_models::rnn::train::Silent;
+use rnnlab_models::rnn::TrainObserver;
+use rnnlab_text::dataset::{self, Columns};
+use rnnlab_text::{Lang, Pipeline, Preprocessor};
+use serde_json::{json, Value};
+
+struct Quiet(Silent, Vec<String>);
+
+impl RunObserver for Quiet {
+    fn run_end(&mut self, kind: &str, _seed: u64, result: Result<&Value, &str>) {
+        if let Err(e) = result {
+            self.1.push(format!("{kind}: {e}"));
+        }
+    }
+    fn trainer(&mut self) -> &mut dyn TrainObserver {
+        &mut self.0
+    }
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rnnlab-exp-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&d).ok();
+    d
+}
+
+fn check_report(out: &Path, kinds: &[&str], binary: bool) -> Value {
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let models = report["models"].as_array().unwrap();
+    assert_eq!(models.len(), kinds.len());
+    for (m, kind) in models.iter().zip(kinds) {
+        assert_eq!(m["kind"], *kind);
+        assert_eq!(m["status"], "ok", "{kind}: {}", m["error"]);
+        for r in m["runs"].as_array().unwrap() {
+            let key = if binary { "f1" } else { "f1_macro" };
+            let v = r["test"][key].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&v), "{kind}: {key} {v}");
+            let dir = out.join(r["dir"].as_str().unwrap());
+            assert!(dir.join("model.json").is_file() && dir.join("metrics.json").is_file());
+            if m["family"] == "recurrent" {
+                assert!(!r["curve"].as_array().unwrap().is_empty());
+            }
+        }
+        assert!(m["summary"]["f1_macro"]["mean"].as_f64().is_some());
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for kind in kinds {
+        assert!(md.contains(&format!("| {kind} |")), "{kind} missing from report.md");
+        assert!(
+            html.contains(&format!("<td>{kind}</td>")),
+            "{kind} missing from report.html"
+        );
+    }
+    // Self-contained, and every plot there: bars, scatter, curves per neural model, confusions.
+    for external in ["src=\"http", "href=\"http", "url(http", "<link", "@import"] {
+        assert!(!html.contains(external), "the page must not load {external}...");
+    }
+    assert!(!html.contains("<script"));
+    let neural = kinds
+        .iter()
+        .filter(|k| ["rnn", "lstm", "gru", "best-rnn"].contains(k))
+        .count();
+    assert_eq!(html.matches("<svg").count(), html.matches("</svg>").count());
+    assert_eq!(html.matches("<svg").count(), 2 + 2 * neural + kinds.len());
+    report
+}
+
+#[test]
+fn quick_demo_with_every_model_kind() {
+    let data = demo::generate(0);
+    let pre = Preprocessor::new(
+        Pipeline::standard(Lang::En, rnnlab_text::Normalize::Stem, false, Vec::new()),
+        None,
+    )
+    .unwrap();
+    let cols = Columns {
+        text: "text".into(),
+        label: "label".into(),
+        id: Some("id".into()),
+    };
+    let prep = Prepared::new("demo", &data, cols, &pre, Some("positive")).unwrap();
+    let out = out_dir("demo");
+    let plan = Plan {
+        specs: ALL_KINDS
+            .iter()
+            .map(|k| ModelSpec::from_kind(k, Lang::En).unwrap())
+            .collect(),
+        seeds: 1,
+        quick: true,
+        out: out.clone(),
+        reference: vec![json!({"model": "fastText (reference)", "f1": 0.7, "train_s": 1.0})],
+        command: "test".into(),
+        device: Device::Cpu,
+    };
+    let mut obs = Quiet(Silent, Vec::new());
+    let report = run(
+        &prep,
+        json!({"name": "demo", "sizes": {"train": 1, "val": 1, "test": 1}}),
+        &plan,
+        &mut obs,
+    )
+    .unwrap();
+    assert!(obs.1.is_empty(), "{:?}", obs.1);
+    check_report(&out, &ALL_KINDS, true);
+    assert_eq!(report["reference"].as_array().unwrap().len(), 1);
+    assert!(std::fs::read_to_string(out.join("report.md"))
+        .unwrap()
+        .contains("(reference)"));
+    std::fs::remove_dir_all(&out).ok();
+}
+
+#[test]
+fn quick_slices_of_the_real_data_sets() {
+    let Some(dir) = dataset::data_dir_for_tests(env!("CARGO_MANIFEST_DIR")) else {
+        return;
+    };
+    for name in [
+        "twitter-hate-speech",
+        "sentirueval2015-banks",
+        "sentirueval2015-telecoms",
+    ] {
+        let spec = dataset::find_dataset(name).unwrap();
+        let data = dataset::load_named(&spec, &dir).unwrap();
+        // Stemming keeps the test free of the morphology dictionary.
+        let pipeline = Pipeline::standard(spec.lang, rnnlab_text::Normalize::Stem, false, Vec::new());
+        let pre = Preprocessor::new(pipeline, None).unwrap();
+        let cols = Columns {
+            text: spec.text_column.clone(),
+            label: spec.label_column.clone(),
+            id: Some(spec.id_column.clone()),
+        };
+        let prep = Prepared::new(name, &data, cols, &pre, spec.positive_label.as_deref()).unwrap();
+        let prep = prep.slice_sizes(QUICK_ROWS.0 / 2, QUICK_ROWS.1 / 2);
+        let kinds = ["tfidf-logreg", "gru"];
+        let out = out_dir(name);
+        let plan = Plan {
+            specs: kinds
+                .iter()
+                .map(|k| ModelSpec::from_kind(k, spec.lang).unwrap())
+                .collect(),
+            seeds: 1,
+            quick: true,
+            out: out.clone(),
+            reference: Vec::new(),
+            command: "test".into(),
+            device: Device::Cpu,
+        };
+        let mut obs = Quiet(Silent, Vec::new());
+        run(&prep, json!({"name": name}), &plan, &mut obs).unwrap();
+        check_report(&out, &kinds, name == "twitter-hate-speech");
+        std::fs::remove_dir_all(&out).ok();
+    }
+}
+
+#[test]
+fn a_failing_model_is_reported_and_the_others_finish() {
+    let data = demo::generate(3);
+    let pre = Preprocessor::new(
+        Pipeline::standard(Lang::En, rnnlab_text::Normalize::Stem, false, Vec::new()),
+        None,
+    )
+    .unwrap();
+    let cols = Columns {
+        text: "text".into(),
+        label: "label".into(),
+        id: None,
+    };
+    let prep = Prepared::new("demo", &data, cols, &pre, Some("positive"))
+        .unwrap()
+        .slice(400);
+    let mut bad = ModelSpec::from_kind("lstm", Lang::En).unwrap();
+    if let ModelSpec::Rnn { config, .. } = &mut bad {
+        config.pretrained = Some(PathBuf::from("/nonexistent/vectors.vec"));
+    }
+    let out = out_dir("fail");
+    let plan = Plan {
+        specs: vec![bad, ModelSpec::from_kind("nb", Lang::En).unwrap()],
+        seeds: 1,
+        quick: true,
+        out: out.clone(),
+        reference: Vec::new(),
+        command: "test".into(),
+        device: Device::Cpu,
+    };
+    let mut obs = Quiet(Silent, Vec::new());
+    let report = run(&prep, json!({"name": "demo"}), &plan, &mut obs).unwrap();
+    assert_eq!(report["models"][0]["status"], "failed");
+    assert!(report["models"][0]["error"].as_str().unwrap().contains("vectors.vec"));
+    assert_eq!(report["models"][1]["status"], "ok");
+    assert!(std::fs::read_to_string(out.join("report.md"))
+        .unwrap()
+        .contains("failed"));
+    std::fs::remove_dir_all(&out).ok();
+}

@@ -1,0 +1,241 @@
+//! Training recurrent classifiers end to end on a small task where word order decides, saving
+//! and loading them, and the failure paths.
+
+use candle_core::Device;
+use rnnlab_models::rnn::train::Silent;
+use rnnlab_models::rnn::{fit, CellKind, Pooling, RnnConfig, RnnModel, TokensKind};
+use rnnlab_models::LabelSet;
+
+/// Label 1 when "good" comes after "but" (the clause after the contrast decides), with noise words.
+fn task(n: usize, seed: u64) -> (Vec<Vec<String>>, Vec<usize>) {
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+    let mut next = move || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (s >> 33) as usize
+    };
+    let fillers = ["the", "app", "is", "really", "today", "service"];
+    let mut docs = Vec::new();
+    let mut y = Vec::new();
+    for _ in 0..n {
+        let first_good = next() % 2 == 0;
+        let mut d: Vec<String> = Vec::new();
+        for _ in 0..next() % 3 {
+            d.push(fillers[next() % fillers.len()].into());
+        }
+        d.push(if first_good { "good" } else { "bad" }.into());
+        d.push("but".into());
+        for _ in 0..next() % 3 {
+            d.push(fillers[next() % fillers.len()].into());
+        }
+        d.push(if first_good { "bad" } else { "good" }.into());
+        docs.push(d);
+        y.push(usize::from(!first_good));
+    }
+    (docs, y)
+}
+
+fn labels() -> LabelSet {
+    LabelSet::fit(&["0".to_string(), "1".to_string()], None).unwrap()
+}
+
+fn small(cell: CellKind) -> RnnConfig {
+    RnnConfig {
+        cell,
+        emb: 16,
+        hidden: 16,
+        epochs: 6,
+        batch_size: 32,
+        lr: 5e-3,
+        min_count: 1,
+        ..RnnConfig::default()
+    }
+}
+
+#[test]
+fn every_cell_learns_word_order_and_round_trips() {
+    let (tr, ytr) = task(600, 1);
+    let (va, yva) = task(200, 2);
+    let dir = std::env::temp_dir().join(format!("rnnlab-rnn-train-{}", std::process::id()));
+    for cell in [CellKind::Rnn, CellKind::Lstm, CellKind::Gru] {
+        let cfg = small(cell);
+        let r = fit(
+            cell.name(),
+            &cfg,
+            &labels(),
+            (&tr, &ytr),
+            (&va, &yva),
+            &Device::Cpu,
+            &mut Silent,
+        )
+        .unwrap();
+        let best = r.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
+        assert!(best > 0.9, "{cell:?}: best val F1 {best}");
+        assert_eq!(r.curve.len(), cfg.epochs);
+        assert!(
+            r.curve[0].train_loss > r.curve[cfg.epochs - 1].train_loss,
+            "{cell:?}: loss did not fall"
+        );
+        let p = r.model.predict_proba(&va).unwrap();
+        let out = dir.join(cell.name());
+        r.model.save(&out, serde_json::json!({"note": "test"})).unwrap();
+        let (loaded, card) = RnnModel::load(&out, &Device::Cpu).unwrap();
+        assert_eq!(card.params, RnnConfig { seed: 0, ..cfg.clone() });
+        assert_eq!(loaded.threshold, r.model.threshold);
+        let q = loaded.predict_proba(&va).unwrap();
+        for (a, b) in p.iter().flatten().zip(q.iter().flatten()) {
+            assert!((a - b).abs() < 1e-6);
+        }
+        // Empty text, a batch of one, a sequence longer than any seen in training.
+        let odd = loaded.predict_proba(&[vec![]]).unwrap();
+        assert_eq!(odd[0].len(), 2);
+        let long: Vec<String> = (0..500)
+            .map(|i| if i % 2 == 0 { "good" } else { "zzz" }.to_string())
+            .collect();
+        assert!(loaded.predict_proba(&[long]).unwrap()[0].iter().all(|p| p.is_finite()));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bidirectional_pooled_subword_and_repeatable() {
+    let (tr, ytr) = task(300, 3);
+    let (va, yva) = task(100, 4);
+    let cfg = RnnConfig {
+        bidirectional: true,
+        layers: 2,
+        pooling: Pooling::MeanMax,
+        recurrent_dropout: 0.1,
+        head_dropout: 0.1,
+        tokens: TokensKind::Bpe,
+        subword_vocab: 60,
+        epochs: 2,
+        ..small(CellKind::Gru)
+    };
+    let a = fit(
+        "best-rnn",
+        &cfg,
+        &labels(),
+        (&tr, &ytr),
+        (&va, &yva),
+        &Device::Cpu,
+        &mut Silent,
+    )
+    .unwrap();
+    let b = fit(
+        "best-rnn",
+        &cfg,
+        &labels(),
+        (&tr, &ytr),
+        (&va, &yva),
+        &Device::Cpu,
+        &mut Silent,
+    )
+    .unwrap();
+    let (pa, pb) = (a.model.predict_proba(&va).unwrap(), b.model.predict_proba(&va).unwrap());
+    assert_eq!(pa, pb, "the same seed must give the same model");
+    let c = fit(
+        "best-rnn",
+        &RnnConfig { seed: 1, ..cfg.clone() },
+        &labels(),
+        (&tr, &ytr),
+        (&va, &yva),
+        &Device::Cpu,
+        &mut Silent,
+    )
+    .unwrap();
+    assert_ne!(pa, c.model.predict_proba(&va).unwrap());
+    let dir = std::env::temp_dir().join(format!("rnnlab-rnn-subword-{}", std::process::id()));
+    a.model.save(&dir, serde_json::Value::Null).unwrap();
+    assert!(dir.join("tokenizer.json").is_file());
+    // A configuration that does not match the weights is a clear error.
+    let card_path = dir.join("model.json");
+    let text = std::fs::read_to_string(&card_path)
+        .unwrap()
+        .replace("\"hidden\": 16", "\"hidden\": 17");
+    std::fs::write(&card_path, text).unwrap();
+    let err = RnnModel::load(&dir, &Device::Cpu)
+        .err()
+        .expect("mismatch must fail")
+        .to_string();
+    assert!(err.contains("shape"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_diverging_run_stops_and_keeps_its_checkpoint() {
+    let (tr, ytr) = task(200, 5);
+    let (va, yva) = task(50, 6);
+    let cfg = RnnConfig {
+        lr: 1e38,
+        clip: 0.0,
+        epochs: 3,
+        ..small(CellKind::Rnn)
+    };
+    let r = fit(
+        "rnn",
+        &cfg,
+        &labels(),
+        (&tr, &ytr),
+        (&va, &yva),
+        &Device::Cpu,
+        &mut Silent,
+    )
+    .unwrap();
+    let why = r.stopped.expect("training must stop");
+    assert!(why.contains("loss became"), "{why}");
+    let p = r.model.predict_proba(&va).unwrap();
+    assert!(
+        p.iter().flatten().all(|x| x.is_finite()),
+        "the kept weights must still predict"
+    );
+}
+
+#[test]
+fn word_vectors_start_the_embedding() {
+    let (tr, ytr) = task(100, 7);
+    let dir = std::env::temp_dir().join(format!("rnnlab-vec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let vec_path = dir.join("w.vec");
+    let row: Vec<String> = (0..16).map(|i| format!("{}", i as f32 / 10.0)).collect();
+    std::fs::write(
+        &vec_path,
+        format!("2 16\ngood {}\nunseen {}\n", row.join(" "), row.join(" ")),
+    )
+    .unwrap();
+    let cfg = RnnConfig {
+        pretrained: Some(vec_path.clone()),
+        epochs: 1,
+        lr: 1e-9,
+        ..small(CellKind::Lstm)
+    };
+    let r = fit(
+        "lstm",
+        &cfg,
+        &labels(),
+        (&tr, &ytr),
+        (&tr, &ytr),
+        &Device::Cpu,
+        &mut Silent,
+    )
+    .unwrap();
+    let words = r.model.input.words().unwrap();
+    let id = words.iter().position(|w| w == "good").unwrap();
+    let emb = r.model.classifier.embedding.as_tensor().to_vec2::<f32>().unwrap();
+    assert!((emb[id][5] - 0.5).abs() < 1e-3, "{}", emb[id][5]);
+    // A file of the wrong width names the line.
+    std::fs::write(&vec_path, "good 1 2 3\n").unwrap();
+    let err = fit(
+        "lstm",
+        &cfg,
+        &labels(),
+        (&tr, &ytr),
+        (&tr, &ytr),
+        &Device::Cpu,
+        &mut Silent,
+    )
+    .err()
+    .expect("wrong width must fail")
+    .to_string();
+    assert!(err.contains("line 1"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
