@@ -246,3 +246,128 @@ fn bench_vectorize_prints_json() {
     assert_eq!(v["docs"], 25_569);
     assert_eq!(v["features"], 262_144);
 }
+
+#[test]
+fn recurrent_train_predict_eval_and_bad_flags() {
+    let (train, test) = write_corpus();
+    let out = tmp("gru-model");
+    let o = rnnlab(&[
+        "-q",
+        "train",
+        "--train",
+        train.to_str().unwrap(),
+        "--test",
+        test.to_str().unwrap(),
+        "--text-column",
+        "review",
+        "--label-column",
+        "sentiment",
+        "--lang",
+        "en",
+        "--model",
+        "gru",
+        "--bidirectional",
+        "--pooling",
+        "max",
+        "--emb",
+        "8",
+        "--hidden",
+        "8",
+        "--epochs",
+        "3",
+        "--min-count",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in [
+        "model.json",
+        "model.safetensors",
+        "vocab.json",
+        "pipeline.json",
+        "metrics.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["kind"], "gru");
+    assert_eq!(metrics["curve"].as_array().unwrap().len(), 3);
+    assert!(metrics["threshold"].as_f64().is_some());
+    // An empty text still gets a prediction.
+    let p = rnnlab(&["predict", out.to_str().unwrap(), "", "great film"]);
+    assert!(p.status.success(), "{}", stderr(&p));
+    let lines: Vec<String> = String::from_utf8_lossy(&p.stdout).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let e = rnnlab(&["eval", out.to_str().unwrap(), "--input", test.to_str().unwrap()]);
+    assert!(e.status.success(), "{}", stderr(&e));
+    // Bad neural flags are bad usage (exit 2) with the flag named.
+    for (flag, value) in [
+        ("--pooling", "sum"),
+        ("--dropout", "1.5"),
+        ("--device", "tpu"),
+        ("--optimizer", "sgd"),
+    ] {
+        let o = rnnlab(&[
+            "train",
+            "--train",
+            train.to_str().unwrap(),
+            "--test",
+            test.to_str().unwrap(),
+            "--text-column",
+            "review",
+            "--label-column",
+            "sentiment",
+            "--lang",
+            "en",
+            "--model",
+            "lstm",
+            flag,
+            value,
+            "--out",
+            tmp("never").to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {}", stderr(&o));
+        assert!(stderr(&o).contains(flag), "{flag}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn experiment_quick_on_the_demo_corpus() {
+    let out = tmp("demo-report");
+    let o = rnnlab(&[
+        "-q",
+        "experiment",
+        "--quick",
+        "--models",
+        "nb,rnn",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("| nb |") && table.contains("| rnn |"), "{table}");
+    for f in ["report.json", "report.md", "report.html"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert!(report["dataset"]["note"].as_str().unwrap().contains("synthetic"));
+    // A model of the report works with predict right away.
+    let p = rnnlab(&[
+        "predict",
+        out.join("models/rnn/seed0").to_str().unwrap(),
+        "not bad at all",
+    ]);
+    assert!(p.status.success(), "{}", stderr(&p));
+    let bad = rnnlab(&[
+        "experiment",
+        "--models",
+        "svm",
+        "--out",
+        tmp("never2").to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("known:"), "{}", stderr(&bad));
+}

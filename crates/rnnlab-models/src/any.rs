@@ -14,8 +14,8 @@ use crate::Error;
 pub const RNN_KINDS: [&str; 4] = ["rnn", "lstm", "gru", "best-rnn"];
 
 pub enum AnyModel {
-    Baseline(Baseline),
-    Rnn(RnnModel),
+    Baseline(Box<Baseline>),
+    Rnn(Box<RnnModel>),
 }
 
 impl AnyModel {
@@ -35,10 +35,10 @@ impl AnyModel {
         let kind = v.get("kind").and_then(|k| k.as_str()).unwrap_or_default();
         if RNN_KINDS.contains(&kind) {
             let (m, card) = RnnModel::load(dir, device)?;
-            Ok((AnyModel::Rnn(m), card.meta))
+            Ok((AnyModel::Rnn(Box::new(m)), card.meta))
         } else {
             let (m, card) = Baseline::load(dir)?;
-            Ok((AnyModel::Baseline(m), card.meta))
+            Ok((AnyModel::Baseline(Box::new(m)), card.meta))
         }
     }
 

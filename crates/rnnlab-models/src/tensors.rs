@@ -10,8 +10,11 @@ use crate::Error;
 /// A tensor as (shape, values).
 pub type Tensor = (Vec<usize>, Vec<f32>);
 
+/// A named tensor as (name, shape, values).
+pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
+
 /// Writes named f32 tensors `(name, shape, values)` to `path`.
-pub fn save(path: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) -> Result<(), Error> {
+pub fn save(path: &Path, tensors: &[NamedTensor]) -> Result<(), Error> {
     let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .iter()
         .map(|(n, s, v)| (n.clone(), s.clone(), v.iter().flat_map(|x| x.to_le_bytes()).collect()))

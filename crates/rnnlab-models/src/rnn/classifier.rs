@@ -136,7 +136,7 @@ impl SequenceClassifier {
     }
 
     /// The weights as `(name, shape, values)`, for safetensors.
-    pub fn state(&self) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>, Error> {
+    pub fn state(&self) -> Result<Vec<crate::tensors::NamedTensor>, Error> {
         self.named_vars()
             .into_iter()
             .map(|(n, v)| {

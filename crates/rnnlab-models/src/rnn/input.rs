@@ -11,7 +11,7 @@ use crate::Error;
 
 pub enum SequenceInput {
     Words(Vocabulary),
-    Subwords(SubwordTokenizer),
+    Subwords(Box<SubwordTokenizer>),
 }
 
 impl SequenceInput {
@@ -28,7 +28,9 @@ impl SequenceInput {
             vocab_size: config.subword_vocab,
             min_frequency: config.min_count as u64,
         };
-        Ok(SequenceInput::Subwords(SubwordTokenizer::train(docs, params)?))
+        Ok(SequenceInput::Subwords(Box::new(SubwordTokenizer::train(
+            docs, params,
+        )?)))
     }
 
     pub fn vocab_size(&self) -> usize {
@@ -84,9 +86,9 @@ impl SequenceInput {
             v.rebuild_index();
             Ok(SequenceInput::Words(v))
         } else {
-            Ok(SequenceInput::Subwords(SubwordTokenizer::load(
+            Ok(SequenceInput::Subwords(Box::new(SubwordTokenizer::load(
                 &dir.join("tokenizer.json"),
-            )?))
+            )?)))
         }
     }
 }
