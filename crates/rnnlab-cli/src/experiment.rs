@@ -196,8 +196,7 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
             Vec::new(),
         )
     } else {
-        let task_files = args.data.load(args.seed)?.data.files.clone();
-        (prepare(&args.data, &args.prep, args.seed)?, task_files)
+        prepare(&args.data, &args.prep, args.seed)?
     };
     let specs: Vec<ModelSpec> = args
         .models

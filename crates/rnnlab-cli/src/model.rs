@@ -345,19 +345,21 @@ impl NeuralArgs {
     }
 }
 
-/// Loads the data named by `data` and preprocesses it once with the flags of `prep`.
-pub fn prepare(data: &DataArgs, prep: &PrepArgs, seed: u64) -> Result<Prepared> {
+/// Loads the data named by `data` and preprocesses it once with the flags of `prep`; also
+/// returns the files read.
+pub fn prepare(data: &DataArgs, prep: &PrepArgs, seed: u64) -> Result<(Prepared, Vec<PathBuf>)> {
     let task = data.load(seed)?;
     let pipeline = prep.pipeline(task.lang)?;
     let lemmatizer = prep.lemmatizer(&pipeline)?;
     let pre = Preprocessor::new(pipeline, lemmatizer)?;
-    Ok(Prepared::new(
+    let prepared = Prepared::new(
         &task.name,
         &task.data,
         task.columns.clone(),
         &pre,
         task.positive_label.as_deref(),
-    )?)
+    )?;
+    Ok((prepared, task.data.files.clone()))
 }
 
 /// A progress bar per epoch showing the loss, and a line per epoch with the validation metric.
@@ -446,7 +448,7 @@ pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
         &args.neural,
         &args.class_weights,
     )?;
-    let prep = prepare(&args.data, &args.prep, args.seed)?;
+    let (prep, _) = prepare(&args.data, &args.prep, args.seed)?;
     let spec = model_spec(
         &args.model,
         prep.lang,
