@@ -18,7 +18,8 @@ pub enum ClassWeight {
     Balanced,
 }
 
-fn sample_weights(y: &[usize], n_classes: usize, cw: ClassWeight) -> Vec<f64> {
+/// Per-sample weights of `cw` (scikit-learn's `class_weight`), shared with the recurrent loss.
+pub(crate) fn sample_weights(y: &[usize], n_classes: usize, cw: ClassWeight) -> Vec<f64> {
     match cw {
         ClassWeight::None => vec![1.0; y.len()],
         ClassWeight::Balanced => {

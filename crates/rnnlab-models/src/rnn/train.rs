@@ -16,7 +16,6 @@ use super::config::{OptimizerKind, RnnConfig};
 use super::input::SequenceInput;
 use super::rng::Rng;
 use crate::labels::LabelSet;
-use crate::linear::ClassWeight;
 use crate::metrics::{best_threshold, predict_classes, SplitMetrics};
 use crate::Error;
 
@@ -52,23 +51,6 @@ pub struct FitResult {
     pub train_s: f64,
     /// Why training ended before `epochs`, if it did (early stopping, a non-finite loss).
     pub stopped: Option<String>,
-}
-
-/// Per-sample weights of the loss.
-fn sample_weights(y: &[usize], n_classes: usize, cw: ClassWeight) -> Vec<f32> {
-    match cw {
-        ClassWeight::None => vec![1.0; y.len()],
-        ClassWeight::Balanced => {
-            let mut counts = vec![0usize; n_classes];
-            for &k in y {
-                counts[k] += 1;
-            }
-            let n = y.len() as f32;
-            y.iter()
-                .map(|&k| n / (n_classes as f32 * counts[k].max(1) as f32))
-                .collect()
-        }
-    }
 }
 
 /// Weighted mean loss: binary cross-entropy with logits (one output) or cross-entropy.
@@ -214,7 +196,10 @@ pub fn fit(
         },
     )
     .map_err(ce)?;
-    let weights = sample_weights(y, n_classes, config.class_weight);
+    let weights: Vec<f32> = crate::linear::sample_weights(y, n_classes, config.class_weight)
+        .into_iter()
+        .map(|w| w as f32)
+        .collect();
     let mut rng = Rng::new(config.seed.wrapping_add(1));
     let mut rows: Vec<usize> = (0..docs.len()).collect();
     let batches = docs.len().div_ceil(config.batch_size);
