@@ -75,6 +75,49 @@ fn check_report(out: &Path, kinds: &[&str], binary: bool) -> Value {
     report
 }
 
+/// Opens the page in headless Chromium (Debian's `chromium`): no console messages, and the
+/// rendered DOM has every plot of the file. Without Chromium it says so, and fails under `CI=true`
+/// (`.ci/run` installs it).
+fn open_in_chromium(page: &Path) {
+    let Ok(found) = std::process::Command::new("chromium").arg("--version").output() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but chromium is not installed (.ci/run installs it)"
+        );
+        eprintln!("notice: chromium not found; the HTML report was not opened in a browser");
+        return;
+    };
+    assert!(found.status.success());
+    let profile = page.parent().unwrap().join("chromium-profile");
+    let out = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = String::from_utf8_lossy(&out.stderr);
+    let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:?}");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let file = std::fs::read_to_string(page).unwrap();
+    let plots = file.matches("<svg").count();
+    assert!(plots > 0);
+    assert_eq!(
+        dom.matches("<svg").count(),
+        plots,
+        "every plot must be in the rendered page"
+    );
+    assert!(dom.contains("id=\"results\""));
+}
+
 #[test]
 fn quick_demo_with_every_model_kind() {
     let data = demo::generate(0);
@@ -112,6 +155,7 @@ fn quick_demo_with_every_model_kind() {
     .unwrap();
     assert!(obs.1.is_empty(), "{:?}", obs.1);
     check_report(&out, &ALL_KINDS, true);
+    open_in_chromium(&out.join("report.html"));
     assert_eq!(report["reference"].as_array().unwrap().len(), 1);
     assert!(std::fs::read_to_string(out.join("report.md"))
         .unwrap()
