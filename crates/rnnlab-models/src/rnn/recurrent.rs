@@ -202,13 +202,24 @@ impl RecurrentStack {
         let (batch, steps, input) = x.dims3().map_err(ce)?;
         let h = self.hidden;
         let g = self.cell.gates() * h;
-        // Input projections of every step at once.
+        // Input projections of every step at once; for RNN and LSTM both biases go in here
+        // (GRU keeps b_hn inside the reset gate's product).
+        let bias = if self.cell == CellKind::Gru {
+            b_ih.clone()
+        } else {
+            (b_ih + b_hh).map_err(ce)?
+        };
         let gx = x
             .reshape((batch * steps, input))
             .and_then(|x2| x2.matmul(&w_ih.t()?))
-            .and_then(|p| p.broadcast_add(b_ih))
+            .and_then(|p| p.broadcast_add(&bias))
             .and_then(|p| p.reshape((batch, steps, g)))
             .map_err(ce)?;
+        // Steps before the shortest sequence ends need no masking.
+        let full_until = {
+            let m = mask.sum(0).and_then(|c| c.to_vec1::<f32>()).map_err(ce)?;
+            m.iter().take_while(|&&c| c as usize == batch).count()
+        };
         let w_hh_t = w_hh.t().map_err(ce)?;
         let zeros = Tensor::zeros((batch, h), DType::F32, x.device()).map_err(ce)?;
         let (mut hs, mut cs) = (zeros.clone(), zeros.clone());
@@ -226,7 +237,11 @@ impl RecurrentStack {
                     Some(r) => (&hs * r)?,
                     None => hs.clone(),
                 };
-                let gh = h_in.matmul(&w_hh_t)?.broadcast_add(b_hh)?;
+                let gh = if self.cell == CellKind::Gru {
+                    h_in.matmul(&w_hh_t)?.broadcast_add(b_hh)?
+                } else {
+                    h_in.matmul(&w_hh_t)?
+                };
                 let (h_new, c_new) = match self.cell {
                     CellKind::Rnn => ((gx_t + gh)?.tanh()?, cs.clone()),
                     CellKind::Lstm => {
@@ -247,6 +262,9 @@ impl RecurrentStack {
                         (h_new, cs.clone())
                     }
                 };
+                if t < full_until {
+                    return Ok((h_new.clone(), c_new, h_new));
+                }
                 // Padded steps keep the state; their output is zero.
                 let h_next = (&hs + (h_new.broadcast_sub(&hs)?.broadcast_mul(&m))?)?;
                 let c_next = if self.cell == CellKind::Lstm {

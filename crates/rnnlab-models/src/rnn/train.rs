@@ -53,6 +53,26 @@ pub struct FitResult {
     pub stopped: Option<String>,
 }
 
+/// This epoch's batches: rows shuffled, then sorted by length within windows of 16 batches
+/// (so a batch pads little and most steps need no mask), cut into batches, and the batches
+/// shuffled. Every row is in exactly one batch.
+fn bucketed_batches(
+    rng: &mut Rng,
+    rows: &mut [usize],
+    seqs: &[Vec<u32>],
+    batch_size: usize,
+    max_len: usize,
+) -> Vec<Vec<usize>> {
+    rng.shuffle(rows);
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    for window in rows.chunks_mut(batch_size * 16) {
+        window.sort_by_key(|&r| seqs[r].len().min(max_len));
+        batches.extend(window.chunks(batch_size).map(<[usize]>::to_vec));
+    }
+    rng.shuffle(&mut batches);
+    batches
+}
+
 /// Weighted mean loss: binary cross-entropy with logits (one output) or cross-entropy.
 pub fn loss(logits: &Tensor, y: &[usize], weights: &[f32]) -> candle_core::Result<Tensor> {
     let dev = logits.device();
@@ -212,10 +232,10 @@ pub fn fit(
     'epochs: for epoch in 1..=config.epochs {
         let t0 = Instant::now();
         observer.epoch_start(epoch, batches);
-        rng.shuffle(&mut rows);
+        let order = bucketed_batches(&mut rng, &mut rows, &seqs, config.batch_size, encoder.max_len);
         let (mut loss_sum, mut loss_n) = (0.0, 0usize);
         let mut lr = config.lr;
-        for chunk in rows.chunks(config.batch_size) {
+        for chunk in order.iter().map(Vec::as_slice) {
             lr = config.lr * config.schedule.factor(step, total_steps);
             opt.set_learning_rate(lr);
             step += 1;
