@@ -4,7 +4,7 @@
 //! A bag of words sees both clauses' words with no order; a recurrent network can read the
 //! order. It is synthetic, made to show that difference, not to measure anything real.
 
-use rnnlab_text::dataset::{Dataset, Split};
+use rnnlab_text::dataset::{Dataset, Split, SplitMix64};
 
 use crate::prepared::Prepared;
 
@@ -102,16 +102,12 @@ const RU: Lexicon = Lexicon {
     but: "но",
 };
 
-/// SplitMix64, so the corpus is the same on every machine.
-struct Gen(u64);
+/// The text layer's SplitMix64, so the corpus is the same on every machine.
+struct Gen(SplitMix64);
 
 impl Gen {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
         xs[(self.next() % xs.len() as u64) as usize]
@@ -166,7 +162,7 @@ fn review(g: &mut Gen, lx: &Lexicon) -> (String, bool) {
 /// The demo corpus: [`DEMO_ROWS`] rows, half English and half Russian, labels `negative` /
 /// `positive`, split 70 / 15 / 15 with 3 % of labels flipped (real labels are noisy too).
 pub fn generate(seed: u64) -> Dataset {
-    let mut g = Gen(seed ^ 0xD3E0);
+    let mut g = Gen(SplitMix64(seed ^ 0xD3E0));
     let mut ds = Dataset {
         name: "demo".into(),
         ..Dataset::default()
