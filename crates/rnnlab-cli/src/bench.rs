@@ -46,12 +46,104 @@ pub enum BenchCommand {
         #[command(flatten)]
         prep: PrepArgs,
     },
+    /// One training step of a recurrent classifier (embedding → recurrent layers → last hidden
+    /// state → linear → BCE with logits → AdamW) on a fixed random batch: the mirror of
+    /// `../shared/anchors/rnn_speed.py`. Prints docs/s.
+    TrainStep(SpeedArgs),
+    /// The same model's forward pass only (no gradients): the mirror of
+    /// `rnn_speed.py --mode infer`.
+    Infer(SpeedArgs),
+}
+
+/// The shape flags of `rnn_speed.py`, with its defaults.
+#[derive(clap::Args)]
+pub struct SpeedArgs {
+    /// rnn, lstm or gru.
+    #[arg(long, default_value = "lstm")]
+    cell: String,
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    /// Tokens per document (every row is this long).
+    #[arg(long, default_value_t = 15)]
+    len: usize,
+    #[arg(long, default_value_t = 64)]
+    emb: usize,
+    #[arg(long, default_value_t = 64)]
+    hidden: usize,
+    #[arg(long, default_value_t = 11051)]
+    vocab: usize,
+    #[arg(long, default_value_t = 1)]
+    layers: usize,
+    #[arg(long)]
+    bidirectional: bool,
+    /// Timed steps, after 10 untimed warm-up steps.
+    #[arg(long, default_value_t = 200)]
+    steps: usize,
+    /// Worker threads (default: every core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+impl SpeedArgs {
+    fn run(&self, mode: &str) -> Result<()> {
+        use rnnlab_models::rnn::{speed::SpeedShape, CellKind};
+        if let Some(n) = self.threads {
+            if n == 0 {
+                return Err(rnnlab_models::Error::Param("--threads must be at least 1".into()).into());
+            }
+            // candle's matrix products read this variable; the fused layers use rayon's pool.
+            std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+            let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+        }
+        let cell = CellKind::from_name(&self.cell)
+            .ok_or_else(|| rnnlab_models::Error::Param(format!("--cell {:?}: expected rnn, lstm or gru", self.cell)))?;
+        let shape = SpeedShape {
+            cell,
+            batch: self.batch,
+            len: self.len,
+            emb: self.emb,
+            hidden: self.hidden,
+            vocab: self.vocab,
+            layers: self.layers,
+            bidirectional: self.bidirectional,
+            steps: self.steps,
+        };
+        let device = rnnlab_models::rnn::parse_device(&self.device)?;
+        let r = if mode == "train" {
+            shape.train_step(&device)?
+        } else {
+            shape.infer(&device)?
+        };
+        let line = json!({
+            "impl": concat!("rnnlab ", env!("CARGO_PKG_VERSION")),
+            "mode": mode,
+            "device": self.device,
+            "cell": self.cell,
+            "batch": self.batch,
+            "len": self.len,
+            "emb": self.emb,
+            "hidden": self.hidden,
+            "layers": self.layers,
+            "bidirectional": self.bidirectional,
+            "steps": self.steps,
+            "threads": rayon::current_num_threads(),
+            "seconds": (r.seconds * 1e3).round() / 1e3,
+            "docs_per_s": r.docs_per_s.round(),
+        });
+        println!("{line}");
+        Ok(())
+    }
 }
 
 use rnnlab_experiment::train::peak_rss_mb;
 
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
+        BenchCommand::TrainStep(args) => args.run("train"),
+        BenchCommand::Infer(args) => args.run("infer"),
         BenchCommand::Preprocess {
             dataset: name,
             data_dir,

@@ -75,7 +75,34 @@ impl SequenceClassifier {
 
     /// Logits `[batch, n_out]` of a padded batch. `train` brings dropout (with its generator);
     /// `grad = false` keeps no graph.
-    pub fn forward(&self, batch: &PaddedBatch, grad: bool, mut train: Option<&mut Rng>) -> Result<Tensor, Error> {
+    pub fn forward(&self, batch: &PaddedBatch, grad: bool, train: Option<&mut Rng>) -> Result<Tensor, Error> {
+        let x = self.embed(batch, grad)?;
+        self.forward_embedded(&x, batch, grad, train)
+    }
+
+    /// The embedded batch `[batch, time, emb]` (tracked for gradients when `grad`).
+    pub fn embed(&self, batch: &PaddedBatch, grad: bool) -> Result<Tensor, Error> {
+        let (b, t) = (batch.lengths.len(), batch.max_len);
+        let table = if grad {
+            self.embedding.as_tensor().clone()
+        } else {
+            self.embedding.as_tensor().detach()
+        };
+        let ids = Tensor::from_slice(&batch.ids, b * t, &self.device).map_err(ce)?;
+        table
+            .index_select(&ids, 0)
+            .and_then(|e| e.reshape((b, t, self.config.emb)))
+            .map_err(ce)
+    }
+
+    /// [`Self::forward`] from the embedded batch `x` on.
+    pub fn forward_embedded(
+        &self,
+        x: &Tensor,
+        batch: &PaddedBatch,
+        grad: bool,
+        mut train: Option<&mut Rng>,
+    ) -> Result<Tensor, Error> {
         let c = &self.config;
         let (b, t) = (batch.lengths.len(), batch.max_len);
         let w = |v: &Var| {
@@ -85,11 +112,7 @@ impl SequenceClassifier {
                 v.as_tensor().detach()
             }
         };
-        let ids = Tensor::from_slice(&batch.ids, b * t, &self.device).map_err(ce)?;
-        let mut x = w(&self.embedding)
-            .index_select(&ids, 0)
-            .and_then(|e| e.reshape((b, t, c.emb)))
-            .map_err(ce)?;
+        let mut x = x.clone();
         if let Some(rng) = train.as_deref_mut() {
             if c.dropout > 0.0 {
                 x = (x * mask_tensor(rng, &[b, t, c.emb], c.dropout, &self.device)?).map_err(ce)?;

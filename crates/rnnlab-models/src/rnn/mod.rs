@@ -8,15 +8,20 @@
 
 pub mod classifier;
 pub mod config;
+mod fused;
 pub mod input;
+mod kernels;
+pub mod optim;
 pub mod recurrent;
 pub mod rng;
+pub mod speed;
+pub mod step;
 pub mod train;
 
 pub use classifier::{RnnModel, SequenceClassifier};
 pub use config::{CellKind, OptimizerKind, Pooling, RnnConfig, Schedule, TokensKind};
 pub use input::SequenceInput;
-pub use recurrent::RecurrentStack;
+pub use recurrent::{Kernel, RecurrentStack};
 pub use train::{fit, EpochStats, FitResult, TrainObserver};
 
 /// candle errors as model-layer errors.

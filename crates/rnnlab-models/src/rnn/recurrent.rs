@@ -1,6 +1,9 @@
 //! A stack of recurrent layers with PyTorch's semantics (`nn.RNN` / `nn.LSTM` / `nn.GRU` with
-//! `batch_first=True` over a packed sequence), written as plain candle ops: one matrix product
-//! for the input projections of all steps, then one small product per step.
+//! `batch_first=True` over a packed sequence). Two implementations of each layer direction:
+//! on the CPU the fused operation of [`super::fused`] (one candle op with its own backward),
+//! and the reference written as plain candle ops (one matrix product for the input projections
+//! of all steps, then a few ops per step), used on other devices and by the tests as the
+//! definition the fused one must match.
 //!
 //! Variable lengths: a padded step never changes the state, the output there is zero, the
 //! final state is the one at each sequence's true last token, and the backward direction starts
@@ -10,6 +13,7 @@ use candle_core::{DType, Device, Tensor, Var};
 
 use super::ce;
 use super::config::CellKind;
+use super::fused::FusedDirection;
 use super::rng::Rng;
 use crate::Error;
 
@@ -34,6 +38,15 @@ pub struct RecurrentStack {
     pub bidirectional: bool,
     /// Index `layer * directions + direction`.
     pub params: Vec<LayerParams>,
+}
+
+/// Which implementation runs a layer direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// The fused operation on the CPU, the reference elsewhere.
+    Auto,
+    /// Plain candle ops per time step.
+    Reference,
 }
 
 /// Dropout while training: between layers (PyTorch's `dropout`) and on the recurrent state
@@ -134,11 +147,28 @@ impl RecurrentStack {
         x: &Tensor,
         lengths: &[usize],
         grad: bool,
+        dropout: Option<Dropout<'_>>,
+    ) -> Result<(Tensor, Tensor), Error> {
+        self.forward_with(Kernel::Auto, x, lengths, grad, dropout)
+    }
+
+    /// [`Self::forward`] with a chosen implementation (the same random draws either way).
+    pub fn forward_with(
+        &self,
+        kernel: Kernel,
+        x: &Tensor,
+        lengths: &[usize],
+        grad: bool,
         mut dropout: Option<Dropout<'_>>,
     ) -> Result<(Tensor, Tensor), Error> {
         let (batch, steps, _) = x.dims3().map_err(ce)?;
         let dev = x.device().clone();
-        let mask = step_mask(lengths, steps, &dev)?;
+        let fused = kernel == Kernel::Auto && dev.is_cpu();
+        let mask = if fused {
+            None
+        } else {
+            Some(step_mask(lengths, steps, &dev)?)
+        };
         let mut input = x.clone();
         let mut finals = Vec::new();
         for l in 0..self.layers {
@@ -154,21 +184,21 @@ impl RecurrentStack {
                     }
                 };
                 let rmask = match dropout.as_mut() {
-                    Some(dr) if dr.recurrent > 0.0 => {
-                        Some(mask_tensor(dr.rng, &[batch, self.hidden], dr.recurrent, &dev)?)
-                    }
+                    Some(dr) if dr.recurrent > 0.0 => Some(dr.rng.dropout_mask(batch * self.hidden, dr.recurrent)),
                     _ => None,
                 };
-                let (out, last) = self.direction(
-                    &input,
-                    &w(&p.weight_ih),
-                    &w(&p.weight_hh),
-                    &w(&p.bias_ih),
-                    &w(&p.bias_hh),
-                    &mask,
-                    d == 1,
-                    rmask.as_ref(),
-                )?;
+                let weights = [&p.weight_ih, &p.weight_hh, &p.bias_ih, &p.bias_hh].map(w);
+                let (out, last) = match &mask {
+                    None => self.direction_fused(&input, &weights, lengths, d == 1, rmask, grad)?,
+                    Some(mask) => {
+                        let rmask = match rmask {
+                            Some(m) => Some(Tensor::from_vec(m, (batch, self.hidden), &dev).map_err(ce)?),
+                            None => None,
+                        };
+                        let [w_ih, w_hh, b_ih, b_hh] = &weights;
+                        self.direction(&input, w_ih, w_hh, b_ih, b_hh, mask, d == 1, rmask.as_ref())?
+                    }
+                };
                 outs.push(out);
                 finals.push(last);
             }
@@ -186,7 +216,38 @@ impl RecurrentStack {
         Ok((input, last))
     }
 
-    /// One layer in one direction.
+    /// One layer in one direction through the fused operation. `weights`: `W_ih, W_hh, b_ih, b_hh`.
+    fn direction_fused(
+        &self,
+        x: &Tensor,
+        weights: &[Tensor; 4],
+        lengths: &[usize],
+        reverse: bool,
+        rmask: Option<Vec<f32>>,
+        grad: bool,
+    ) -> Result<(Tensor, Tensor), Error> {
+        let (batch, steps, _) = x.dims3().map_err(ce)?;
+        let [w_ih, w_hh, b_ih, b_hh] = weights;
+        let h = self.hidden;
+        let w = Tensor::cat(&[w_ih, w_hh], 1).map_err(ce)?;
+        let b = Tensor::cat(&[b_ih, b_hh], 0).map_err(ce)?;
+        let op = FusedDirection::new(self.cell, h, steps, reverse, lengths, rmask, grad);
+        let out = op.apply(x, &w, &b).map_err(ce)?;
+        // The final state: each row's true last step (the backward direction's is its first).
+        let last_index: Vec<u32> = lengths
+            .iter()
+            .enumerate()
+            .map(|(b, &len)| (b * steps + if reverse { 0 } else { len.clamp(1, steps) - 1 }) as u32)
+            .collect();
+        let idx = Tensor::from_vec(last_index, batch, x.device()).map_err(ce)?;
+        let last = out
+            .reshape((batch * steps, h))
+            .and_then(|o| o.index_select(&idx, 0))
+            .map_err(ce)?;
+        Ok((out, last))
+    }
+
+    /// One layer in one direction, the reference.
     #[allow(clippy::too_many_arguments)]
     fn direction(
         &self,
@@ -330,6 +391,81 @@ mod tests {
             assert!(d < 1e-5, "{cell:?}: outputs differ by {d}");
             let pad = out.narrow(0, 0, 1).unwrap().narrow(1, 3, 2).unwrap();
             assert_eq!(pad.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap(), 0.0);
+        }
+    }
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    /// The fused CPU operation against the candle-op reference: outputs, final states, and the
+    /// gradients of the input and of every weight, for each cell, 1 and 2 layers, one and two
+    /// directions, ragged lengths, with and without recurrent dropout.
+    #[test]
+    fn fused_matches_reference() {
+        let lengths = [5, 1, 3, 5, 2, 4, 5, 5, 1, 2, 3, 4, 5, 5, 3, 2, 1];
+        for cell in [CellKind::Rnn, CellKind::Lstm, CellKind::Gru] {
+            for (layers, bidirectional) in [(1, false), (1, true), (2, false), (2, true)] {
+                for rdrop in [0.0, 0.3] {
+                    let stack =
+                        RecurrentStack::new(cell, 3, 4, layers, bidirectional, &mut Rng::new(7), &Device::Cpu).unwrap();
+                    let x = Var::from_tensor(&input(lengths.len(), 5, 3, 9)).unwrap();
+                    let run = |kernel: Kernel| {
+                        let mut rng = Rng::new(11);
+                        let dropout = Dropout {
+                            between_layers: 0.0,
+                            recurrent: rdrop,
+                            rng: &mut rng,
+                        };
+                        let (out, last) = stack
+                            .forward_with(kernel, x.as_tensor(), &lengths, true, Some(dropout))
+                            .unwrap();
+                        // A loss that weighs every output and final-state element differently.
+                        let wo = input(lengths.len(), 5, out.dim(2).unwrap(), 3);
+                        let wl = input(lengths.len(), 1, last.dim(1).unwrap(), 4).squeeze(1).unwrap();
+                        let loss = ((&out * &wo).unwrap().sum_all().unwrap()
+                            + (&last * &wl).unwrap().sum_all().unwrap())
+                        .unwrap();
+                        let grads = loss.backward().unwrap();
+                        let mut gs = vec![grads.get(x.as_tensor()).unwrap().clone()];
+                        for (_, v) in stack.named_vars() {
+                            gs.push(grads.get(v.as_tensor()).expect("every weight has a gradient").clone());
+                        }
+                        (out, last, gs)
+                    };
+                    let (out_f, last_f, g_f) = run(Kernel::Auto);
+                    let (out_r, last_r, g_r) = run(Kernel::Reference);
+                    let what = format!("{cell:?} layers {layers} bidirectional {bidirectional} rdrop {rdrop}");
+                    assert!(max_diff(&out_f, &out_r) < 1e-5, "{what}: outputs");
+                    assert!(max_diff(&last_f, &last_r) < 1e-5, "{what}: final states");
+                    let names: Vec<String> = std::iter::once("input".to_string())
+                        .chain(stack.named_vars().into_iter().map(|(n, _)| n))
+                        .collect();
+                    for ((a, b), name) in g_f.iter().zip(&g_r).zip(&names) {
+                        let scale = b
+                            .abs()
+                            .unwrap()
+                            .flatten_all()
+                            .unwrap()
+                            .max(0)
+                            .unwrap()
+                            .to_scalar::<f32>()
+                            .unwrap()
+                            .max(1.0);
+                        let d = max_diff(a, b);
+                        assert!(d < 1e-4 * scale, "{what}: gradient of {name} differs by {d}");
+                    }
+                }
+            }
         }
     }
 

@@ -6,15 +6,15 @@ use std::path::Path;
 use std::time::Instant;
 
 use candle_core::{Device, Tensor, D};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rnnlab_vectorize::SequenceEncoder;
 use serde::Serialize;
 
 use super::ce;
 use super::classifier::{RnnModel, SequenceClassifier};
-use super::config::{OptimizerKind, RnnConfig};
+use super::config::RnnConfig;
 use super::input::SequenceInput;
 use super::rng::Rng;
+use super::step::Trainer;
 use crate::labels::LabelSet;
 use crate::metrics::{best_threshold, predict_classes, SplitMetrics};
 use crate::Error;
@@ -202,20 +202,7 @@ pub fn fit(
         let t = Tensor::from_vec(emb, net.embedding.dims(), device).map_err(ce)?;
         net.embedding.set(&t).map_err(ce)?;
     }
-    let vars: Vec<candle_core::Var> = net.named_vars().into_iter().map(|(_, v)| v).collect();
-    let weight_decay = match config.optimizer {
-        OptimizerKind::Adam => 0.0,
-        OptimizerKind::Adamw => config.weight_decay,
-    };
-    let mut opt = AdamW::new(
-        vars.clone(),
-        ParamsAdamW {
-            lr: config.lr,
-            weight_decay,
-            ..ParamsAdamW::default()
-        },
-    )
-    .map_err(ce)?;
+    let mut trainer = Trainer::new(net, config)?;
     let weights: Vec<f32> = crate::linear::sample_weights(y, n_classes, config.class_weight)
         .into_iter()
         .map(|w| w as f32)
@@ -225,7 +212,7 @@ pub fn fit(
     let batches = docs.len().div_ceil(config.batch_size);
     let total_steps = batches * config.epochs;
     let mut step = 0usize;
-    let mut best: (f64, usize, Vec<Tensor>) = (f64::NEG_INFINITY, 0, net.snapshot()?);
+    let mut best: (f64, usize, Vec<Tensor>) = (f64::NEG_INFINITY, 0, trainer.net.snapshot()?);
     let mut curve = Vec::new();
     let mut epoch_s = Vec::new();
     let mut stopped = None;
@@ -237,14 +224,11 @@ pub fn fit(
         let mut lr = config.lr;
         for chunk in order.iter().map(Vec::as_slice) {
             lr = config.lr * config.schedule.factor(step, total_steps);
-            opt.set_learning_rate(lr);
             step += 1;
             let batch = encoder.batch(&seqs, chunk);
             let yb: Vec<usize> = chunk.iter().map(|&r| y[r]).collect();
             let wb: Vec<f32> = chunk.iter().map(|&r| weights[r]).collect();
-            let logits = net.forward(&batch, true, Some(&mut rng))?;
-            let l = loss(&logits, &yb, &wb).map_err(ce)?;
-            let lv = l.to_scalar::<f32>().map_err(ce)? as f64;
+            let lv = trainer.step(&batch, &yb, &wb, lr, Some(&mut rng))?;
             if !lv.is_finite() {
                 stopped = Some(format!(
                     "the training loss became {lv} at epoch {epoch}, batch {}; kept the weights of epoch {} \
@@ -254,18 +238,13 @@ pub fn fit(
                 ));
                 break 'epochs;
             }
-            let mut grads = l.backward().map_err(ce)?;
-            if config.clip > 0.0 {
-                clip_global_norm(&mut grads, &vars, config.clip)?;
-            }
-            opt.step(&grads).map_err(ce)?;
             loss_sum += lv * chunk.len() as f64;
             loss_n += chunk.len();
             observer.batch_end(lv);
         }
         let seconds = t0.elapsed().as_secs_f64();
         epoch_s.push(seconds);
-        let proba = net.predict_proba(&val_seqs, &encoder)?;
+        let proba = trainer.net.predict_proba(&val_seqs, &encoder)?;
         let (val_metric, val_loss) = validate(&proba, val.1, labels);
         let stats = EpochStats {
             epoch,
@@ -278,7 +257,7 @@ pub fn fit(
         observer.epoch_end(&stats);
         curve.push(stats);
         if val_metric > best.0 {
-            best = (val_metric, epoch, net.snapshot()?);
+            best = (val_metric, epoch, trainer.net.snapshot()?);
         } else if let Some(p) = config.patience {
             if epoch - best.1 >= p {
                 stopped = Some(format!(
@@ -288,6 +267,7 @@ pub fn fit(
             }
         }
     }
+    let net = trainer.net;
     net.restore(&best.2)?;
     let mut model = RnnModel {
         kind: kind.to_string(),

@@ -1,0 +1,146 @@
+//! Throughput of one training step or one inference pass on a fixed synthetic shape: the
+//! mirror of `../shared/anchors/rnn_speed.py` (embedding → recurrent layers → last hidden state
+//! → linear → BCE with logits → AdamW), so the two can be compared side by side as docs/s.
+
+use std::time::Instant;
+
+use candle_core::Device;
+use rnnlab_vectorize::PaddedBatch;
+use serde::Serialize;
+
+use super::classifier::SequenceClassifier;
+use super::config::{CellKind, OptimizerKind, Pooling, RnnConfig};
+use super::rng::Rng;
+use super::step::Trainer;
+use crate::Error;
+
+/// The benchmark's shape (the flags of `rnn_speed.py`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SpeedShape {
+    pub cell: CellKind,
+    pub batch: usize,
+    pub len: usize,
+    pub emb: usize,
+    pub hidden: usize,
+    pub vocab: usize,
+    pub layers: usize,
+    pub bidirectional: bool,
+    pub steps: usize,
+}
+
+impl Default for SpeedShape {
+    fn default() -> Self {
+        SpeedShape {
+            cell: CellKind::Lstm,
+            batch: 128,
+            len: 15,
+            emb: 64,
+            hidden: 64,
+            vocab: 11051,
+            layers: 1,
+            bidirectional: false,
+            steps: 200,
+        }
+    }
+}
+
+/// What one run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpeedResult {
+    pub seconds: f64,
+    pub docs_per_s: f64,
+}
+
+impl SpeedShape {
+    fn config(&self) -> RnnConfig {
+        RnnConfig {
+            cell: self.cell,
+            emb: self.emb,
+            hidden: self.hidden,
+            layers: self.layers,
+            bidirectional: self.bidirectional,
+            dropout: 0.0,
+            recurrent_dropout: 0.0,
+            head_dropout: 0.0,
+            pooling: Pooling::Last,
+            optimizer: OptimizerKind::Adamw,
+            weight_decay: 0.01,
+            lr: 1e-3,
+            clip: 0.0,
+            ..RnnConfig::default()
+        }
+    }
+
+    /// Random ids (all rows `len` long) and random binary labels, like the script's.
+    fn batch(&self) -> (PaddedBatch, Vec<usize>) {
+        let mut rng = Rng::new(0);
+        let ids = (0..self.batch * self.len)
+            .map(|_| (rng.next_u64() % self.vocab as u64) as u32)
+            .collect();
+        let y = (0..self.batch).map(|_| (rng.next_u64() % 2) as usize).collect();
+        let batch = PaddedBatch {
+            ids,
+            lengths: vec![self.len; self.batch],
+            max_len: self.len,
+            rows: (0..self.batch).collect(),
+        };
+        (batch, y)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        if self.batch == 0 || self.len == 0 || self.vocab == 0 || self.steps == 0 {
+            return Err(Error::Param(
+                "--batch, --len, --vocab and --steps must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Forward, backward and AdamW on one batch, `steps` times after 10 warm-up steps.
+    pub fn train_step(&self, device: &Device) -> Result<SpeedResult, Error> {
+        self.check()?;
+        let config = self.config();
+        let net = SequenceClassifier::new(&config, self.vocab, 1, device)?;
+        let mut trainer = Trainer::new(net, &config)?;
+        let (batch, y) = self.batch();
+        let w = vec![1.0f32; self.batch];
+        let mut run = |n: usize| -> Result<(), Error> {
+            for _ in 0..n {
+                trainer.step(&batch, &y, &w, config.lr, None)?;
+            }
+            Ok(())
+        };
+        run(10)?;
+        let t0 = Instant::now();
+        run(self.steps)?;
+        Ok(self.result(t0))
+    }
+
+    /// The forward pass only, no graph kept, `steps` times after 10 warm-up passes.
+    pub fn infer(&self, device: &Device) -> Result<SpeedResult, Error> {
+        self.check()?;
+        let net = SequenceClassifier::new(&self.config(), self.vocab, 1, device)?;
+        let (batch, _) = self.batch();
+        let run = |n: usize| -> Result<(), Error> {
+            for _ in 0..n {
+                let logits = net.forward(&batch, false, None)?;
+                candle_nn::ops::sigmoid(&logits)
+                    .and_then(|p| p.flatten_all()?.to_vec1::<f32>())
+                    .map_err(super::ce)?;
+            }
+            Ok(())
+        };
+        run(10)?;
+        let t0 = Instant::now();
+        run(self.steps)?;
+        Ok(self.result(t0))
+    }
+
+    fn result(&self, t0: Instant) -> SpeedResult {
+        let seconds = t0.elapsed().as_secs_f64();
+        SpeedResult {
+            seconds,
+            docs_per_s: (self.steps * self.batch) as f64 / seconds,
+        }
+    }
+}
