@@ -11,10 +11,10 @@
 use std::sync::Mutex;
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Storage, Tensor};
-use rayon::prelude::*;
 
 use super::config::CellKind;
 use super::kernels::{backward_block, forward_block, Dims, Saved, Weights};
+use super::parallel;
 
 /// The operation; built per call with the batch's lengths and recurrent-dropout mask.
 pub(crate) struct FusedDirection {
@@ -56,7 +56,7 @@ impl FusedDirection {
     ) -> Self {
         let batch = lengths.len();
         // One block per thread, but no block under 8 rows.
-        let threads = rayon::current_num_threads().max(1);
+        let threads = parallel::threads();
         let blocks = threads.min(batch.div_ceil(8)).max(1);
         FusedDirection {
             cell,
@@ -135,16 +135,15 @@ impl CustomOp3 for FusedDirection {
         }
         let d = self.dims(steps);
         let mut out = vec![0f32; batch * steps * hd];
-        let saved: Vec<Saved> = out
-            .par_chunks_mut(self.block * steps * hd)
-            .zip(x.par_chunks(self.block * steps * input))
-            .zip(self.lengths.par_chunks(self.block))
-            .enumerate()
-            .map(|(k, ((out, x), lengths))| {
-                let rmask = self.rmask_block(k, lengths.len());
-                forward_block(d, lengths, rmask, x, wt, &w_t, out, self.keep)
-            })
+        let blocks: Vec<_> = out
+            .chunks_mut(self.block * steps * hd)
+            .zip(x.chunks(self.block * steps * input))
+            .zip(self.lengths.chunks(self.block))
             .collect();
+        let saved = parallel::map_mut(blocks, |k, ((out, x), lengths)| {
+            let rmask = self.rmask_block(k, lengths.len());
+            forward_block(d, lengths, rmask, x, wt, &w_t, out, self.keep)
+        });
         if self.keep {
             *self.saved.lock().map_err(lock_err)? = saved;
         }
@@ -192,21 +191,20 @@ impl CustomOp3 for FusedDirection {
             .collect();
         let d = self.dims(steps);
         let mut dx = vec![0f32; batch * steps * input];
-        let partial: Vec<(Vec<f32>, Vec<f32>)> = dx
-            .par_chunks_mut(self.block * steps * input)
-            .zip(xs.par_chunks(self.block * steps * input))
-            .zip(gos.par_chunks(self.block * steps * hd))
-            .zip(self.lengths.par_chunks(self.block))
-            .zip(saved.par_iter())
-            .enumerate()
-            .map(|(k, ((((dx, x), grad_out), lengths), sv))| {
-                let rmask = self.rmask_block(k, lengths.len());
-                let mut dw = vec![0f32; g * (input + hd)];
-                let mut db = vec![0f32; 2 * g];
-                backward_block(d, lengths, rmask, x, wt, &w_hh, sv, grad_out, dx, &mut dw, &mut db);
-                (dw, db)
-            })
+        let blocks: Vec<_> = dx
+            .chunks_mut(self.block * steps * input)
+            .zip(xs.chunks(self.block * steps * input))
+            .zip(gos.chunks(self.block * steps * hd))
+            .zip(self.lengths.chunks(self.block))
+            .zip(saved.iter())
             .collect();
+        let partial = parallel::map_mut(blocks, |k, ((((dx, x), grad_out), lengths), sv)| {
+            let rmask = self.rmask_block(k, lengths.len());
+            let mut dw = vec![0f32; g * (input + hd)];
+            let mut db = vec![0f32; 2 * g];
+            backward_block(d, lengths, rmask, x, wt, &w_hh, sv, grad_out, dx, &mut dw, &mut db);
+            (dw, db)
+        });
         drop(guards);
         let mut parts = partial.into_iter();
         let (mut dw, mut db) = parts

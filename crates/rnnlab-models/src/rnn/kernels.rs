@@ -6,6 +6,7 @@
 //! one the CPU supports is chosen at run time, so the default build runs anywhere.
 
 use super::config::CellKind;
+use super::workspace::Buf;
 
 /// A read-only matrix view: element `(i, j)` is `data[i * rs + j * cs]`.
 #[derive(Clone, Copy)]
@@ -445,8 +446,8 @@ fn forward_rows_impl(
     let s_max = lengths.iter().copied().max().unwrap_or(0);
     let mut h = vec![0f32; nb * hd];
     let mut c = vec![0f32; if d.cell == CellKind::Lstm { nb * hd } else { 0 }];
-    let mut gh = vec![0f32; nb * g];
-    let mut scratch_act = vec![0f32; if keep { 0 } else { aw }];
+    let mut gh = Buf::new(nb * g);
+    let mut scratch_act = Buf::new(if keep { 0 } else { aw });
     for s in 0..s_max {
         let hm_s = if keep {
             &mut hm[s * nb * hd..(s + 1) * nb * hd]
@@ -518,13 +519,15 @@ fn backward_rows_impl(
     let s_max = lengths.iter().copied().max().unwrap_or(0);
     let mut dh = vec![0f32; nb * hd];
     let mut dc = vec![0f32; if d.cell == CellKind::Lstm { nb * hd } else { 0 }];
-    let mut dgh_all = vec![0f32; s_max * nb * g];
-    let mut back = vec![0f32; nb * hd];
+    let mut dgh_all = Buf::new(s_max * nb * g);
+    let mut back = Buf::new(nb * hd);
     let zeros = vec![0f32; hd];
     for s in (0..s_max).rev() {
         let dgh_s = &mut dgh_all[s * nb * g..(s + 1) * nb * g];
         for (b, &len) in lengths.iter().enumerate() {
             if s >= len {
+                // A finished row adds nothing to dW_hh at this step.
+                dgh_s[b * g..(b + 1) * g].fill(0.0);
                 continue;
             }
             let t = d.time(s, len);
@@ -596,9 +599,9 @@ fn backward_rows_impl(
 /// What a block's forward pass keeps for its backward pass.
 pub(crate) struct Saved {
     /// `[S, nb, H]`: the (recurrent-dropout-masked) state fed to each step's product.
-    pub hm: Vec<f32>,
-    /// `[S, nb, act_width · H]`: gate activations and states.
-    pub act: Vec<f32>,
+    pub hm: Buf,
+    /// `[S, nb, act_width · H]`: gate activations and states (of active rows only).
+    pub act: Buf,
 }
 
 /// The weights of one layer direction as the fused operation holds them: `w = [W_ih | W_hh]`
@@ -633,7 +636,7 @@ pub(crate) fn forward_block(
 ) -> Saved {
     let (nb, hd, g, i_w) = (lengths.len(), d.hidden, d.gates(), wt.input);
     let rows = nb * d.steps;
-    let mut gx = vec![0f32; rows * g];
+    let mut gx = Buf::new(rows * g);
     for row in gx.chunks_exact_mut(g) {
         row.copy_from_slice(&wt.b[..g]);
     }
@@ -654,9 +657,9 @@ pub(crate) fn forward_block(
     let s_max = lengths.iter().copied().max().unwrap_or(0);
     let aw = act_width(d.cell) * hd;
     let (mut hm, mut act) = if keep {
-        (vec![0f32; s_max * nb * hd], vec![0f32; s_max * nb * aw])
+        (Buf::new(s_max * nb * hd), Buf::new(s_max * nb * aw))
     } else {
-        (vec![0f32; nb * hd], Vec::new())
+        (Buf::new(nb * hd), Buf::new(0))
     };
     forward_rows(d, lengths, rmask, &gx, w_t, &wt.b[g..], out, &mut hm, &mut act);
     Saved { hm, act }
@@ -681,7 +684,11 @@ pub(crate) fn backward_block(
     let (nb, hd, g, i_w) = (lengths.len(), d.hidden, d.gates(), wt.input);
     let rows = nb * d.steps;
     let row_w = wt.width();
-    let mut dgx = vec![0f32; rows * g];
+    let mut dgx = Buf::new(rows * g);
+    // Padded steps get no gradient (the backward steps write every other row).
+    for (b, &len) in lengths.iter().enumerate() {
+        dgx[(b * d.steps + len) * g..(b + 1) * d.steps * g].fill(0.0);
+    }
     let mut dw_hh = vec![0f32; g * hd];
     let (db_ih, db_hh) = db.split_at_mut(g);
     backward_rows(
@@ -701,7 +708,7 @@ pub(crate) fn backward_block(
         },
         false,
     );
-    let mut dw_ih = vec![0f32; g * i_w];
+    let mut dw_ih = Buf::new(g * i_w);
     matmul(
         &mut dw_ih,
         g,

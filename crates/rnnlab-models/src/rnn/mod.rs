@@ -12,11 +12,13 @@ mod fused;
 pub mod input;
 mod kernels;
 pub mod optim;
+mod parallel;
 pub mod recurrent;
 pub mod rng;
 pub mod speed;
 pub mod step;
 pub mod train;
+mod workspace;
 
 pub use classifier::{RnnModel, SequenceClassifier};
 pub use config::{CellKind, OptimizerKind, Pooling, RnnConfig, Schedule, TokensKind};

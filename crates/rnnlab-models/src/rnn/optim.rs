@@ -9,7 +9,6 @@ use std::sync::Mutex;
 use candle_core::backprop::GradStore;
 use candle_core::{CpuStorage, InplaceOp1, Layout, Storage, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
-use rayon::prelude::*;
 
 use super::ce;
 use crate::Error;
@@ -80,11 +79,13 @@ impl InplaceOp1 for Update<'_> {
             }
         };
         if n > PIECE {
-            p.par_chunks_mut(PIECE)
-                .zip(g.par_chunks(PIECE))
-                .zip(m.par_chunks_mut(PIECE))
-                .zip(v.par_chunks_mut(PIECE))
-                .for_each(piece);
+            let pieces: Vec<Piece<'_>> = p
+                .chunks_mut(PIECE)
+                .zip(g.chunks(PIECE))
+                .zip(m.chunks_mut(PIECE))
+                .zip(v.chunks_mut(PIECE))
+                .collect();
+            super::parallel::map_mut(pieces, |_, pc| piece(pc));
         } else {
             piece((((p, g), m.as_mut_slice()), v.as_mut_slice()));
         }
@@ -96,10 +97,7 @@ impl InplaceOp1 for Update<'_> {
 fn sum_sq(t: &Tensor) -> candle_core::Result<f64> {
     let (storage, layout) = t.storage_and_layout();
     match (&*storage, layout.contiguous_offsets()) {
-        (Storage::Cpu(CpuStorage::F32(v)), Some((a, b))) => Ok(v[a..b]
-            .par_chunks(PIECE)
-            .map(|c| c.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>())
-            .sum()),
+        (Storage::Cpu(CpuStorage::F32(v)), Some((a, b))) => Ok(v[a..b].iter().map(|&x| (x as f64) * (x as f64)).sum()),
         _ => {
             drop(storage);
             t.sqr()?

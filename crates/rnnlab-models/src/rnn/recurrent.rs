@@ -380,14 +380,7 @@ mod tests {
                 assert!((p - q).abs() < 1e-5, "{cell:?}: {p} vs {q}");
             }
             let o = out.narrow(0, 0, 1).unwrap().narrow(1, 0, 3).unwrap();
-            let d = (o - out0)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap();
+            let d = max_diff(&o, &out0);
             assert!(d < 1e-5, "{cell:?}: outputs differ by {d}");
             let pad = out.narrow(0, 0, 1).unwrap().narrow(1, 3, 2).unwrap();
             assert_eq!(pad.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap(), 0.0);

@@ -96,43 +96,53 @@ impl SpeedShape {
         Ok(())
     }
 
-    /// Forward, backward and AdamW on one batch, `steps` times after 10 warm-up steps.
-    pub fn train_step(&self, device: &Device) -> Result<SpeedResult, Error> {
+    /// A model, its optimiser and the fixed batch, ready to step (what `train_step` times).
+    pub fn train_bench(&self, device: &Device) -> Result<TrainBench, Error> {
         self.check()?;
         let config = self.config();
         let net = SequenceClassifier::new(&config, self.vocab, 1, device)?;
-        let mut trainer = Trainer::new(net, &config)?;
         let (batch, y) = self.batch();
-        let w = vec![1.0f32; self.batch];
-        let mut run = |n: usize| -> Result<(), Error> {
-            for _ in 0..n {
-                trainer.step(&batch, &y, &w, config.lr, None)?;
-            }
-            Ok(())
-        };
-        run(10)?;
+        Ok(TrainBench {
+            trainer: Trainer::new(net, &config)?,
+            w: vec![1.0; y.len()],
+            batch,
+            y,
+            lr: config.lr,
+        })
+    }
+
+    /// A model and the fixed batch for forward passes (what `infer` times).
+    pub fn infer_bench(&self, device: &Device) -> Result<InferBench, Error> {
+        self.check()?;
+        Ok(InferBench {
+            net: SequenceClassifier::new(&self.config(), self.vocab, 1, device)?,
+            batch: self.batch().0,
+        })
+    }
+
+    /// Forward, backward and AdamW on one batch, `steps` times after 10 warm-up steps.
+    pub fn train_step(&self, device: &Device) -> Result<SpeedResult, Error> {
+        let mut bench = self.train_bench(device)?;
+        for _ in 0..10 {
+            bench.step()?;
+        }
         let t0 = Instant::now();
-        run(self.steps)?;
+        for _ in 0..self.steps {
+            bench.step()?;
+        }
         Ok(self.result(t0))
     }
 
     /// The forward pass only, no graph kept, `steps` times after 10 warm-up passes.
     pub fn infer(&self, device: &Device) -> Result<SpeedResult, Error> {
-        self.check()?;
-        let net = SequenceClassifier::new(&self.config(), self.vocab, 1, device)?;
-        let (batch, _) = self.batch();
-        let run = |n: usize| -> Result<(), Error> {
-            for _ in 0..n {
-                let logits = net.forward(&batch, false, None)?;
-                candle_nn::ops::sigmoid(&logits)
-                    .and_then(|p| p.flatten_all()?.to_vec1::<f32>())
-                    .map_err(super::ce)?;
-            }
-            Ok(())
-        };
-        run(10)?;
+        let bench = self.infer_bench(device)?;
+        for _ in 0..10 {
+            bench.run()?;
+        }
         let t0 = Instant::now();
-        run(self.steps)?;
+        for _ in 0..self.steps {
+            bench.run()?;
+        }
         Ok(self.result(t0))
     }
 
@@ -142,5 +152,37 @@ impl SpeedShape {
             seconds,
             docs_per_s: (self.steps * self.batch) as f64 / seconds,
         }
+    }
+}
+
+/// One training step on a fixed batch, repeatable.
+pub struct TrainBench {
+    trainer: Trainer,
+    batch: PaddedBatch,
+    y: Vec<usize>,
+    w: Vec<f32>,
+    lr: f64,
+}
+
+impl TrainBench {
+    /// One step; returns the loss.
+    pub fn step(&mut self) -> Result<f64, Error> {
+        self.trainer.step(&self.batch, &self.y, &self.w, self.lr, None)
+    }
+}
+
+/// One forward pass on a fixed batch.
+pub struct InferBench {
+    net: SequenceClassifier,
+    batch: PaddedBatch,
+}
+
+impl InferBench {
+    /// The batch's probabilities.
+    pub fn run(&self) -> Result<Vec<f32>, Error> {
+        let logits = self.net.forward(&self.batch, false, None)?;
+        candle_nn::ops::sigmoid(&logits)
+            .and_then(|p| p.flatten_all()?.to_vec1::<f32>())
+            .map_err(super::ce)
     }
 }
