@@ -22,6 +22,12 @@ tasks:
                                  every baseline kind on the three data sets against the seed
                                  pipeline's scikit-learn baselines, in one run: a Markdown table
                                  of test F1 / macro-F1 and of vectorize / train seconds
+  compare-rnn-speed [--venv DIR] [--device cpu|cuda] [--extra-shape]
+                                 `rnnlab bench train-step|infer` against PyTorch's
+                                 ../shared/anchors/rnn_speed.py, alternating in one run, for rnn,
+                                 lstm, gru and the 2-layer bidirectional LSTM at batch 128, len 15,
+                                 emb 64, hidden 64: a Markdown table of docs/s and ratios
+                                 (--extra-shape adds batch 1024, hidden 512)
   experiment [FLAGS]             the main job: bag-of-words baselines against recurrent networks
                                  on one data set (default: the built-in synthetic `demo` corpus),
                                  with a report in reports/<dataset>-<time>/; builds the release
@@ -48,6 +54,21 @@ fn main() -> Result<()> {
         Some("compare-baselines") => {
             let (venv, data_dir) = venv_and_data(&args[1..])?;
             compare_baselines(&venv, &data_dir)
+        }
+        Some("compare-rnn-speed") => {
+            let mut venv = PathBuf::from("/tmp/anchor-venv");
+            let mut device = "cpu".to_string();
+            let mut extra = false;
+            let mut rest = args[1..].iter();
+            while let Some(a) = rest.next() {
+                match a.as_str() {
+                    "--venv" => venv = PathBuf::from(rest.next().context("--venv needs a value")?),
+                    "--device" => device = rest.next().context("--device needs a value")?.clone(),
+                    "--extra-shape" => extra = true,
+                    other => bail!("unknown argument {other:?}\n{USAGE}"),
+                }
+            }
+            compare_rnn_speed(&venv, &device, extra)
         }
         Some("experiment") => {
             let rnnlab = release_rnnlab(&workspace_root())?;
@@ -230,6 +251,66 @@ fn compare_preprocess(venv: &Path, data_dir: &Path) -> Result<()> {
 
 /// `--venv DIR` (default /tmp/anchor-venv) and `--data-dir DIR` (default RNNLAB_DATA_DIR,
 /// else ../shared/data).
+/// `rnnlab bench` against `rnn_speed.py`, alternating shape by shape so both see the same
+/// machine state; prints one Markdown row per shape and mode.
+fn compare_rnn_speed(venv: &Path, device: &str, extra: bool) -> Result<()> {
+    let root = workspace_root();
+    let rnnlab = release_rnnlab(&root)?;
+    let python = venv.join("bin").join("python");
+    if !python.is_file() {
+        bail!(
+            "no anchor environment at {}: run ../shared/anchors/setup.sh {}",
+            venv.display(),
+            venv.display()
+        );
+    }
+    let script = root.join("../shared/anchors/rnn_speed.py");
+    let mut shapes: Vec<(&str, Vec<&str>)> = vec![
+        ("rnn", vec!["--cell", "rnn"]),
+        ("lstm", vec!["--cell", "lstm"]),
+        ("gru", vec!["--cell", "gru"]),
+        (
+            "lstm, 2 layers, bidirectional",
+            vec!["--cell", "lstm", "--layers", "2", "--bidirectional"],
+        ),
+    ];
+    if extra {
+        for cell in ["rnn", "lstm", "gru"] {
+            shapes.push((cell, vec!["--cell", cell, "--batch", "1024", "--hidden", "512"]));
+        }
+    }
+    println!("| mode | model | shape | rnnlab docs/s | PyTorch docs/s | ratio |");
+    println!("|---|---|---|---|---|---|");
+    for mode in ["train", "infer"] {
+        for (name, flags) in &shapes {
+            if mode == "infer" && flags.contains(&"--layers") {
+                continue;
+            }
+            let sub = if mode == "train" { "train-step" } else { "infer" };
+            let ours = capture(
+                Command::new(&rnnlab)
+                    .args(["bench", sub, "--device", device])
+                    .args(flags),
+            )?;
+            let theirs = capture(
+                Command::new(&python)
+                    .arg(&script)
+                    .args(["--mode", mode, "--device", device])
+                    .args(flags),
+            )?;
+            let a = json_number(&ours, "docs_per_s").context("no docs_per_s from rnnlab bench")?;
+            let b = json_number(&theirs, "docs_per_s").context("no docs_per_s from rnn_speed.py")?;
+            let shape = if flags.contains(&"1024") {
+                "batch 1024, hidden 512"
+            } else {
+                "batch 128, hidden 64"
+            };
+            println!("| {mode} | {name} | {shape} | {a:.0} | {b:.0} | {:.2} |", a / b);
+        }
+    }
+    Ok(())
+}
+
 fn venv_and_data(args: &[String]) -> Result<(PathBuf, PathBuf)> {
     let mut venv = PathBuf::from("/tmp/anchor-venv");
     let mut data_dir = std::env::var_os("RNNLAB_DATA_DIR")

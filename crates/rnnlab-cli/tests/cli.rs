@@ -191,3 +191,49 @@ fn bench_preprocess_prints_json() {
     assert!(v["docs_per_s"].as_f64().unwrap() > 0.0);
     assert_eq!(v["normalize"], "stem");
 }
+
+#[test]
+fn bench_train_step_and_infer_print_json() {
+    for (sub, extra) in [
+        ("train-step", vec!["--bidirectional", "--layers", "2"]),
+        ("infer", vec![]),
+    ] {
+        for cell in ["rnn", "lstm", "gru"] {
+            let mut args = vec![
+                "bench",
+                sub,
+                "--cell",
+                cell,
+                "--batch",
+                "16",
+                "--len",
+                "5",
+                "--vocab",
+                "100",
+                "--steps",
+                "3",
+                "--threads",
+                "2",
+            ];
+            args.extend(&extra);
+            let o = rnnlab(&args);
+            assert!(o.status.success(), "{sub} {cell}: {}", stderr(&o));
+            let line = String::from_utf8(o.stdout).unwrap();
+            let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+            assert_eq!(v["cell"], cell);
+            assert_eq!(v["mode"], if sub == "infer" { "infer" } else { "train" });
+            assert_eq!(v["batch"], 16);
+            assert!(v["docs_per_s"].as_f64().unwrap() > 0.0, "{line}");
+        }
+    }
+    for bad in [
+        vec!["bench", "train-step", "--cell", "transformer"],
+        vec!["bench", "train-step", "--batch", "0"],
+        vec!["bench", "infer", "--threads", "0"],
+        vec!["bench", "infer", "--device", "tpu"],
+    ] {
+        let o = rnnlab(&bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("error"), "{bad:?}: {}", stderr(&o));
+    }
+}
