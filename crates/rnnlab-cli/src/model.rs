@@ -197,6 +197,13 @@ pub struct NeuralArgs {
     /// Pooling over valid steps: last, mean, max or mean-max.
     #[arg(long, value_name = "P")]
     pooling: Option<String>,
+    /// Hashed word uni- and bigram buckets of a bag-of-n-grams vector (fastText's input) added
+    /// beside the pooled states before the head (0: none; best-rnn: 2^18).
+    #[arg(long, value_name = "N")]
+    bag_buckets: Option<usize>,
+    /// Width of the bag-of-n-grams vector (default 32).
+    #[arg(long, value_name = "N")]
+    bag_dim: Option<usize>,
     /// Input units: word (vocabulary of the pipeline's tokens), bpe, wordpiece or unigram.
     #[arg(long, value_name = "T")]
     tokens: Option<String>,
@@ -293,7 +300,9 @@ impl NeuralArgs {
             recurrent_dropout,
             head_dropout,
             subword_vocab,
-            min_count
+            min_count,
+            bag_buckets,
+            bag_dim
         );
         set!(epochs, batch_size, lr, weight_decay, clip);
         if self.max_len.is_some() {

@@ -16,6 +16,14 @@ use super::rng::Rng;
 use crate::labels::LabelSet;
 use crate::Error;
 
+/// The rows a batch looks up in the classifier's tables.
+pub struct Lookups {
+    /// `[batch, time, emb]`
+    pub x: Tensor,
+    /// `[n, bag_dim]`: the bag-of-n-gram vectors of every row, in order (see `bag_ids`).
+    pub bag: Option<Tensor>,
+}
+
 /// Embedding, recurrent stack and head, with PyTorch's parameter names.
 #[derive(Debug, Clone)]
 pub struct SequenceClassifier {
@@ -23,6 +31,8 @@ pub struct SequenceClassifier {
     /// Outputs of the head: 1 for a binary task (one logit), else the number of classes.
     pub n_out: usize,
     pub embedding: Var,
+    /// `[bag_buckets, bag_dim]`: vectors of hashed id uni- and bigrams (`bag_buckets > 0`).
+    pub bag: Option<Var>,
     pub rnn: RecurrentStack,
     pub fc_weight: Var,
     pub fc_bias: Var,
@@ -49,7 +59,18 @@ impl SequenceClassifier {
             &mut rng,
             device,
         )?;
-        let p = config.pooled_width();
+        // fastText's initialisation of input vectors: uniform in ±1/dim.
+        let bag = if config.bag_buckets > 0 {
+            let d = config.bag_dim;
+            let v: Vec<f32> = (0..config.bag_buckets * d)
+                .map(|_| rng.symmetric(1.0 / d as f32))
+                .collect();
+            let t = Tensor::from_vec(v, (config.bag_buckets, d), device).map_err(ce)?;
+            Some(Var::from_tensor(&t).map_err(ce)?)
+        } else {
+            None
+        };
+        let p = config.head_width();
         let k = 1.0 / (p as f32).sqrt();
         let w: Vec<f32> = (0..n_out * p).map(|_| rng.symmetric(k)).collect();
         let b: Vec<f32> = (0..n_out).map(|_| rng.symmetric(k)).collect();
@@ -57,6 +78,7 @@ impl SequenceClassifier {
             config: config.clone(),
             n_out,
             embedding,
+            bag,
             rnn,
             fc_weight: Var::from_tensor(&Tensor::from_vec(w, (n_out, p), device).map_err(ce)?).map_err(ce)?,
             fc_bias: Var::from_tensor(&Tensor::from_vec(b, n_out, device).map_err(ce)?).map_err(ce)?,
@@ -67,6 +89,9 @@ impl SequenceClassifier {
     /// Every parameter with its `state_dict` name, in a fixed order.
     pub fn named_vars(&self) -> Vec<(String, Var)> {
         let mut v = vec![("embedding.weight".to_string(), self.embedding.clone())];
+        if let Some(bag) = &self.bag {
+            v.push(("bag.weight".to_string(), bag.clone()));
+        }
         v.extend(self.rnn.named_vars().into_iter().map(|(n, t)| (format!("rnn.{n}"), t)));
         v.push(("fc.weight".into(), self.fc_weight.clone()));
         v.push(("fc.bias".into(), self.fc_bias.clone()));
@@ -76,29 +101,68 @@ impl SequenceClassifier {
     /// Logits `[batch, n_out]` of a padded batch. `train` brings dropout (with its generator);
     /// `grad = false` keeps no graph.
     pub fn forward(&self, batch: &PaddedBatch, grad: bool, train: Option<&mut Rng>) -> Result<Tensor, Error> {
-        let x = self.embed(batch, grad)?;
-        self.forward_embedded(&x, batch, grad, train)
+        let rows = self.lookups(batch, grad)?;
+        self.forward_from(&rows, batch, grad, train)
     }
 
-    /// The embedded batch `[batch, time, emb]` (tracked for gradients when `grad`).
-    pub fn embed(&self, batch: &PaddedBatch, grad: bool) -> Result<Tensor, Error> {
+    /// The hashed uni- and bigram buckets of each row's valid ids, concatenated, and each
+    /// row's count (empty without a bag).
+    pub fn bag_ids(&self, batch: &PaddedBatch) -> (Vec<u32>, Vec<usize>) {
+        let buckets = self.config.bag_buckets as u64;
+        if buckets == 0 {
+            return (Vec::new(), Vec::new());
+        }
+        let mix = |mut z: u64| {
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            ((z ^ (z >> 31)) % buckets) as u32
+        };
+        let (mut ids, mut counts) = (Vec::new(), Vec::new());
+        for (b, &len) in batch.lengths.iter().enumerate() {
+            let row = &batch.ids[b * batch.max_len..b * batch.max_len + len.clamp(1, batch.max_len)];
+            let start = ids.len();
+            ids.extend(row.iter().map(|&a| mix(a as u64)));
+            ids.extend(
+                row.windows(2)
+                    .map(|w| mix((1 << 63) | ((w[0] as u64) << 32) | w[1] as u64)),
+            );
+            counts.push(ids.len() - start);
+        }
+        (ids, counts)
+    }
+
+    /// The rows the batch looks up: word vectors `[batch, time, emb]` and bag-of-n-gram vectors
+    /// `[n, bag_dim]` (tracked for gradients when `grad`).
+    pub fn lookups(&self, batch: &PaddedBatch, grad: bool) -> Result<Lookups, Error> {
         let (b, t) = (batch.lengths.len(), batch.max_len);
-        let table = if grad {
-            self.embedding.as_tensor().clone()
-        } else {
-            self.embedding.as_tensor().detach()
+        let table = |v: &Var| {
+            if grad {
+                v.as_tensor().clone()
+            } else {
+                v.as_tensor().detach()
+            }
         };
         let ids = Tensor::from_slice(&batch.ids, b * t, &self.device).map_err(ce)?;
-        table
+        let x = table(&self.embedding)
             .index_select(&ids, 0)
             .and_then(|e| e.reshape((b, t, self.config.emb)))
-            .map_err(ce)
+            .map_err(ce)?;
+        let bag = match &self.bag {
+            Some(bag) => {
+                let (bag_ids, _) = self.bag_ids(batch);
+                let n = bag_ids.len();
+                let ids = Tensor::from_vec(bag_ids, n, &self.device).map_err(ce)?;
+                Some(table(bag).index_select(&ids, 0).map_err(ce)?)
+            }
+            None => None,
+        };
+        Ok(Lookups { x, bag })
     }
 
-    /// [`Self::forward`] from the embedded batch `x` on.
-    pub fn forward_embedded(
+    /// [`Self::forward`] from the looked-up rows on.
+    pub fn forward_from(
         &self,
-        x: &Tensor,
+        rows: &Lookups,
         batch: &PaddedBatch,
         grad: bool,
         mut train: Option<&mut Rng>,
@@ -112,7 +176,7 @@ impl SequenceClassifier {
                 v.as_tensor().detach()
             }
         };
-        let mut x = x.clone();
+        let mut x = rows.x.clone();
         if let Some(rng) = train.as_deref_mut() {
             if c.dropout > 0.0 {
                 x = (x * mask_tensor(rng, &[b, t, c.emb], c.dropout, &self.device)?).map_err(ce)?;
@@ -129,6 +193,20 @@ impl SequenceClassifier {
             if c.head_dropout > 0.0 {
                 pooled = (&pooled * mask_tensor(rng, pooled.dims(), c.head_dropout, &self.device)?).map_err(ce)?;
             }
+        }
+        if let Some(bag_rows) = &rows.bag {
+            // The mean of each row's bag vectors, as one product with an averaging matrix.
+            let (_, counts) = self.bag_ids(batch);
+            let n: usize = counts.iter().sum();
+            let mut avg = vec![0f32; b * n];
+            let mut at = 0;
+            for (r, &k) in counts.iter().enumerate() {
+                avg[r * n + at..r * n + at + k].fill(1.0 / k.max(1) as f32);
+                at += k;
+            }
+            let avg = Tensor::from_vec(avg, (b, n), &self.device).map_err(ce)?;
+            let bag_vec = avg.matmul(bag_rows).map_err(ce)?;
+            pooled = Tensor::cat(&[&pooled, &bag_vec], D::Minus1).map_err(ce)?;
         }
         pooled
             .matmul(&w(&self.fc_weight).t().map_err(ce)?)
@@ -345,11 +423,13 @@ mod tests {
     /// pooling, 2 layers, both directions and a ragged batch.
     #[test]
     fn gradients_match_finite_differences() {
-        for (cell, pooling, n_out) in [
-            (CellKind::Rnn, Pooling::Last, 1),
-            (CellKind::Lstm, Pooling::Mean, 3),
-            (CellKind::Gru, Pooling::MeanMax, 1),
-            (CellKind::Lstm, Pooling::Max, 3),
+        for (cell, pooling, n_out, bag_buckets) in [
+            (CellKind::Rnn, Pooling::Last, 1, 0),
+            (CellKind::Lstm, Pooling::Mean, 3, 0),
+            (CellKind::Gru, Pooling::MeanMax, 1, 0),
+            (CellKind::Lstm, Pooling::Max, 3, 0),
+            (CellKind::Gru, Pooling::MeanMax, 1, 16),
+            (CellKind::Lstm, Pooling::Last, 3, 16),
         ] {
             let config = RnnConfig {
                 cell,
@@ -358,6 +438,8 @@ mod tests {
                 layers: 2,
                 bidirectional: true,
                 pooling,
+                bag_buckets,
+                bag_dim: 3,
                 ..RnnConfig::default()
             };
             let net = SequenceClassifier::new(&config, 8, n_out, &Device::Cpu).unwrap();

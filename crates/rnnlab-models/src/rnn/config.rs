@@ -162,6 +162,17 @@ pub struct RnnConfig {
     /// Word vectors (word2vec/fastText `.vec` text) to start the embedding from.
     #[serde(default)]
     pub pretrained: Option<std::path::PathBuf>,
+    /// Buckets of hashed input-id uni- and bigrams whose mean vector (fastText's bag of n-grams)
+    /// goes beside the pooled states into the head; 0: none.
+    #[serde(default)]
+    pub bag_buckets: usize,
+    /// Width of the bag-of-n-grams vector.
+    #[serde(default = "default_bag_dim")]
+    pub bag_dim: usize,
+}
+
+fn default_bag_dim() -> usize {
+    32
 }
 
 impl Default for RnnConfig {
@@ -192,6 +203,8 @@ impl Default for RnnConfig {
             class_weight: ClassWeight::None,
             seed: 0,
             pretrained: None,
+            bag_buckets: 0,
+            bag_dim: default_bag_dim(),
         }
     }
 }
@@ -222,6 +235,12 @@ impl RnnConfig {
         let bad = |m: String| Err(Error::Param(m));
         if self.emb == 0 || self.hidden == 0 || self.layers == 0 {
             return bad("--emb, --hidden and --layers must be at least 1".into());
+        }
+        if self.bag_buckets > 0 && self.bag_dim == 0 {
+            return bad("--bag-dim must be at least 1 when --bag-buckets is set".into());
+        }
+        if self.bag_buckets > (1 << 24) {
+            return bad(format!("--bag-buckets {}: at most 2^24", self.bag_buckets));
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return bad(format!("--dropout {}: must be in [0, 1)", self.dropout));
@@ -263,6 +282,11 @@ impl RnnConfig {
     }
 
     /// Width of the pooled vector the head sees.
+    /// The head's input: pooled states, then the bag-of-n-grams vector if any.
+    pub fn head_width(&self) -> usize {
+        self.pooled_width() + if self.bag_buckets > 0 { self.bag_dim } else { 0 }
+    }
+
     pub fn pooled_width(&self) -> usize {
         let w = self.hidden * self.directions();
         if self.pooling == Pooling::MeanMax {

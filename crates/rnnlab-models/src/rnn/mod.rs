@@ -20,7 +20,7 @@ pub mod step;
 pub mod train;
 mod workspace;
 
-pub use classifier::{RnnModel, SequenceClassifier};
+pub use classifier::{Lookups, RnnModel, SequenceClassifier};
 pub use config::{CellKind, OptimizerKind, Pooling, RnnConfig, Schedule, TokensKind};
 pub use input::SequenceInput;
 pub use recurrent::{Kernel, RecurrentStack};
@@ -57,4 +57,15 @@ pub fn parse_device(name: &str) -> Result<candle_core::Device, crate::Error> {
     }
     candle_core::Device::new_cuda(ordinal)
         .map_err(|e| crate::Error::Param(format!("--device {name}: no usable GPU: {e}")))
+}
+
+/// The largest absolute difference between two tensors of one shape (tests).
+#[cfg(test)]
+pub(crate) fn max_diff(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
+    (a - b)
+        .and_then(|d| d.abs())
+        .and_then(|d| d.flatten_all())
+        .and_then(|d| d.max(0))
+        .and_then(|d| d.to_scalar::<f32>())
+        .expect("tensors of one shape")
 }

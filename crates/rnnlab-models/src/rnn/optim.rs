@@ -126,8 +126,8 @@ pub enum AdamWOptimizer {
         moments: Vec<Moments>,
         params: ParamsAdamW,
         step: i32,
-        /// A zeroed dense buffer for a [`RowGrad`], reused across steps.
-        scratch: Vec<f32>,
+        /// Per parameter, a zeroed dense buffer for its [`RowGrad`]s, reused across steps.
+        scratch: Vec<Vec<f32>>,
     },
     /// candle-nn's (other devices).
     Candle { vars: Vec<Var>, opt: AdamW },
@@ -162,21 +162,22 @@ impl AdamWOptimizer {
 
     /// One update at learning rate `lr`, after scaling the gradients so that their joint L2
     /// norm is at most `clip` (PyTorch's `clip_grad_norm_`; `clip <= 0`: no clipping).
-    /// Parameters without a gradient are left alone, as PyTorch does. `rows`: one parameter's
-    /// gradient given by rows instead of in `grads` (fused optimiser only).
+    /// Parameters without a gradient are left alone, as PyTorch does.
     pub fn step(&mut self, grads: &mut GradStore, lr: f64, clip: f64) -> Result<(), Error> {
-        self.step_with_rows(grads, None, lr, clip)
+        self.step_with_rows(grads, &[], lr, clip)
     }
 
+    /// [`Self::step`] with some parameters' gradients given by rows instead of in `grads`
+    /// (fused optimiser only).
     pub fn step_with_rows(
         &mut self,
         grads: &mut GradStore,
-        rows: Option<RowGrad<'_>>,
+        rows: &[RowGrad<'_>],
         lr: f64,
         clip: f64,
     ) -> Result<(), Error> {
         match self {
-            AdamWOptimizer::Candle { .. } if rows.is_some() => {
+            AdamWOptimizer::Candle { .. } if !rows.is_empty() => {
                 Err(Error::Training("row gradients need the fused CPU optimiser".into()))
             }
             AdamWOptimizer::Candle { vars, opt } => {
@@ -193,28 +194,37 @@ impl AdamWOptimizer {
                 step,
                 scratch,
             } => {
-                // The row gradient, scattered into the reused dense buffer.
-                let mut touched: Vec<u32> = Vec::new();
-                let mut row_var = None;
-                if let Some(rg) = &rows {
+                // Row gradients, scattered into reused dense buffers; `touched` rows per parameter.
+                scratch.resize_with(vars.len(), Vec::new);
+                let mut touched: Vec<Option<(usize, Vec<u32>)>> = vec![None; vars.len()];
+                for rg in rows {
+                    let k = vars
+                        .iter()
+                        .position(|v| v.as_tensor().id() == rg.var.as_tensor().id())
+                        .ok_or_else(|| {
+                            Error::Training("row gradient of a parameter the optimiser does not hold".into())
+                        })?;
                     let n = rg.var.elem_count();
                     let dim = rg.var.dims().last().copied().unwrap_or(1).max(1);
                     if rg.rows.len() != rg.ids.len() * dim {
                         return Err(Error::Training("row gradient: rows do not match ids".into()));
                     }
-                    if scratch.len() != n {
-                        *scratch = vec![0.0; n];
+                    let buf = &mut scratch[k];
+                    if buf.len() != n {
+                        *buf = vec![0.0; n];
                     }
                     for (&id, r) in rg.ids.iter().zip(rg.rows.chunks_exact(dim)) {
-                        let dst = scratch
+                        let dst = buf
                             .get_mut(id as usize * dim..(id as usize + 1) * dim)
-                            .ok_or_else(|| Error::Training(format!("row gradient: id {id} outside the embedding")))?;
+                            .ok_or_else(|| Error::Training(format!("row gradient: id {id} outside the table")))?;
                         dst.iter_mut().zip(r).for_each(|(a, &v)| *a += v);
                     }
-                    touched = rg.ids.to_vec();
-                    touched.sort_unstable();
-                    touched.dedup();
-                    row_var = Some((rg.var.as_tensor().id(), dim));
+                    let entry = touched[k].get_or_insert_with(|| (dim, Vec::new()));
+                    entry.1.extend_from_slice(rg.ids);
+                }
+                for (_, ids) in touched.iter_mut().flatten() {
+                    ids.sort_unstable();
+                    ids.dedup();
                 }
                 let mut grad_scale = 1.0f32;
                 if clip > 0.0 {
@@ -224,10 +234,12 @@ impl AdamWOptimizer {
                             sq += sum_sq(g).map_err(ce)?;
                         }
                     }
-                    if let Some((_, dim)) = row_var {
-                        for &id in &touched {
-                            let r = &scratch[id as usize * dim..(id as usize + 1) * dim];
-                            sq += r.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>();
+                    for (k, t) in touched.iter().enumerate() {
+                        if let Some((dim, ids)) = t {
+                            for &id in ids {
+                                let r = &scratch[k][id as usize * dim..(id as usize + 1) * dim];
+                                sq += r.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>();
+                            }
                         }
                     }
                     let scale = clip / (sq.sqrt() + 1e-6);
@@ -237,7 +249,7 @@ impl AdamWOptimizer {
                 }
                 *step += 1;
                 let (b1, b2) = (params.beta1, params.beta2);
-                for (var, mom) in vars.iter().zip(moments.iter_mut()) {
+                for (k, (var, mom)) in vars.iter().zip(moments.iter_mut()).enumerate() {
                     let c = Consts {
                         lr: lr as f32,
                         decay: params.weight_decay as f32,
@@ -253,8 +265,8 @@ impl AdamWOptimizer {
                         moments: Mutex::new(moments),
                         c,
                     };
-                    if matches!(row_var, Some((id, _)) if id == var.as_tensor().id()) {
-                        var.as_tensor().inplace_op1(&update(scratch, mom)).map_err(ce)?;
+                    if touched[k].is_some() {
+                        var.as_tensor().inplace_op1(&update(&scratch[k], mom)).map_err(ce)?;
                         continue;
                     }
                     let Some(g) = grads.get(var.as_tensor()) else {
@@ -268,9 +280,11 @@ impl AdamWOptimizer {
                     };
                     var.as_tensor().inplace_op1(&update(grad, mom)).map_err(ce)?;
                 }
-                if let Some((_, dim)) = row_var {
-                    for &id in &touched {
-                        scratch[id as usize * dim..(id as usize + 1) * dim].fill(0.0);
+                for (k, t) in touched.iter().enumerate() {
+                    if let Some((dim, ids)) = t {
+                        for &id in ids {
+                            scratch[k][id as usize * dim..(id as usize + 1) * dim].fill(0.0);
+                        }
                     }
                 }
                 Ok(())

@@ -350,6 +350,7 @@ impl RecurrentStack {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rnn::max_diff;
 
     fn input(batch: usize, steps: usize, width: usize, seed: u64) -> Tensor {
         let mut rng = Rng::new(seed);
@@ -385,19 +386,6 @@ mod tests {
             let pad = out.narrow(0, 0, 1).unwrap().narrow(1, 3, 2).unwrap();
             assert_eq!(pad.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap(), 0.0);
         }
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
     }
 
     /// The fused CPU operation against the candle-op reference: outputs, final states, and the

@@ -6,7 +6,7 @@ use candle_nn::ParamsAdamW;
 use rnnlab_vectorize::PaddedBatch;
 
 use super::ce;
-use super::classifier::SequenceClassifier;
+use super::classifier::{Lookups, SequenceClassifier};
 use super::config::{OptimizerKind, RnnConfig};
 use super::optim::{AdamWOptimizer, RowGrad};
 use super::rng::Rng;
@@ -54,39 +54,124 @@ impl Trainer {
         lr: f64,
         train: Option<&mut Rng>,
     ) -> Result<f64, Error> {
-        // With the fused optimiser the looked-up vectors are a leaf of the graph and the
-        // embedding's gradient goes to the optimiser as rows: no dense table-sized gradient
-        // (and its zeroing and accumulation) per step.
-        let leaf = if self.opt.is_fused() {
-            Some(Var::from_tensor(&self.net.embed(batch, false)?).map_err(ce)?)
-        } else {
-            None
+        // With the fused optimiser the looked-up rows are leaves of the graph and the tables'
+        // gradients go to the optimiser as rows: no dense table-sized gradient (with its
+        // zeroing and accumulation) per step.
+        if !self.opt.is_fused() {
+            let logits = self.net.forward(batch, true, train)?;
+            let l = loss(&logits, y, w).map_err(ce)?;
+            let lv = l.to_scalar::<f32>().map_err(ce)? as f64;
+            if lv.is_finite() {
+                let mut grads = l.backward().map_err(ce)?;
+                self.opt.step(&mut grads, lr, self.clip)?;
+            }
+            return Ok(lv);
+        }
+        let looked_up = self.net.lookups(batch, false)?;
+        let x = Var::from_tensor(&looked_up.x).map_err(ce)?;
+        let bag = match &looked_up.bag {
+            Some(t) => Some(Var::from_tensor(t).map_err(ce)?),
+            None => None,
         };
-        let logits = match &leaf {
-            Some(x) => self.net.forward_embedded(x.as_tensor(), batch, true, train)?,
-            None => self.net.forward(batch, true, train)?,
+        let leaves = Lookups {
+            x: x.as_tensor().clone(),
+            bag: bag.as_ref().map(|v| v.as_tensor().clone()),
         };
+        let logits = self.net.forward_from(&leaves, batch, true, train)?;
         let l = loss(&logits, y, w).map_err(ce)?;
         let lv = l.to_scalar::<f32>().map_err(ce)? as f64;
         if !lv.is_finite() {
             return Ok(lv);
         }
         let mut grads = l.backward().map_err(ce)?;
-        match &leaf {
-            Some(x) => {
-                let dx = match grads.remove(x.as_tensor()) {
-                    Some(g) => g.flatten_all().and_then(|g| g.to_vec1::<f32>()).map_err(ce)?,
-                    None => vec![0.0; batch.ids.len() * self.net.config.emb],
-                };
-                let rows = RowGrad {
-                    var: &self.net.embedding,
-                    ids: &batch.ids,
-                    rows: &dx,
-                };
-                self.opt.step_with_rows(&mut grads, Some(rows), lr, self.clip)?;
+        let mut take = |leaf: &Var| -> Result<Vec<f32>, Error> {
+            match grads.remove(leaf.as_tensor()) {
+                Some(g) => g.flatten_all().and_then(|g| g.to_vec1::<f32>()).map_err(ce),
+                None => Ok(vec![0.0; leaf.elem_count()]),
             }
-            None => self.opt.step(&mut grads, lr, self.clip)?,
+        };
+        let dx = take(&x)?;
+        let dbag = match &bag {
+            Some(b) => take(b)?,
+            None => Vec::new(),
+        };
+        let bag_ids = self.net.bag_ids(batch).0;
+        let mut rows = vec![RowGrad {
+            var: &self.net.embedding,
+            ids: &batch.ids,
+            rows: &dx,
+        }];
+        if let Some(table) = &self.net.bag {
+            rows.push(RowGrad {
+                var: table,
+                ids: &bag_ids,
+                rows: &dbag,
+            });
         }
+        self.opt.step_with_rows(&mut grads, &rows, lr, self.clip)?;
         Ok(lv)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rnn::config::{CellKind, Pooling};
+    use candle_core::Device;
+    use candle_nn::{AdamW, Optimizer};
+    use rnnlab_vectorize::SequenceEncoder;
+
+    /// The CPU step (looked-up rows as leaves, row gradients, in-place AdamW) gives the same
+    /// weights as candle's plain graph and candle-nn's AdamW, with a bag of n-grams, clipping
+    /// and weight decay.
+    #[test]
+    fn row_gradient_step_matches_plain_graph() {
+        let config = RnnConfig {
+            cell: CellKind::Gru,
+            emb: 5,
+            hidden: 4,
+            bidirectional: true,
+            pooling: Pooling::MeanMax,
+            bag_buckets: 32,
+            bag_dim: 3,
+            dropout: 0.0,
+            optimizer: OptimizerKind::Adamw,
+            weight_decay: 0.05,
+            clip: 0.5,
+            lr: 0.01,
+            ..RnnConfig::default()
+        };
+        let batch = SequenceEncoder::new(6)
+            .unwrap()
+            .batch(&[vec![2, 3, 4, 5], vec![6], vec![3, 2, 7, 7], vec![]], &[0, 1, 2, 3]);
+        let (y, w) = ([1usize, 0, 1, 0], [1.0f32, 2.0, 0.5, 1.0]);
+        let fused_net = SequenceClassifier::new(&config, 9, 1, &Device::Cpu).unwrap();
+        let plain_net = SequenceClassifier::new(&config, 9, 1, &Device::Cpu).unwrap();
+        let mut fused = Trainer::new(fused_net, &config).unwrap();
+        assert!(fused.opt.is_fused());
+        let vars: Vec<Var> = plain_net.named_vars().into_iter().map(|(_, v)| v).collect();
+        let params = ParamsAdamW {
+            lr: config.lr,
+            weight_decay: config.weight_decay,
+            ..ParamsAdamW::default()
+        };
+        let mut plain = Trainer {
+            net: plain_net,
+            opt: AdamWOptimizer::Candle {
+                vars: vars.clone(),
+                opt: AdamW::new(vars, params).unwrap(),
+            },
+            clip: config.clip,
+        };
+        for step in 0..4 {
+            let a = fused.step(&batch, &y, &w, config.lr, None).unwrap();
+            let b = plain.step(&batch, &y, &w, config.lr, None).unwrap();
+            assert!((a - b).abs() < 1e-5, "step {step}: loss {a} vs {b}");
+        }
+        for ((name, a), (_, b)) in fused.net.named_vars().iter().zip(plain.net.named_vars().iter()) {
+            let d = crate::rnn::max_diff(a.as_tensor(), b.as_tensor());
+            assert!(d < 1e-5, "{name} differs by {d}");
+        }
+        assert!(fused.net.bag.is_some());
     }
 }
