@@ -197,13 +197,19 @@ pub struct NeuralArgs {
     /// Pooling over valid steps: last, mean, max or mean-max.
     #[arg(long, value_name = "P")]
     pooling: Option<String>,
-    /// Hashed word uni- and bigram buckets of a bag-of-n-grams vector (fastText's input) added
-    /// beside the pooled states before the head (0: none; best-rnn: 2^18).
+    /// Buckets of a bag of hashed word uni-/bigrams (and character n-grams, --bag-minn/maxn),
+    /// fastText's input, whose mean vector goes beside the pooled states before the head (0: none).
     #[arg(long, value_name = "N")]
     bag_buckets: Option<usize>,
     /// Width of the bag-of-n-grams vector (default 32).
     #[arg(long, value_name = "N")]
     bag_dim: Option<usize>,
+    /// Shortest character n-gram of `<word>` in the bag (fastText's -minn; 0: none).
+    #[arg(long, value_name = "N")]
+    bag_minn: Option<usize>,
+    /// Longest character n-gram of `<word>` in the bag (fastText's -maxn).
+    #[arg(long, value_name = "N")]
+    bag_maxn: Option<usize>,
     /// Input units: word (vocabulary of the pipeline's tokens), bpe, wordpiece or unigram.
     #[arg(long, value_name = "T")]
     tokens: Option<String>,
@@ -302,7 +308,9 @@ impl NeuralArgs {
             subword_vocab,
             min_count,
             bag_buckets,
-            bag_dim
+            bag_dim,
+            bag_minn,
+            bag_maxn
         );
         set!(epochs, batch_size, lr, weight_decay, clip);
         if self.max_len.is_some() {

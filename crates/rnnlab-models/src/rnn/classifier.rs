@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ce;
 use super::config::{Pooling, RnnConfig};
-use super::input::SequenceInput;
+use super::input::{Encoded, SequenceInput};
 use super::recurrent::{mask_tensor, step_mask, Dropout, RecurrentStack};
 use super::rng::Rng;
 use crate::labels::LabelSet;
@@ -20,8 +20,11 @@ use crate::Error;
 pub struct Lookups {
     /// `[batch, time, emb]`
     pub x: Tensor,
-    /// `[n, bag_dim]`: the bag-of-n-gram vectors of every row, in order (see `bag_ids`).
+    /// `[n, bag_dim]`: the bag-of-n-gram vectors of every row, in order.
     pub bag: Option<Tensor>,
+    /// The buckets those vectors are, and how many belong to each row.
+    pub bag_ids: Vec<u32>,
+    pub bag_counts: Vec<usize>,
 }
 
 /// Embedding, recurrent stack and head, with PyTorch's parameter names.
@@ -98,42 +101,23 @@ impl SequenceClassifier {
         v
     }
 
-    /// Logits `[batch, n_out]` of a padded batch. `train` brings dropout (with its generator);
-    /// `grad = false` keeps no graph.
-    pub fn forward(&self, batch: &PaddedBatch, grad: bool, train: Option<&mut Rng>) -> Result<Tensor, Error> {
-        let rows = self.lookups(batch, grad)?;
+    /// Logits `[batch, n_out]` of a padded batch whose documents' n-gram bags are `bags`
+    /// (indexed like the batch's `rows`; unused without a bag). `train` brings dropout (with
+    /// its generator); `grad = false` keeps no graph.
+    pub fn forward(
+        &self,
+        batch: &PaddedBatch,
+        bags: &[Vec<u32>],
+        grad: bool,
+        train: Option<&mut Rng>,
+    ) -> Result<Tensor, Error> {
+        let rows = self.lookups(batch, bags, grad)?;
         self.forward_from(&rows, batch, grad, train)
-    }
-
-    /// The hashed uni- and bigram buckets of each row's valid ids, concatenated, and each
-    /// row's count (empty without a bag).
-    pub fn bag_ids(&self, batch: &PaddedBatch) -> (Vec<u32>, Vec<usize>) {
-        let buckets = self.config.bag_buckets as u64;
-        if buckets == 0 {
-            return (Vec::new(), Vec::new());
-        }
-        let mix = |mut z: u64| {
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            ((z ^ (z >> 31)) % buckets) as u32
-        };
-        let (mut ids, mut counts) = (Vec::new(), Vec::new());
-        for (b, &len) in batch.lengths.iter().enumerate() {
-            let row = &batch.ids[b * batch.max_len..b * batch.max_len + len.clamp(1, batch.max_len)];
-            let start = ids.len();
-            ids.extend(row.iter().map(|&a| mix(a as u64)));
-            ids.extend(
-                row.windows(2)
-                    .map(|w| mix((1 << 63) | ((w[0] as u64) << 32) | w[1] as u64)),
-            );
-            counts.push(ids.len() - start);
-        }
-        (ids, counts)
     }
 
     /// The rows the batch looks up: word vectors `[batch, time, emb]` and bag-of-n-gram vectors
     /// `[n, bag_dim]` (tracked for gradients when `grad`).
-    pub fn lookups(&self, batch: &PaddedBatch, grad: bool) -> Result<Lookups, Error> {
+    pub fn lookups(&self, batch: &PaddedBatch, bags: &[Vec<u32>], grad: bool) -> Result<Lookups, Error> {
         let (b, t) = (batch.lengths.len(), batch.max_len);
         let table = |v: &Var| {
             if grad {
@@ -147,16 +131,31 @@ impl SequenceClassifier {
             .index_select(&ids, 0)
             .and_then(|e| e.reshape((b, t, self.config.emb)))
             .map_err(ce)?;
-        let bag = match &self.bag {
-            Some(bag) => {
-                let (bag_ids, _) = self.bag_ids(batch);
-                let n = bag_ids.len();
-                let ids = Tensor::from_vec(bag_ids, n, &self.device).map_err(ce)?;
-                Some(table(bag).index_select(&ids, 0).map_err(ce)?)
-            }
-            None => None,
+        let Some(bag) = &self.bag else {
+            return Ok(Lookups {
+                x,
+                bag: None,
+                bag_ids: Vec::new(),
+                bag_counts: Vec::new(),
+            });
         };
-        Ok(Lookups { x, bag })
+        let (mut bag_ids, mut bag_counts) = (Vec::new(), Vec::with_capacity(b));
+        for &row in &batch.rows {
+            let ids = bags
+                .get(row)
+                .ok_or_else(|| Error::Training(format!("no n-gram bag for document {row}")))?;
+            bag_ids.extend(ids.iter().map(|&i| i.min(self.config.bag_buckets as u32 - 1)));
+            bag_counts.push(ids.len());
+        }
+        let n = bag_ids.len();
+        let idx = Tensor::from_slice(&bag_ids, n, &self.device).map_err(ce)?;
+        let rows = table(bag).index_select(&idx, 0).map_err(ce)?;
+        Ok(Lookups {
+            x,
+            bag: Some(rows),
+            bag_ids,
+            bag_counts,
+        })
     }
 
     /// [`Self::forward`] from the looked-up rows on.
@@ -196,7 +195,7 @@ impl SequenceClassifier {
         }
         if let Some(bag_rows) = &rows.bag {
             // The mean of each row's bag vectors, as one product with an averaging matrix.
-            let (_, counts) = self.bag_ids(batch);
+            let counts = &rows.bag_counts;
             let n: usize = counts.iter().sum();
             let mut avg = vec![0f32; b * n];
             let mut at = 0;
@@ -289,13 +288,14 @@ impl SequenceClassifier {
         Ok(())
     }
 
-    /// Class probabilities `[n, n_classes]` of id sequences, in length-sorted batches.
-    pub fn predict_proba(&self, seqs: &[Vec<u32>], encoder: &SequenceEncoder) -> Result<Vec<Vec<f32>>, Error> {
+    /// Class probabilities `[n, n_classes]` of encoded documents, in length-sorted batches.
+    pub fn predict_proba(&self, docs: &Encoded, encoder: &SequenceEncoder) -> Result<Vec<Vec<f32>>, Error> {
+        let seqs = &docs.seqs;
         let rows: Vec<usize> = (0..seqs.len()).collect();
         let mut out = vec![Vec::new(); seqs.len()];
         for bucket in encoder.buckets(seqs, &rows, 512) {
             let batch = encoder.batch(seqs, &bucket);
-            let logits = self.forward(&batch, false, None)?;
+            let logits = self.forward(&batch, &docs.bags, false, None)?;
             let probs = if self.n_out == 1 {
                 let p = candle_nn::ops::sigmoid(&logits).and_then(|p| p.flatten_all()?.to_vec1::<f32>());
                 p.map_err(ce)?.into_iter().map(|p| vec![1.0 - p, p]).collect::<Vec<_>>()
@@ -341,8 +341,8 @@ impl RnnModel {
     /// Class probabilities `[n, n_classes]` of token lists; an empty list is a one-step
     /// `<pad>` sequence and still gets a prediction.
     pub fn predict_proba(&self, docs: &[Vec<String>]) -> Result<Vec<Vec<f32>>, Error> {
-        let seqs = self.input.encode_all(docs)?;
-        self.classifier.predict_proba(&seqs, &self.encoder)
+        let encoded = self.input.encode_docs(docs, &self.classifier.config)?;
+        self.classifier.predict_proba(&encoded, &self.encoder)
     }
 
     pub fn save(&self, dir: &Path, meta: serde_json::Value) -> Result<(), Error> {
@@ -446,11 +446,12 @@ mod tests {
             let b = batch();
             let y = [1usize, 0, if n_out == 1 { 1 } else { 2 }];
             let w = [1.0f32, 2.0, 0.5];
+            let bags = vec![vec![1, 5, 9, 15], vec![2], vec![5, 5, 7]];
             let f = |net: &SequenceClassifier| -> f64 {
-                let logits = net.forward(&b, false, None).unwrap();
+                let logits = net.forward(&b, &bags, false, None).unwrap();
                 loss(&logits, &y, &w).unwrap().to_scalar::<f32>().unwrap() as f64
             };
-            let logits = net.forward(&b, true, None).unwrap();
+            let logits = net.forward(&b, &bags, true, None).unwrap();
             let grads = loss(&logits, &y, &w).unwrap().backward().unwrap();
             for (name, var) in net.named_vars() {
                 let g = grads
@@ -497,15 +498,19 @@ mod tests {
             let net = SequenceClassifier::new(&config, 8, 3, &Device::Cpu).unwrap();
             let enc = SequenceEncoder::new(10).unwrap();
             // The same sequence alone and padded beside a longer one.
+            let docs = |seqs: Vec<Vec<u32>>| Encoded {
+                bags: vec![Vec::new(); seqs.len()],
+                seqs,
+            };
             let seqs = vec![vec![2, 3], vec![2, 3, 4, 5, 6, 7]];
-            let alone = net.predict_proba(&seqs[..1], &enc).unwrap();
-            let both = net.predict_proba(&seqs, &enc).unwrap();
+            let alone = net.predict_proba(&docs(seqs[..1].to_vec()), &enc).unwrap();
+            let both = net.predict_proba(&docs(seqs), &enc).unwrap();
             for (a, b) in alone[0].iter().zip(&both[0]) {
                 assert!((a - b).abs() < 1e-5, "{pooling:?}: {a} vs {b}");
             }
             assert!((both[1].iter().sum::<f32>() - 1.0).abs() < 1e-5);
             // Empty and over-long sequences, a batch of one.
-            let odd = net.predict_proba(&[vec![], vec![1; 50]], &enc).unwrap();
+            let odd = net.predict_proba(&docs(vec![vec![], vec![1; 50]]), &enc).unwrap();
             assert_eq!(odd.len(), 2);
             assert!(odd.iter().flatten().all(|p| p.is_finite()));
         }

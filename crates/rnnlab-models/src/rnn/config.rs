@@ -169,6 +169,12 @@ pub struct RnnConfig {
     /// Width of the bag-of-n-grams vector.
     #[serde(default = "default_bag_dim")]
     pub bag_dim: usize,
+    /// Character n-grams of `<word>` from `bag_minn` to `bag_maxn` characters go into the bag
+    /// too (fastText's `-minn`/`-maxn`); 0: none.
+    #[serde(default)]
+    pub bag_minn: usize,
+    #[serde(default)]
+    pub bag_maxn: usize,
 }
 
 fn default_bag_dim() -> usize {
@@ -205,6 +211,8 @@ impl Default for RnnConfig {
             pretrained: None,
             bag_buckets: 0,
             bag_dim: default_bag_dim(),
+            bag_minn: 0,
+            bag_maxn: 0,
         }
     }
 }
@@ -238,6 +246,12 @@ impl RnnConfig {
         }
         if self.bag_buckets > 0 && self.bag_dim == 0 {
             return bad("--bag-dim must be at least 1 when --bag-buckets is set".into());
+        }
+        if self.bag_maxn < self.bag_minn || self.bag_maxn > 12 {
+            return bad(format!(
+                "--bag-minn {} --bag-maxn {}: need minn <= maxn <= 12",
+                self.bag_minn, self.bag_maxn
+            ));
         }
         if self.bag_buckets > (1 << 24) {
             return bad(format!("--bag-buckets {}: at most 2^24", self.bag_buckets));

@@ -9,6 +9,13 @@ use rnnlab_vectorize::Vocabulary;
 use super::config::{RnnConfig, TokensKind};
 use crate::Error;
 
+/// Documents as the classifier reads them: embedding ids, and the bag-of-n-gram buckets of each
+/// document (empty lists when the bag is off).
+pub struct Encoded {
+    pub seqs: Vec<Vec<u32>>,
+    pub bags: Vec<Vec<u32>>,
+}
+
 pub enum SequenceInput {
     Words(Vocabulary),
     Subwords(Box<SubwordTokenizer>),
@@ -49,6 +56,14 @@ impl SequenceInput {
 
     pub fn encode_all(&self, docs: &[Vec<String>]) -> Result<Vec<Vec<u32>>, Error> {
         docs.iter().map(|d| self.encode(d)).collect()
+    }
+
+    /// Ids and n-gram bags of every document.
+    pub fn encode_docs(&self, docs: &[Vec<String>], config: &RnnConfig) -> Result<Encoded, Error> {
+        Ok(Encoded {
+            seqs: self.encode_all(docs)?,
+            bags: docs.iter().map(|d| super::bag::ngram_bag(d, config)).collect(),
+        })
     }
 
     /// The token of each id, where there is a word list (for loading word vectors).

@@ -6,6 +6,7 @@
 //! (embedding → [`RecurrentStack`] → pooling → linear head) → class probabilities.
 //! [`train::fit`] trains one; [`RnnModel`] is the trained, saved and loaded form.
 
+pub mod bag;
 pub mod classifier;
 pub mod config;
 mod fused;
@@ -22,7 +23,7 @@ mod workspace;
 
 pub use classifier::{Lookups, RnnModel, SequenceClassifier};
 pub use config::{CellKind, OptimizerKind, Pooling, RnnConfig, Schedule, TokensKind};
-pub use input::SequenceInput;
+pub use input::{Encoded, SequenceInput};
 pub use recurrent::{Kernel, RecurrentStack};
 pub use train::{fit, EpochStats, FitResult, TrainObserver};
 

@@ -167,7 +167,7 @@ pub struct TrainBench {
 impl TrainBench {
     /// One step; returns the loss.
     pub fn step(&mut self) -> Result<f64, Error> {
-        self.trainer.step(&self.batch, &self.y, &self.w, self.lr, None)
+        self.trainer.step(&self.batch, &[], &self.y, &self.w, self.lr, None)
     }
 }
 
@@ -180,7 +180,7 @@ pub struct InferBench {
 impl InferBench {
     /// The batch's probabilities.
     pub fn run(&self) -> Result<Vec<f32>, Error> {
-        let logits = self.net.forward(&self.batch, false, None)?;
+        let logits = self.net.forward(&self.batch, &[], false, None)?;
         candle_nn::ops::sigmoid(&logits)
             .and_then(|p| p.flatten_all()?.to_vec1::<f32>())
             .map_err(super::ce)

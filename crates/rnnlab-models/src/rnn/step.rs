@@ -49,6 +49,7 @@ impl Trainer {
     pub fn step(
         &mut self,
         batch: &PaddedBatch,
+        bags: &[Vec<u32>],
         y: &[usize],
         w: &[f32],
         lr: f64,
@@ -58,7 +59,7 @@ impl Trainer {
         // gradients go to the optimiser as rows: no dense table-sized gradient (with its
         // zeroing and accumulation) per step.
         if !self.opt.is_fused() {
-            let logits = self.net.forward(batch, true, train)?;
+            let logits = self.net.forward(batch, bags, true, train)?;
             let l = loss(&logits, y, w).map_err(ce)?;
             let lv = l.to_scalar::<f32>().map_err(ce)? as f64;
             if lv.is_finite() {
@@ -67,7 +68,7 @@ impl Trainer {
             }
             return Ok(lv);
         }
-        let looked_up = self.net.lookups(batch, false)?;
+        let looked_up = self.net.lookups(batch, bags, false)?;
         let x = Var::from_tensor(&looked_up.x).map_err(ce)?;
         let bag = match &looked_up.bag {
             Some(t) => Some(Var::from_tensor(t).map_err(ce)?),
@@ -76,6 +77,8 @@ impl Trainer {
         let leaves = Lookups {
             x: x.as_tensor().clone(),
             bag: bag.as_ref().map(|v| v.as_tensor().clone()),
+            bag_ids: Vec::new(),
+            bag_counts: looked_up.bag_counts.clone(),
         };
         let logits = self.net.forward_from(&leaves, batch, true, train)?;
         let l = loss(&logits, y, w).map_err(ce)?;
@@ -95,7 +98,6 @@ impl Trainer {
             Some(b) => take(b)?,
             None => Vec::new(),
         };
-        let bag_ids = self.net.bag_ids(batch).0;
         let mut rows = vec![RowGrad {
             var: &self.net.embedding,
             ids: &batch.ids,
@@ -104,7 +106,7 @@ impl Trainer {
         if let Some(table) = &self.net.bag {
             rows.push(RowGrad {
                 var: table,
-                ids: &bag_ids,
+                ids: &looked_up.bag_ids,
                 rows: &dbag,
             });
         }
@@ -145,6 +147,7 @@ mod tests {
             .unwrap()
             .batch(&[vec![2, 3, 4, 5], vec![6], vec![3, 2, 7, 7], vec![]], &[0, 1, 2, 3]);
         let (y, w) = ([1usize, 0, 1, 0], [1.0f32, 2.0, 0.5, 1.0]);
+        let bags = vec![vec![1, 5, 9, 31], vec![2], vec![5, 5, 7], vec![]];
         let fused_net = SequenceClassifier::new(&config, 9, 1, &Device::Cpu).unwrap();
         let plain_net = SequenceClassifier::new(&config, 9, 1, &Device::Cpu).unwrap();
         let mut fused = Trainer::new(fused_net, &config).unwrap();
@@ -164,8 +167,8 @@ mod tests {
             clip: config.clip,
         };
         for step in 0..4 {
-            let a = fused.step(&batch, &y, &w, config.lr, None).unwrap();
-            let b = plain.step(&batch, &y, &w, config.lr, None).unwrap();
+            let a = fused.step(&batch, &bags, &y, &w, config.lr, None).unwrap();
+            let b = plain.step(&batch, &bags, &y, &w, config.lr, None).unwrap();
             assert!((a - b).abs() < 1e-5, "step {step}: loss {a} vs {b}");
         }
         for ((name, a), (_, b)) in fused.net.named_vars().iter().zip(plain.net.named_vars().iter()) {

@@ -179,11 +179,12 @@ pub fn fit(
     }
     let started = Instant::now();
     let input = SequenceInput::fit(config, docs)?;
-    let seqs = input.encode_all(docs)?;
-    let val_seqs = input.encode_all(val.0)?;
+    let train_enc = input.encode_docs(docs, config)?;
+    let val_enc = input.encode_docs(val.0, config)?;
+    let seqs = &train_enc.seqs;
     let encoder = match config.max_len {
         Some(n) => SequenceEncoder::new(n)?,
-        None => SequenceEncoder::new(SequenceEncoder::from_percentile(&seqs, 99.0)?.max_len + 1)?,
+        None => SequenceEncoder::new(SequenceEncoder::from_percentile(seqs, 99.0)?.max_len + 1)?,
     };
     let n_classes = labels.n_classes();
     let n_out = if n_classes == 2 { 1 } else { n_classes };
@@ -219,16 +220,16 @@ pub fn fit(
     'epochs: for epoch in 1..=config.epochs {
         let t0 = Instant::now();
         observer.epoch_start(epoch, batches);
-        let order = bucketed_batches(&mut rng, &mut rows, &seqs, config.batch_size, encoder.max_len);
+        let order = bucketed_batches(&mut rng, &mut rows, seqs, config.batch_size, encoder.max_len);
         let (mut loss_sum, mut loss_n) = (0.0, 0usize);
         let mut lr = config.lr;
         for chunk in order.iter().map(Vec::as_slice) {
             lr = config.lr * config.schedule.factor(step, total_steps);
             step += 1;
-            let batch = encoder.batch(&seqs, chunk);
+            let batch = encoder.batch(seqs, chunk);
             let yb: Vec<usize> = chunk.iter().map(|&r| y[r]).collect();
             let wb: Vec<f32> = chunk.iter().map(|&r| weights[r]).collect();
-            let lv = trainer.step(&batch, &yb, &wb, lr, Some(&mut rng))?;
+            let lv = trainer.step(&batch, &train_enc.bags, &yb, &wb, lr, Some(&mut rng))?;
             if !lv.is_finite() {
                 stopped = Some(format!(
                     "the training loss became {lv} at epoch {epoch}, batch {}; kept the weights of epoch {} \
@@ -244,7 +245,7 @@ pub fn fit(
         }
         let seconds = t0.elapsed().as_secs_f64();
         epoch_s.push(seconds);
-        let proba = trainer.net.predict_proba(&val_seqs, &encoder)?;
+        let proba = trainer.net.predict_proba(&val_enc, &encoder)?;
         let (val_metric, val_loss) = validate(&proba, val.1, labels);
         let stats = EpochStats {
             epoch,
@@ -278,7 +279,7 @@ pub fn fit(
         threshold: None,
     };
     if let Some(pos) = labels.positive {
-        let proba = model.classifier.predict_proba(&val_seqs, &model.encoder)?;
+        let proba = model.classifier.predict_proba(&val_enc, &model.encoder)?;
         model.threshold = Some(best_threshold(val.1, &proba, pos));
     }
     Ok(FitResult {
