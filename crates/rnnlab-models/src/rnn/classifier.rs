@@ -20,11 +20,36 @@ use crate::Error;
 pub struct Lookups {
     /// `[batch, time, emb]`
     pub x: Tensor,
-    /// `[n, bag_dim]`: the bag-of-n-gram vectors of every row, in order.
+    /// `[batch, bag_dim]`: the mean of each row's bag-of-n-gram vectors.
     pub bag: Option<Tensor>,
     /// The buckets those vectors are, and how many belong to each row.
     pub bag_ids: Vec<u32>,
     pub bag_counts: Vec<usize>,
+}
+
+/// The mean of the table's rows `ids`, `counts[r]` of them for row `r`, read in place (CPU):
+/// `[rows, dim]` with no graph.
+fn bag_means(table: &Var, ids: &[u32], counts: &[usize]) -> Result<Tensor, Error> {
+    let dim = table.dims().last().copied().unwrap_or(1);
+    let (storage, layout) = table.as_tensor().storage_and_layout();
+    let data = match (&*storage, layout.contiguous_offsets()) {
+        (candle_core::Storage::Cpu(candle_core::CpuStorage::F32(v)), Some((a, b))) => &v[a..b],
+        _ => return Err(Error::Training("bag table: expected contiguous f32 on the CPU".into())),
+    };
+    let mut out = vec![0f32; counts.len() * dim];
+    let mut at = 0;
+    for (r, &k) in counts.iter().enumerate() {
+        let dst = &mut out[r * dim..(r + 1) * dim];
+        for &id in &ids[at..at + k] {
+            let row = &data[id as usize * dim..(id as usize + 1) * dim];
+            dst.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
+        }
+        let scale = 1.0 / k.max(1) as f32;
+        dst.iter_mut().for_each(|a| *a *= scale);
+        at += k;
+    }
+    drop(storage);
+    Tensor::from_vec(out, (counts.len(), dim), table.device()).map_err(ce)
 }
 
 /// Embedding, recurrent stack and head, with PyTorch's parameter names.
@@ -147,12 +172,25 @@ impl SequenceClassifier {
             bag_ids.extend(ids.iter().map(|&i| i.min(self.config.bag_buckets as u32 - 1)));
             bag_counts.push(ids.len());
         }
-        let n = bag_ids.len();
-        let idx = Tensor::from_slice(&bag_ids, n, &self.device).map_err(ce)?;
-        let rows = table(bag).index_select(&idx, 0).map_err(ce)?;
+        let mean = if grad || !self.device.is_cpu() {
+            // In the graph: the rows, then one product with an averaging matrix.
+            let n = bag_ids.len();
+            let idx = Tensor::from_slice(&bag_ids, n, &self.device).map_err(ce)?;
+            let rows = table(bag).index_select(&idx, 0).map_err(ce)?;
+            let mut avg = vec![0f32; b * n];
+            let mut at = 0;
+            for (r, &k) in bag_counts.iter().enumerate() {
+                avg[r * n + at..r * n + at + k].fill(1.0 / k.max(1) as f32);
+                at += k;
+            }
+            let avg = Tensor::from_vec(avg, (b, n), &self.device).map_err(ce)?;
+            avg.matmul(&rows).map_err(ce)?
+        } else {
+            bag_means(bag, &bag_ids, &bag_counts)?
+        };
         Ok(Lookups {
             x,
-            bag: Some(rows),
+            bag: Some(mean),
             bag_ids,
             bag_counts,
         })
@@ -193,19 +231,8 @@ impl SequenceClassifier {
                 pooled = (&pooled * mask_tensor(rng, pooled.dims(), c.head_dropout, &self.device)?).map_err(ce)?;
             }
         }
-        if let Some(bag_rows) = &rows.bag {
-            // The mean of each row's bag vectors, as one product with an averaging matrix.
-            let counts = &rows.bag_counts;
-            let n: usize = counts.iter().sum();
-            let mut avg = vec![0f32; b * n];
-            let mut at = 0;
-            for (r, &k) in counts.iter().enumerate() {
-                avg[r * n + at..r * n + at + k].fill(1.0 / k.max(1) as f32);
-                at += k;
-            }
-            let avg = Tensor::from_vec(avg, (b, n), &self.device).map_err(ce)?;
-            let bag_vec = avg.matmul(bag_rows).map_err(ce)?;
-            pooled = Tensor::cat(&[&pooled, &bag_vec], D::Minus1).map_err(ce)?;
+        if let Some(bag_vec) = &rows.bag {
+            pooled = Tensor::cat(&[&pooled, bag_vec], D::Minus1).map_err(ce)?;
         }
         pooled
             .matmul(&w(&self.fc_weight).t().map_err(ce)?)

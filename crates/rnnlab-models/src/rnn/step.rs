@@ -94,8 +94,21 @@ impl Trainer {
             }
         };
         let dx = take(&x)?;
+        // The mean's gradient, shared out over the rows it averaged.
         let dbag = match &bag {
-            Some(b) => take(b)?,
+            Some(b) => {
+                let dmean = take(b)?;
+                let dim = self.net.config.bag_dim;
+                let mut rows = Vec::with_capacity(looked_up.bag_ids.len() * dim);
+                for (r, &k) in looked_up.bag_counts.iter().enumerate() {
+                    let g = &dmean[r * dim..(r + 1) * dim];
+                    let scale = 1.0 / k.max(1) as f32;
+                    for _ in 0..k {
+                        rows.extend(g.iter().map(|&v| v * scale));
+                    }
+                }
+                rows
+            }
             None => Vec::new(),
         };
         let mut rows = vec![RowGrad {
