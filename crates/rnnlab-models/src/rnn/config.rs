@@ -226,8 +226,15 @@ impl RnnConfig {
             emb: 128,
             hidden: 96,
             bidirectional: true,
-            dropout: 0.3,
+            dropout: 0.4,
+            head_dropout: 0.5,
             recurrent_dropout: 0.1,
+            // fastText's bag of word uni-/bigrams and character 3-5-grams beside the GRU: it
+            // sees the rare and unseen words (hashtags) the word vocabulary maps to <unk>.
+            bag_buckets: 1 << 18,
+            bag_dim: 16,
+            bag_minn: 3,
+            bag_maxn: 5,
             pooling: Pooling::MeanMax,
             epochs: 12,
             lr: 2e-3,
