@@ -308,6 +308,8 @@ fn recurrent_train_predict_eval_and_bad_flags() {
         ("--dropout", "1.5"),
         ("--device", "tpu"),
         ("--optimizer", "sgd"),
+        ("--bag-maxn", "20"),
+        ("--bag-buckets", "999999999"),
     ] {
         let o = rnnlab(&[
             "train",

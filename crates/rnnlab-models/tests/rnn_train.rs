@@ -239,3 +239,49 @@ fn word_vectors_start_the_embedding() {
     assert!(err.contains("line 1"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The n-gram bag (word uni-/bigrams and character n-grams) learns beside the GRU, is saved as
+/// `bag.weight`, and a loaded model predicts the same, unseen words included.
+#[test]
+fn ngram_bag_learns_and_round_trips() {
+    let (tr, ytr) = task(600, 5);
+    let (va, yva) = task(200, 6);
+    let cfg = RnnConfig {
+        bag_buckets: 4096,
+        bag_dim: 8,
+        bag_minn: 2,
+        bag_maxn: 4,
+        bidirectional: true,
+        pooling: Pooling::MeanMax,
+        ..small(CellKind::Gru)
+    };
+    let r = fit(
+        "best-rnn",
+        &cfg,
+        &labels(),
+        (&tr, &ytr),
+        (&va, &yva),
+        &Device::Cpu,
+        &mut Silent,
+    )
+    .unwrap();
+    let best = r.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
+    assert!(best > 0.9, "best val F1 {best}");
+    assert!(r.model.classifier.bag.is_some());
+    let dir = std::env::temp_dir().join(format!("rnnlab-rnn-bag-{}", std::process::id()));
+    r.model.save(&dir, serde_json::json!({})).unwrap();
+    let (loaded, card) = RnnModel::load(&dir, &Device::Cpu).unwrap();
+    assert_eq!(card.params.bag_buckets, 4096);
+    let docs: Vec<Vec<String>> = va
+        .iter()
+        .take(20)
+        .cloned()
+        .chain(std::iter::once(vec!["neverseen".to_string(), "#hashtag".to_string()]))
+        .collect();
+    let p = r.model.predict_proba(&docs).unwrap();
+    let q = loaded.predict_proba(&docs).unwrap();
+    for (a, b) in p.iter().flatten().zip(q.iter().flatten()) {
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
