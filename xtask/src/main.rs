@@ -28,6 +28,12 @@ tasks:
                                  lstm, gru and the 2-layer bidirectional LSTM at batch 128, len 15,
                                  emb 64, hidden 64: a Markdown table of docs/s and ratios
                                  (--extra-shape adds batch 1024, hidden 512)
+  cuda-build [--dir DIR]         the `cuda` build of rnnlab: installs NVIDIA's CUDA 13.0 compiler,
+                                 headers and libraries from PyPI wheels into DIR (default
+                                 target/cuda-toolkit; about 1 GB), adds the unversioned library
+                                 links and a driver stub (libcuda.so) the linker needs, and runs
+                                 `cargo build --release --features cuda -p rnnlab-cli` with
+                                 target/cuda as its target folder (CUDA_COMPUTE_CAP, default 90)
   experiment [FLAGS]             the main job: bag-of-words baselines against recurrent networks
                                  on one data set (default: the built-in synthetic `demo` corpus),
                                  with a report in reports/<dataset>-<time>/; builds the release
@@ -54,6 +60,14 @@ fn main() -> Result<()> {
         Some("compare-baselines") => {
             let (venv, data_dir) = venv_and_data(&args[1..])?;
             compare_baselines(&venv, &data_dir)
+        }
+        Some("cuda-build") => {
+            let dir = match args.get(1).map(String::as_str) {
+                Some("--dir") => PathBuf::from(args.get(2).context("--dir needs a value")?),
+                Some(other) => bail!("unknown argument {other:?}\n{USAGE}"),
+                None => workspace_root().join("target").join("cuda-toolkit"),
+            };
+            cuda_build(&dir)
         }
         Some("compare-rnn-speed") => {
             let mut venv = PathBuf::from("/tmp/anchor-venv");
@@ -311,6 +325,143 @@ fn compare_rnn_speed(venv: &Path, device: &str, extra: bool) -> Result<()> {
     Ok(())
 }
 
+/// Names `cuXxx` followed by `(` in preprocessed C: the driver API's functions.
+fn declared_functions(c: &str) -> Vec<String> {
+    let bytes = c.as_bytes();
+    let mut names = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts_word = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+        if starts_word && bytes[i..].starts_with(b"cu") && bytes.get(i + 2).is_some_and(u8::is_ascii_uppercase) {
+            let mut j = i;
+            while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
+                j += 1;
+            }
+            let mut k = j;
+            while k < bytes.len() && bytes[k].is_ascii_whitespace() {
+                k += 1;
+            }
+            if bytes.get(k) == Some(&b'(') {
+                names.push(c[i..j].to_string());
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The CUDA 13.0 wheels: the GPU machines here run driver 580 (CUDA 13.0), and PTX from a
+/// newer compiler may not load there.
+const CUDA_WHEELS: &[&str] = &[
+    "nvidia-cuda-nvcc==13.0.*",
+    "nvidia-nvvm==13.0.*",
+    "nvidia-cuda-crt==13.0.*",
+    "nvidia-cuda-runtime==13.0.*",
+    "nvidia-cuda-nvrtc==13.0.*",
+    "nvidia-cublas==13.0.*",
+    "nvidia-curand==10.4.*",
+];
+
+/// Installs the toolkit wheels, prepares what the linker needs and builds the `cuda` feature.
+fn cuda_build(dir: &Path) -> Result<()> {
+    let root = workspace_root();
+    let cuda = dir.join("nvidia").join("cu13");
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    if !cuda.join("bin").join("nvcc").is_file() || !cuda.join("nvvm").join("bin").join("cicc").is_file() {
+        println!("installing the CUDA 13.0 wheels into {} (about 1 GB)", dir.display());
+        run(Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--upgrade",
+                "--target",
+            ])
+            .arg(dir)
+            .args(CUDA_WHEELS))?;
+    }
+    let lib = cuda.join("lib");
+    // The wheels ship versioned libraries only (libcublas.so.13); the linker looks for libcublas.so.
+    for entry in std::fs::read_dir(&lib).with_context(|| format!("reading {}", lib.display()))? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if let Some(at) = name.find(".so.") {
+            let link = lib.join(&name[..at + 3]);
+            if !link.exists() {
+                std::os::unix::fs::symlink(&path, &link)
+                    .with_context(|| format!("linking {} to {}", link.display(), path.display()))?;
+            }
+        }
+    }
+    // The driver library comes with the GPU's driver, not with a wheel: link against a stub
+    // that has its symbols (every function cuda.h declares) and its soname.
+    let stubs = cuda.join("lib").join("stubs");
+    if !stubs.join("libcuda.so").is_file() {
+        std::fs::create_dir_all(&stubs)?;
+        let pre = capture(
+            Command::new("cc")
+                .args(["-E", "-P", "-x", "c"])
+                .arg(cuda.join("include").join("cuda.h")),
+        )?;
+        let names = declared_functions(&pre);
+        let src: String = names
+            .iter()
+            .map(|n| format!("int {n}(void) {{ return 999; }}\n"))
+            .collect();
+        let c_file = stubs.join("libcuda_stub.c");
+        std::fs::write(&c_file, src)?;
+        run(Command::new("cc")
+            .args(["-shared", "-fPIC", "-Wl,-soname,libcuda.so.1", "-o"])
+            .arg(stubs.join("libcuda.so"))
+            .arg(&c_file))?;
+        println!(
+            "driver stub with {} functions: {}",
+            names.len(),
+            stubs.join("libcuda.so").display()
+        );
+    }
+    let path = format!(
+        "{}:{}",
+        cuda.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let lib_path = format!("{}:{}", lib.display(), stubs.display());
+    let target = root.join("target").join("cuda");
+    run(Command::new("cargo")
+        .current_dir(&root)
+        .env("PATH", path)
+        .env("CUDA_ROOT", &cuda)
+        .env("CUDA_PATH", &cuda)
+        .env("CUDA_TOOLKIT_ROOT_DIR", &cuda)
+        .env("NVCC_CCBIN", "g++")
+        .env(
+            "CUDA_COMPUTE_CAP",
+            std::env::var("CUDA_COMPUTE_CAP").unwrap_or_else(|_| "90".into()),
+        )
+        .env("LIBRARY_PATH", &lib_path)
+        .env("CARGO_TARGET_DIR", &target)
+        .args(["build", "--release", "--features", "cuda", "-p", "rnnlab-cli"]))?;
+    println!(
+        "built {}\nat run time it needs the driver's libcuda.so.1 and, on LD_LIBRARY_PATH, \
+         libcudart.so.13, libcublas.so.13, libcublasLt.so.13, libcurand.so.10, libnvrtc.so.13 \
+         (in {} here, or PyTorch's site-packages/nvidia/*/lib on a GPU machine)",
+        target.join("release").join("rnnlab").display(),
+        lib.display()
+    );
+    Ok(())
+}
+
 fn venv_and_data(args: &[String]) -> Result<(PathBuf, PathBuf)> {
     let mut venv = PathBuf::from("/tmp/anchor-venv");
     let mut data_dir = std::env::var_os("RNNLAB_DATA_DIR")
@@ -426,6 +577,15 @@ mod tests {
     fn dictionary_location_and_package_match_the_library() {
         assert_eq!(super::install_dir(), rnnlab_text::morph::install_dir());
         assert_eq!(super::DICT_PACKAGE, rnnlab_text::morph::DEFAULT_DICT_PACKAGE);
+    }
+
+    #[test]
+    fn driver_functions_are_found_in_c() {
+        let c = "CUresult cuInit(unsigned int Flags);\nCUresult  cuMemAlloc_v2 (CUdeviceptr *p, size_t n);\ntypedef int CUfoo; int notcuX(void); CUresult cuInit(unsigned int);";
+        assert_eq!(
+            super::declared_functions(c),
+            vec!["cuInit".to_string(), "cuMemAlloc_v2".to_string()]
+        );
     }
 
     #[test]
