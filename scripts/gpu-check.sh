@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The GPU check of the cuda build, as one script for a lent GPU machine (no Rust there).
+# Carry: a stripped `rnnlab` built with `cargo xtask cuda-build` (as bin/rnnlab), the
+# anchors' rnn_speed.py, and the hate-speech data folder. Writes JSON lines to $OUT/gpu.jsonl
+# and the logs beside it. Not yet run on a GPU: no machine has been lent so far.
+#   RNNLAB=bin/rnnlab DATA=data ANCHORS=anchors OUT=/tmp/out scripts/gpu-check.sh
+set -uo pipefail
+RNNLAB=${RNNLAB:-bin/rnnlab}
+DATA=${DATA:-../shared/data}
+ANCHORS=${ANCHORS:-../shared/anchors}
+OUT=${OUT:-/tmp/gpu-check}
+PY=${PY:-python3}
+mkdir -p "$OUT"
+# cuBLAS, cuRAND, the runtime and NVRTC from PyTorch's wheels; the driver's libcuda from the system.
+SITE=$($PY -c 'import site; print(site.getsitepackages()[0])')
+for d in "$SITE"/nvidia/*/lib "$SITE"/nvidia/cu13/lib; do
+  [ -d "$d" ] && LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
+done
+export LD_LIBRARY_PATH
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+J="$OUT/gpu.jsonl"
+for shape in "--batch 128 --hidden 64" "--batch 1024 --hidden 512"; do
+  for cell in rnn lstm gru; do
+    timeout 120 "$RNNLAB" bench train-step --device cuda --cell "$cell" $shape >> "$J" 2>> "$OUT/rnnlab.err"
+    timeout 120 $PY "$ANCHORS/rnn_speed.py" --device cuda --cell "$cell" $shape >> "$J" 2>> "$OUT/torch.err"
+  done
+done
+timeout 600 "$RNNLAB" train --dataset twitter-hate-speech --data-dir "$DATA" --model lstm \
+  --device cuda --out "$OUT/lstm-cuda" > "$OUT/train.log" 2>&1
+$PY - "$OUT" >> "$J" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1] + "/lstm-cuda/metrics.json"))
+print(json.dumps({"train": "lstm", "device": "cuda", "test_f1": m["test"]["f1"], "epoch_s": m["timings"]["epoch_s"]}))
+PY
