@@ -360,6 +360,7 @@ const CUDA_WHEELS: &[&str] = &[
     "nvidia-cuda-nvcc==13.0.*",
     "nvidia-nvvm==13.0.*",
     "nvidia-cuda-crt==13.0.*",
+    "nvidia-cuda-cccl==13.0.*",
     "nvidia-cuda-runtime==13.0.*",
     "nvidia-cuda-nvrtc==13.0.*",
     "nvidia-cublas==13.0.*",
@@ -371,7 +372,13 @@ fn cuda_build(dir: &Path) -> Result<()> {
     let root = workspace_root();
     let cuda = dir.join("nvidia").join("cu13");
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    if !cuda.join("bin").join("nvcc").is_file() || !cuda.join("nvvm").join("bin").join("cicc").is_file() {
+    let installed = [
+        cuda.join("bin").join("nvcc"),
+        cuda.join("nvvm").join("bin").join("cicc"),
+        cuda.join("include").join("nv").join("target"),
+        cuda.join("lib").join("libcublas.so.13"),
+    ];
+    if !installed.iter().all(|p| p.is_file()) {
         println!("installing the CUDA 13.0 wheels into {} (about 1 GB)", dir.display());
         run(Command::new(&python)
             .args([

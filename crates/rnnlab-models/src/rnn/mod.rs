@@ -56,8 +56,14 @@ pub fn parse_device(name: &str) -> Result<candle_core::Device, crate::Error> {
              (or `cargo build --release --features cuda`), or use --device cpu"
         )));
     }
-    candle_core::Device::new_cuda(ordinal)
-        .map_err(|e| crate::Error::Param(format!("--device {name}: no usable GPU: {e}")))
+    candle_core::Device::new_cuda(ordinal).map_err(|e| {
+        // candle's message may carry a backtrace; its first line is the driver's answer.
+        let first = e.to_string().lines().next().unwrap_or_default().to_string();
+        crate::Error::Param(format!(
+            "--device {name}: no usable GPU ({first}); is the NVIDIA driver installed and the GPU visible (nvidia-smi)? \
+             Use --device cpu to run on the CPU"
+        ))
+    })
 }
 
 /// The largest absolute difference between two tensors of one shape (tests).
