@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check of the cuda build, as one script for a lent GPU machine (no Rust there).
-# Carry: a stripped `rnnlab` built with `cargo xtask cuda-build` (as bin/rnnlab), the
+# Carry: `rnnlab` built with `cargo xtask cuda-build`, stripped and xz-compressed (85 MB
+# stripped is over the 64 MiB carry limit; xz -6 makes it 12 MB) as bin/rnnlab.xz, the
 # anchors' rnn_speed.py, and the hate-speech data folder. Writes JSON lines to $OUT/gpu.jsonl
 # and the logs beside it. Not yet run on a GPU: no machine has been lent so far.
 #   RNNLAB=bin/rnnlab DATA=data ANCHORS=anchors OUT=/tmp/out scripts/gpu-check.sh
@@ -11,6 +12,10 @@ ANCHORS=${ANCHORS:-../shared/anchors}
 OUT=${OUT:-/tmp/gpu-check}
 PY=${PY:-python3}
 mkdir -p "$OUT"
+if [ ! -x "$RNNLAB" ] && [ -f "$RNNLAB.xz" ]; then
+  $PY -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$RNNLAB.xz" "$RNNLAB"
+  chmod +x "$RNNLAB"
+fi
 # cuBLAS, cuRAND, the runtime and NVRTC from PyTorch's wheels; the driver's libcuda from the system.
 SITE=$($PY -c 'import site; print(site.getsitepackages()[0])')
 for d in "$SITE"/nvidia/*/lib "$SITE"/nvidia/cu13/lib; do
