@@ -195,6 +195,19 @@ fn release_rnnlab(root: &Path) -> Result<PathBuf> {
     Ok(target.join("release").join("rnnlab"))
 }
 
+/// The Python of the anchors' environment (`../shared/anchors/setup.sh DIR`).
+fn anchor_python(venv: &Path) -> Result<PathBuf> {
+    let python = venv.join("bin").join("python");
+    if !python.is_file() {
+        bail!(
+            "no anchor environment at {}: run ../shared/anchors/setup.sh {}",
+            venv.display(),
+            venv.display()
+        );
+    }
+    Ok(python)
+}
+
 fn json_number(line: &str, key: &str) -> Option<f64> {
     let at = line.find(&format!("\"{key}\":"))? + key.len() + 3;
     let rest = line[at..].trim_start();
@@ -207,14 +220,7 @@ fn json_number(line: &str, key: &str) -> Option<f64> {
 fn compare_preprocess(venv: &Path, data_dir: &Path) -> Result<()> {
     let root = workspace_root();
     let rnnlab = release_rnnlab(&root)?;
-    let python = venv.join("bin").join("python");
-    if !python.is_file() {
-        bail!(
-            "no anchor environment at {}: run ../shared/anchors/setup.sh {}",
-            venv.display(),
-            venv.display()
-        );
-    }
+    let python = anchor_python(venv)?;
     let anchors = root.join("../shared/anchors");
     let data = data_dir
         .canonicalize()
@@ -270,14 +276,7 @@ fn compare_preprocess(venv: &Path, data_dir: &Path) -> Result<()> {
 fn compare_rnn_speed(venv: &Path, device: &str, extra: bool) -> Result<()> {
     let root = workspace_root();
     let rnnlab = release_rnnlab(&root)?;
-    let python = venv.join("bin").join("python");
-    if !python.is_file() {
-        bail!(
-            "no anchor environment at {}: run ../shared/anchors/setup.sh {}",
-            venv.display(),
-            venv.display()
-        );
-    }
+    let python = anchor_python(venv)?;
     let script = root.join("../shared/anchors/rnn_speed.py");
     let mut shapes: Vec<(&str, Vec<&str>)> = vec![
         ("rnn", vec!["--cell", "rnn"]),

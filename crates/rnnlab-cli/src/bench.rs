@@ -94,7 +94,8 @@ impl SpeedArgs {
             if n == 0 {
                 return Err(rnnlab_models::Error::Param("--threads must be at least 1".into()).into());
             }
-            // candle's matrix products read this variable; the fused layers use rayon's pool.
+            // candle's matrix products and its worker pool (which the fused layers use) read
+            // this variable; the rest of rnnlab uses rayon's pool.
             std::env::set_var("RAYON_NUM_THREADS", n.to_string());
             let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
         }

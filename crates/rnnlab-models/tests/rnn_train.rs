@@ -3,7 +3,7 @@
 
 use candle_core::Device;
 use rnnlab_models::rnn::train::Silent;
-use rnnlab_models::rnn::{fit, CellKind, Pooling, RnnConfig, RnnModel, TokensKind};
+use rnnlab_models::rnn::{fit, CellKind, FitResult, Pooling, RnnConfig, RnnModel, TokensKind};
 use rnnlab_models::LabelSet;
 
 /// Label 1 when "good" comes after "but" (the clause after the contrast decides), with noise words.
@@ -38,6 +38,13 @@ fn labels() -> LabelSet {
     LabelSet::fit(&["0".to_string(), "1".to_string()], None).unwrap()
 }
 
+/// `fit` on the CPU with the two labels, silently; panics on an error.
+fn fit_cpu(kind: &str, cfg: &RnnConfig, train: Split<'_>, val: Split<'_>) -> FitResult {
+    fit(kind, cfg, &labels(), train, val, &Device::Cpu, &mut Silent).unwrap()
+}
+
+type Split<'a> = (&'a [Vec<String>], &'a [usize]);
+
 fn small(cell: CellKind) -> RnnConfig {
     RnnConfig {
         cell,
@@ -58,16 +65,7 @@ fn every_cell_learns_word_order_and_round_trips() {
     let dir = std::env::temp_dir().join(format!("rnnlab-rnn-train-{}", std::process::id()));
     for cell in [CellKind::Rnn, CellKind::Lstm, CellKind::Gru] {
         let cfg = small(cell);
-        let r = fit(
-            cell.name(),
-            &cfg,
-            &labels(),
-            (&tr, &ytr),
-            (&va, &yva),
-            &Device::Cpu,
-            &mut Silent,
-        )
-        .unwrap();
+        let r = fit_cpu(cell.name(), &cfg, (&tr, &ytr), (&va, &yva));
         let best = r.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
         assert!(best > 0.9, "{cell:?}: best val F1 {best}");
         assert_eq!(r.curve.len(), cfg.epochs);
@@ -111,38 +109,16 @@ fn bidirectional_pooled_subword_and_repeatable() {
         epochs: 2,
         ..small(CellKind::Gru)
     };
-    let a = fit(
-        "best-rnn",
-        &cfg,
-        &labels(),
-        (&tr, &ytr),
-        (&va, &yva),
-        &Device::Cpu,
-        &mut Silent,
-    )
-    .unwrap();
-    let b = fit(
-        "best-rnn",
-        &cfg,
-        &labels(),
-        (&tr, &ytr),
-        (&va, &yva),
-        &Device::Cpu,
-        &mut Silent,
-    )
-    .unwrap();
+    let a = fit_cpu("best-rnn", &cfg, (&tr, &ytr), (&va, &yva));
+    let b = fit_cpu("best-rnn", &cfg, (&tr, &ytr), (&va, &yva));
     let (pa, pb) = (a.model.predict_proba(&va).unwrap(), b.model.predict_proba(&va).unwrap());
     assert_eq!(pa, pb, "the same seed must give the same model");
-    let c = fit(
+    let c = fit_cpu(
         "best-rnn",
         &RnnConfig { seed: 1, ..cfg.clone() },
-        &labels(),
         (&tr, &ytr),
         (&va, &yva),
-        &Device::Cpu,
-        &mut Silent,
-    )
-    .unwrap();
+    );
     assert_ne!(pa, c.model.predict_proba(&va).unwrap());
     let dir = std::env::temp_dir().join(format!("rnnlab-rnn-subword-{}", std::process::id()));
     a.model.save(&dir, serde_json::Value::Null).unwrap();
@@ -171,16 +147,7 @@ fn a_diverging_run_stops_and_keeps_its_checkpoint() {
         epochs: 3,
         ..small(CellKind::Rnn)
     };
-    let r = fit(
-        "rnn",
-        &cfg,
-        &labels(),
-        (&tr, &ytr),
-        (&va, &yva),
-        &Device::Cpu,
-        &mut Silent,
-    )
-    .unwrap();
+    let r = fit_cpu("rnn", &cfg, (&tr, &ytr), (&va, &yva));
     let why = r.stopped.expect("training must stop");
     assert!(why.contains("loss became"), "{why}");
     let p = r.model.predict_proba(&va).unwrap();
@@ -208,16 +175,7 @@ fn word_vectors_start_the_embedding() {
         lr: 1e-9,
         ..small(CellKind::Lstm)
     };
-    let r = fit(
-        "lstm",
-        &cfg,
-        &labels(),
-        (&tr, &ytr),
-        (&tr, &ytr),
-        &Device::Cpu,
-        &mut Silent,
-    )
-    .unwrap();
+    let r = fit_cpu("lstm", &cfg, (&tr, &ytr), (&tr, &ytr));
     let words = r.model.input.words().unwrap();
     let id = words.iter().position(|w| w == "good").unwrap();
     let emb = r.model.classifier.embedding.as_tensor().to_vec2::<f32>().unwrap();
@@ -255,16 +213,7 @@ fn ngram_bag_learns_and_round_trips() {
         pooling: Pooling::MeanMax,
         ..small(CellKind::Gru)
     };
-    let r = fit(
-        "best-rnn",
-        &cfg,
-        &labels(),
-        (&tr, &ytr),
-        (&va, &yva),
-        &Device::Cpu,
-        &mut Silent,
-    )
-    .unwrap();
+    let r = fit_cpu("best-rnn", &cfg, (&tr, &ytr), (&va, &yva));
     let best = r.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
     assert!(best > 0.9, "best val F1 {best}");
     assert!(r.model.classifier.bag.is_some());

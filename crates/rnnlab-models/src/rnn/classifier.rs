@@ -144,13 +144,7 @@ impl SequenceClassifier {
     /// `[n, bag_dim]` (tracked for gradients when `grad`).
     pub fn lookups(&self, batch: &PaddedBatch, bags: &[Vec<u32>], grad: bool) -> Result<Lookups, Error> {
         let (b, t) = (batch.lengths.len(), batch.max_len);
-        let table = |v: &Var| {
-            if grad {
-                v.as_tensor().clone()
-            } else {
-                v.as_tensor().detach()
-            }
-        };
+        let table = |v: &Var| super::tracked(v, grad);
         let ids = Tensor::from_slice(&batch.ids, b * t, &self.device).map_err(ce)?;
         let x = table(&self.embedding)
             .index_select(&ids, 0)
@@ -206,13 +200,7 @@ impl SequenceClassifier {
     ) -> Result<Tensor, Error> {
         let c = &self.config;
         let (b, t) = (batch.lengths.len(), batch.max_len);
-        let w = |v: &Var| {
-            if grad {
-                v.as_tensor().clone()
-            } else {
-                v.as_tensor().detach()
-            }
-        };
+        let w = |v: &Var| super::tracked(v, grad);
         let mut x = rows.x.clone();
         if let Some(rng) = train.as_deref_mut() {
             if c.dropout > 0.0 {

@@ -27,6 +27,15 @@ pub use input::{Encoded, SequenceInput};
 pub use recurrent::{Kernel, RecurrentStack};
 pub use train::{fit, EpochStats, FitResult, TrainObserver};
 
+/// A parameter as a graph input: tracked for gradients when `grad`, else detached (no graph).
+pub(crate) fn tracked(v: &candle_core::Var, grad: bool) -> candle_core::Tensor {
+    if grad {
+        v.as_tensor().clone()
+    } else {
+        v.as_tensor().detach()
+    }
+}
+
 /// candle errors as model-layer errors.
 pub(crate) fn ce(e: candle_core::Error) -> crate::Error {
     crate::Error::Training(format!("tensor error: {e}"))

@@ -176,13 +176,7 @@ impl RecurrentStack {
             finals.clear();
             for d in 0..self.directions() {
                 let p = &self.params[l * self.directions() + d];
-                let w = |v: &Var| {
-                    if grad {
-                        v.as_tensor().clone()
-                    } else {
-                        v.as_tensor().detach()
-                    }
-                };
+                let w = |v: &Var| super::tracked(v, grad);
                 let rmask = match dropout.as_mut() {
                     Some(dr) if dr.recurrent > 0.0 => Some(dr.rng.dropout_mask(batch * self.hidden, dr.recurrent)),
                     _ => None,

@@ -123,35 +123,29 @@ impl SpeedShape {
     /// Forward, backward and AdamW on one batch, `steps` times after 10 warm-up steps.
     pub fn train_step(&self, device: &Device) -> Result<SpeedResult, Error> {
         let mut bench = self.train_bench(device)?;
-        for _ in 0..10 {
-            bench.step()?;
-        }
-        let t0 = Instant::now();
-        for _ in 0..self.steps {
-            bench.step()?;
-        }
-        Ok(self.result(t0))
+        self.time(|| bench.step().map(drop))
     }
 
     /// The forward pass only, no graph kept, `steps` times after 10 warm-up passes.
     pub fn infer(&self, device: &Device) -> Result<SpeedResult, Error> {
         let bench = self.infer_bench(device)?;
+        self.time(|| bench.run().map(drop))
+    }
+
+    /// `run` 10 times untimed, then `steps` times timed.
+    fn time(&self, mut run: impl FnMut() -> Result<(), Error>) -> Result<SpeedResult, Error> {
         for _ in 0..10 {
-            bench.run()?;
+            run()?;
         }
         let t0 = Instant::now();
         for _ in 0..self.steps {
-            bench.run()?;
+            run()?;
         }
-        Ok(self.result(t0))
-    }
-
-    fn result(&self, t0: Instant) -> SpeedResult {
         let seconds = t0.elapsed().as_secs_f64();
-        SpeedResult {
+        Ok(SpeedResult {
             seconds,
             docs_per_s: (self.steps * self.batch) as f64 / seconds,
-        }
+        })
     }
 }
 

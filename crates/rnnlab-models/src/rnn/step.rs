@@ -1,6 +1,7 @@
 //! One optimisation step of a sequence classifier (forward, loss, backward, clipping, AdamW),
 //! shared by [`super::fit`] and the throughput benchmark so that both measure the same work.
 
+use candle_core::backprop::GradStore;
 use candle_core::Var;
 use candle_nn::ParamsAdamW;
 use rnnlab_vectorize::PaddedBatch;
@@ -58,59 +59,26 @@ impl Trainer {
         // With the fused optimiser the looked-up rows are leaves of the graph and the tables'
         // gradients go to the optimiser as rows: no dense table-sized gradient (with its
         // zeroing and accumulation) per step.
-        if !self.opt.is_fused() {
-            let logits = self.net.forward(batch, bags, true, train)?;
-            let l = loss(&logits, y, w).map_err(ce)?;
-            let lv = l.to_scalar::<f32>().map_err(ce)? as f64;
-            if lv.is_finite() {
-                let mut grads = l.backward().map_err(ce)?;
-                self.opt.step(&mut grads, lr, self.clip)?;
-            }
-            return Ok(lv);
-        }
-        let looked_up = self.net.lookups(batch, bags, false)?;
-        let x = Var::from_tensor(&looked_up.x).map_err(ce)?;
-        let bag = match &looked_up.bag {
-            Some(t) => Some(Var::from_tensor(t).map_err(ce)?),
-            None => None,
+        let leaves = if self.opt.is_fused() {
+            Some(Leaves::look_up(&self.net, batch, bags)?)
+        } else {
+            None
         };
-        let leaves = Lookups {
-            x: x.as_tensor().clone(),
-            bag: bag.as_ref().map(|v| v.as_tensor().clone()),
-            bag_ids: Vec::new(),
-            bag_counts: looked_up.bag_counts.clone(),
+        let logits = match &leaves {
+            Some(l) => self.net.forward_from(&l.graph, batch, true, train)?,
+            None => self.net.forward(batch, bags, true, train)?,
         };
-        let logits = self.net.forward_from(&leaves, batch, true, train)?;
         let l = loss(&logits, y, w).map_err(ce)?;
         let lv = l.to_scalar::<f32>().map_err(ce)? as f64;
         if !lv.is_finite() {
             return Ok(lv);
         }
         let mut grads = l.backward().map_err(ce)?;
-        let mut take = |leaf: &Var| -> Result<Vec<f32>, Error> {
-            match grads.remove(leaf.as_tensor()) {
-                Some(g) => g.flatten_all().and_then(|g| g.to_vec1::<f32>()).map_err(ce),
-                None => Ok(vec![0.0; leaf.elem_count()]),
-            }
+        let Some(leaves) = leaves else {
+            self.opt.step(&mut grads, lr, self.clip)?;
+            return Ok(lv);
         };
-        let dx = take(&x)?;
-        // The mean's gradient, shared out over the rows it averaged.
-        let dbag = match &bag {
-            Some(b) => {
-                let dmean = take(b)?;
-                let dim = self.net.config.bag_dim;
-                let mut rows = Vec::with_capacity(looked_up.bag_ids.len() * dim);
-                for (r, &k) in looked_up.bag_counts.iter().enumerate() {
-                    let g = &dmean[r * dim..(r + 1) * dim];
-                    let scale = 1.0 / k.max(1) as f32;
-                    for _ in 0..k {
-                        rows.extend(g.iter().map(|&v| v * scale));
-                    }
-                }
-                rows
-            }
-            None => Vec::new(),
-        };
+        let (dx, dbag) = leaves.row_gradients(&mut grads, self.net.config.bag_dim)?;
         let mut rows = vec![RowGrad {
             var: &self.net.embedding,
             ids: &batch.ids,
@@ -119,12 +87,71 @@ impl Trainer {
         if let Some(table) = &self.net.bag {
             rows.push(RowGrad {
                 var: table,
-                ids: &looked_up.bag_ids,
+                ids: &leaves.bag_ids,
                 rows: &dbag,
             });
         }
         self.opt.step_with_rows(&mut grads, &rows, lr, self.clip)?;
         Ok(lv)
+    }
+}
+
+/// A batch's looked-up rows as leaves of the graph: the word vectors and the bag means.
+struct Leaves {
+    x: Var,
+    bag: Option<Var>,
+    bag_ids: Vec<u32>,
+    bag_counts: Vec<usize>,
+    /// The same tensors as [`Lookups`], for the forward pass.
+    graph: Lookups,
+}
+
+impl Leaves {
+    fn look_up(net: &SequenceClassifier, batch: &PaddedBatch, bags: &[Vec<u32>]) -> Result<Self, Error> {
+        let found = net.lookups(batch, bags, false)?;
+        let x = Var::from_tensor(&found.x).map_err(ce)?;
+        let bag = match &found.bag {
+            Some(t) => Some(Var::from_tensor(t).map_err(ce)?),
+            None => None,
+        };
+        let graph = Lookups {
+            x: x.as_tensor().clone(),
+            bag: bag.as_ref().map(|v| v.as_tensor().clone()),
+            bag_ids: Vec::new(),
+            bag_counts: found.bag_counts.clone(),
+        };
+        Ok(Leaves {
+            x,
+            bag,
+            bag_ids: found.bag_ids,
+            bag_counts: found.bag_counts,
+            graph,
+        })
+    }
+
+    /// The gradients of the looked-up word vectors (`[ids, emb]`) and of the bag rows, each
+    /// bag mean's gradient shared out over the rows it averaged (`[bag_ids, bag_dim]`).
+    fn row_gradients(&self, grads: &mut GradStore, bag_dim: usize) -> Result<(Vec<f32>, Vec<f32>), Error> {
+        let mut take = |leaf: &Var| -> Result<Vec<f32>, Error> {
+            match grads.remove(leaf.as_tensor()) {
+                Some(g) => g.flatten_all().and_then(|g| g.to_vec1::<f32>()).map_err(ce),
+                None => Ok(vec![0.0; leaf.elem_count()]),
+            }
+        };
+        let dx = take(&self.x)?;
+        let Some(bag) = &self.bag else {
+            return Ok((dx, Vec::new()));
+        };
+        let dmean = take(bag)?;
+        let mut rows = Vec::with_capacity(self.bag_ids.len() * bag_dim);
+        for (r, &k) in self.bag_counts.iter().enumerate() {
+            let g = &dmean[r * bag_dim..(r + 1) * bag_dim];
+            let scale = 1.0 / k.max(1) as f32;
+            for _ in 0..k {
+                rows.extend(g.iter().map(|&v| v * scale));
+            }
+        }
+        Ok((dx, rows))
     }
 }
 

@@ -26,7 +26,6 @@ impl Buf {
         });
         let mut v = reused.unwrap_or_default();
         v.resize(len, 0.0);
-        v.truncate(len);
         Buf(v)
     }
 }
