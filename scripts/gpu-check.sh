@@ -3,7 +3,8 @@
 # Carry: `rnnlab` built with `cargo xtask cuda-build`, stripped and xz-compressed (85 MB
 # stripped is over the 64 MiB carry limit; xz -6 makes it 12 MB) as bin/rnnlab.xz, the
 # anchors' rnn_speed.py, and the hate-speech data folder. Writes JSON lines to $OUT/gpu.jsonl
-# and the logs beside it. Not yet run on a GPU: no machine has been lent so far.
+# and the logs beside it (kernels.jsonl: every compared quantity). Not yet run on a GPU: no
+# machine has been lent so far.
 #   RNNLAB=bin/rnnlab DATA=data ANCHORS=anchors OUT=/tmp/out scripts/gpu-check.sh
 set -uo pipefail
 RNNLAB=${RNNLAB:-bin/rnnlab}
@@ -24,6 +25,9 @@ done
 export LD_LIBRARY_PATH
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 J="$OUT/gpu.jsonl"
+# First the kernels against the CPU reference (outputs and every gradient, 24 cases).
+timeout 120 "$RNNLAB" bench kernels --device cuda > "$OUT/kernels.jsonl" 2>> "$OUT/rnnlab.err"
+tail -n 1 "$OUT/kernels.jsonl" >> "$J"
 for shape in "--batch 128 --hidden 64" "--batch 1024 --hidden 512"; do
   for cell in rnn lstm gru; do
     timeout 120 "$RNNLAB" bench train-step --device cuda --cell "$cell" $shape >> "$J" 2>> "$OUT/rnnlab.err"

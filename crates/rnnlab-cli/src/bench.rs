@@ -53,6 +53,19 @@ pub enum BenchCommand {
     /// The same model's forward pass only (no gradients): the mirror of
     /// `rnn_speed.py --mode infer`.
     Infer(SpeedArgs),
+    /// The recurrent layers on a device against the candle-op reference on the CPU (outputs,
+    /// final states, every gradient; each cell, 1-2 layers, 1-2 directions, ragged lengths,
+    /// recurrent dropout): one JSON line per compared quantity, then a summary line. Exit 1
+    /// when any differs beyond its tolerance. The GPU check runs this where no Rust is at hand.
+    Kernels {
+        /// cpu, cuda or cuda:N.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// auto (the device's own: fused on the CPU, stepwise on GPUs) or stepwise (the GPU
+        /// design; on the CPU its plain-loop definition).
+        #[arg(long, default_value = "auto")]
+        kernel: String,
+    },
 }
 
 /// The shape flags of `rnn_speed.py`, with its defaults.
@@ -141,10 +154,43 @@ impl SpeedArgs {
 
 use rnnlab_experiment::train::peak_rss_mb;
 
+fn kernels(device: &str, kernel: &str) -> Result<()> {
+    use rnnlab_models::rnn::{check::check_kernel, Kernel};
+    let k = match kernel {
+        "auto" => Kernel::Auto,
+        "stepwise" => Kernel::Stepwise,
+        other => {
+            return Err(rnnlab_models::Error::Param(format!("--kernel {other:?}: expected auto or stepwise")).into())
+        }
+    };
+    let dev = rnnlab_models::rnn::parse_device(device)?;
+    let checks = check_kernel(k, &dev)?;
+    for c in &checks {
+        println!(
+            "{}",
+            json!({"check": "kernels", "device": device, "kernel": kernel, "result": c})
+        );
+    }
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    let worst = checks.iter().map(|c| c.max_abs_diff).fold(0f32, f32::max);
+    println!(
+        "{}",
+        json!({"check": "kernels", "device": device, "kernel": kernel, "compared": checks.len(), "failed": failed, "max_abs_diff": worst})
+    );
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} of {} quantities differ from the reference beyond their tolerance",
+            checks.len()
+        );
+    }
+    Ok(())
+}
+
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::TrainStep(args) => args.run("train"),
         BenchCommand::Infer(args) => args.run("infer"),
+        BenchCommand::Kernels { device, kernel } => kernels(&device, &kernel),
         BenchCommand::Preprocess {
             dataset: name,
             data_dir,

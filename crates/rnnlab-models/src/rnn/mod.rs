@@ -7,8 +7,11 @@
 //! [`train::fit`] trains one; [`RnnModel`] is the trained, saved and loaded form.
 
 pub mod bag;
+pub mod check;
 pub mod classifier;
 pub mod config;
+#[cfg(feature = "cuda")]
+mod cuda;
 mod fused;
 pub mod input;
 mod kernels;
@@ -18,6 +21,7 @@ pub mod recurrent;
 pub mod rng;
 pub mod speed;
 pub mod step;
+mod stepwise;
 pub mod train;
 mod workspace;
 

@@ -1,0 +1,233 @@
+//! The stepwise recurrent layer's primitives on NVIDIA GPUs: cuBLAS for the products, the
+//! cell kernels of `cells.cu` (compiled once per process with NVRTC, so the build needs no
+//! kernel compiler of its own and the PTX fits the driver it runs on). The loop itself is
+//! [`super::stepwise::forward`] / [`super::stepwise::backward`], shared with the CPU
+//! definition the tests check.
+
+use std::sync::OnceLock;
+
+use candle_core::cuda_backend::cudarc::cublas::{sys::cublasOperation_t, Gemm as _, GemmConfig};
+use candle_core::cuda_backend::cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use candle_core::cuda_backend::cudarc::nvrtc;
+use candle_core::cuda_backend::{CudaDevice, WrapErr};
+use candle_core::{CudaStorage, Layout, Shape};
+
+use super::stepwise::{
+    self, lock_err, AnySaved, At, AtMut, Backend, BackwardCell, CellStep, ForwardCell, Gemm, StepwiseBackward,
+    StepwiseDirection,
+};
+
+const SOURCE: &str = include_str!("cells.cu");
+const MODULE: &str = "rnnlab_cells";
+
+/// The PTX of `cells.cu`, compiled on first use.
+fn ptx() -> candle_core::Result<&'static str> {
+    static PTX: OnceLock<Result<String, String>> = OnceLock::new();
+    PTX.get_or_init(|| {
+        nvrtc::compile_ptx(SOURCE)
+            .map(|p| p.to_src())
+            .map_err(|e| format!("{e:?}"))
+    })
+    .as_deref()
+    .map_err(|e| {
+        candle_core::Error::Msg(format!(
+            "compiling the recurrent cell kernels (cells.cu) with NVRTC: {e}"
+        ))
+    })
+}
+
+struct Cuda {
+    dev: CudaDevice,
+}
+
+/// A contiguous f32 input of an operation and its element offset.
+fn input<'a>(s: &'a CudaStorage, l: &Layout, what: &str) -> candle_core::Result<At<'a, CudaSlice<f32>>> {
+    match l.contiguous_offsets() {
+        Some((start, _)) => Ok((s.as_cuda_slice::<f32>()?, start)),
+        None => candle_core::bail!("stepwise recurrent layer: {what} must be contiguous"),
+    }
+}
+
+fn threads(n: usize) -> LaunchConfig {
+    LaunchConfig::for_num_elems(n as u32)
+}
+
+impl Backend for Cuda {
+    type Buf = CudaSlice<f32>;
+    type Ints = CudaSlice<u32>;
+
+    fn zeros(&self, n: usize) -> candle_core::Result<CudaSlice<f32>> {
+        self.dev.alloc_zeros::<f32>(n.max(1))
+    }
+
+    fn upload(&self, v: &[f32]) -> candle_core::Result<CudaSlice<f32>> {
+        self.dev.clone_htod(v)
+    }
+
+    fn upload_lengths(&self, v: &[usize]) -> candle_core::Result<CudaSlice<u32>> {
+        let v: Vec<u32> = v.iter().map(|&l| l as u32).collect();
+        self.dev.clone_htod(&v)
+    }
+
+    /// Row-major `C = op(A) op(B)` is column-major `Cᵀ = op(B)ᵀ op(A)ᵀ`: cuBLAS gets the
+    /// operands swapped, each with its own transpose flag.
+    fn gemm(
+        &self,
+        g: Gemm,
+        a: At<'_, CudaSlice<f32>>,
+        b: At<'_, CudaSlice<f32>>,
+        c: AtMut<'_, CudaSlice<f32>>,
+    ) -> candle_core::Result<()> {
+        let op = |t: bool| {
+            if t {
+                cublasOperation_t::CUBLAS_OP_T
+            } else {
+                cublasOperation_t::CUBLAS_OP_N
+            }
+        };
+        let cfg = GemmConfig {
+            transa: op(g.trans_b),
+            transb: op(g.trans_a),
+            m: g.n as i32,
+            n: g.m as i32,
+            k: g.k as i32,
+            alpha: 1.0f32,
+            lda: g.ldb as i32,
+            ldb: g.lda as i32,
+            beta: g.beta,
+            ldc: g.ldc as i32,
+        };
+        let (av, bv) = (a.0.slice(a.1..), b.0.slice(b.1..));
+        let mut cv = c.0.slice_mut(c.1..);
+        let blas = self.dev.cublas_handle();
+        // SAFETY: the shapes and leading dimensions are those the CPU definition runs with.
+        unsafe { blas.gemm(cfg, &bv, &av, &mut cv) }.w()
+    }
+
+    fn cell_forward(
+        &self,
+        s: CellStep,
+        lengths: &CudaSlice<u32>,
+        f: ForwardCell<'_, CudaSlice<f32>>,
+    ) -> candle_core::Result<()> {
+        let func = self.dev.get_or_load_custom_func("cell_forward", MODULE, ptx()?)?;
+        let (cell, batch, hidden, t) = (s.cell, s.batch as i32, s.hidden as i32, s.t as i32);
+        let (gx_stride, out_stride) = (s.gx_stride as i64, s.out_stride as i64);
+        let (has_rmask, has_next) = (s.has_rmask as i32, s.has_next as i32);
+        let gx = f.gx.0.slice(f.gx.1..);
+        let b_hh = f.b_hh.0.slice(f.b_hh.1..);
+        let mut out = f.out.0.slice_mut(f.out.1..);
+        let mut act = f.act.0.slice_mut(f.act.1..);
+        let mut hm_next = f.hm_next.0.slice_mut(f.hm_next.1..);
+        let mut b = func.builder();
+        b.arg(&cell);
+        b.arg(&batch);
+        b.arg(&hidden);
+        b.arg(&t);
+        b.arg(&gx_stride);
+        b.arg(&out_stride);
+        b.arg(&has_rmask);
+        b.arg(&has_next);
+        b.arg(lengths);
+        b.arg(&gx);
+        b.arg(f.gh);
+        b.arg(&b_hh);
+        b.arg(f.rmask);
+        b.arg(f.h);
+        b.arg(f.c);
+        b.arg(&mut out);
+        b.arg(&mut act);
+        b.arg(&mut hm_next);
+        // SAFETY: the argument list is cell_forward's in cells.cu.
+        unsafe { b.launch(threads(s.batch * s.hidden)) }.w()?;
+        Ok(())
+    }
+
+    fn cell_backward(
+        &self,
+        s: CellStep,
+        lengths: &CudaSlice<u32>,
+        f: BackwardCell<'_, CudaSlice<f32>>,
+    ) -> candle_core::Result<()> {
+        let func = self.dev.get_or_load_custom_func("cell_backward", MODULE, ptx()?)?;
+        let (cell, batch, hidden, t) = (s.cell, s.batch as i32, s.hidden as i32, s.t as i32);
+        let (gx_stride, out_stride) = (s.gx_stride as i64, s.out_stride as i64);
+        let has_rmask = s.has_rmask as i32;
+        let gout = f.gout.0.slice(f.gout.1..);
+        let act = f.act.0.slice(f.act.1..);
+        let mut dgx = f.dgx.0.slice_mut(f.dgx.1..);
+        let mut dgh = f.dgh.0.slice_mut(f.dgh.1..);
+        let mut b = func.builder();
+        b.arg(&cell);
+        b.arg(&batch);
+        b.arg(&hidden);
+        b.arg(&t);
+        b.arg(&gx_stride);
+        b.arg(&out_stride);
+        b.arg(&has_rmask);
+        b.arg(lengths);
+        b.arg(&gout);
+        b.arg(&act);
+        b.arg(f.rmask);
+        b.arg(f.dh_direct);
+        b.arg(f.dh_rec);
+        b.arg(f.dc);
+        b.arg(&mut dgx);
+        b.arg(&mut dgh);
+        // SAFETY: the argument list is cell_backward's in cells.cu.
+        unsafe { b.launch(threads(s.batch * s.hidden)) }.w()?;
+        Ok(())
+    }
+}
+
+/// [`StepwiseDirection`]'s forward pass on a GPU.
+pub(crate) fn forward(
+    op: &StepwiseDirection,
+    s1: &CudaStorage,
+    l1: &Layout,
+    s2: &CudaStorage,
+    l2: &Layout,
+    s3: &CudaStorage,
+    l3: &Layout,
+) -> candle_core::Result<(CudaStorage, Shape)> {
+    let p = op.plan(l1, l2, l3)?;
+    let be = Cuda { dev: s1.device.clone() };
+    let lengths = be.upload_lengths(op.lengths())?;
+    let (gx, w_hh, b_hh) = (input(s1, l1, "gx")?, input(s2, l2, "W_hh")?, input(s3, l3, "b_hh")?);
+    let (out, saved) = stepwise::forward(&be, p, &lengths, op.rmask(), gx, w_hh, b_hh)?;
+    op.keep_saved(saved.map(AnySaved::Cuda))?;
+    Ok((
+        CudaStorage::wrap_cuda_slice(out, be.dev),
+        Shape::from((p.batch, p.steps, p.hidden)),
+    ))
+}
+
+/// [`StepwiseBackward`] on a GPU: the packed gradients.
+pub(crate) fn backward(
+    op: &StepwiseBackward,
+    s1: &CudaStorage,
+    l1: &Layout,
+    s2: &CudaStorage,
+    l2: &Layout,
+) -> candle_core::Result<CudaStorage> {
+    let saved = op.saved.lock().map_err(lock_err)?.take();
+    let Some(AnySaved::Cuda(saved)) = saved else {
+        candle_core::bail!("stepwise recurrent layer: backward on another device than the forward pass");
+    };
+    let be = Cuda { dev: s1.device.clone() };
+    let lengths = be.upload_lengths(&op.lengths)?;
+    let (w_hh, gout) = (input(s1, l1, "W_hh")?, input(s2, l2, "output gradient")?);
+    let grads = stepwise::backward(&be, op.plan, &lengths, &saved, op.has_rmask, w_hh, gout)?;
+    Ok(CudaStorage::wrap_cuda_slice(grads, be.dev))
+}
+
+#[cfg(test)]
+mod tests {
+    /// NVRTC needs no GPU: the kernels compile wherever the cuda build runs.
+    #[test]
+    fn cell_kernels_compile() {
+        let ptx = super::ptx().unwrap();
+        assert!(ptx.contains(".entry cell_forward"), "{ptx}");
+        assert!(ptx.contains(".entry cell_backward"), "{ptx}");
+    }
+}
