@@ -28,6 +28,8 @@ J="$OUT/gpu.jsonl"
 # First the kernels against the CPU reference (outputs and every gradient, 24 cases).
 timeout 120 "$RNNLAB" bench kernels --device cuda > "$OUT/kernels.jsonl" 2>> "$OUT/rnnlab.err"
 tail -n 1 "$OUT/kernels.jsonl" >> "$J"
+# The stepwise layers against candle's own ops per step, on the GPU (what the kernels gained).
+timeout 120 "$RNNLAB" bench train-step --device cuda --cell lstm --kernel reference >> "$J" 2>> "$OUT/rnnlab.err"
 for shape in "--batch 128 --hidden 64" "--batch 1024 --hidden 512"; do
   for cell in rnn lstm gru; do
     timeout 120 "$RNNLAB" bench train-step --device cuda --cell "$cell" $shape >> "$J" 2>> "$OUT/rnnlab.err"

@@ -98,6 +98,11 @@ pub struct SpeedArgs {
     /// cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// The recurrent layers' implementation: auto (fused on the CPU, stepwise on GPUs),
+    /// reference (plain candle ops per step) or stepwise (one product and one cell kernel
+    /// per step).
+    #[arg(long, default_value = "auto")]
+    kernel: String,
 }
 
 impl SpeedArgs {
@@ -124,6 +129,7 @@ impl SpeedArgs {
             layers: self.layers,
             bidirectional: self.bidirectional,
             steps: self.steps,
+            kernel: parse_kernel(&self.kernel)?,
         };
         let device = rnnlab_models::rnn::parse_device(&self.device)?;
         let r = if mode == "train" {
@@ -143,6 +149,7 @@ impl SpeedArgs {
             "layers": self.layers,
             "bidirectional": self.bidirectional,
             "steps": self.steps,
+            "kernel": self.kernel,
             "threads": rayon::current_num_threads(),
             "seconds": (r.seconds * 1e3).round() / 1e3,
             "docs_per_s": r.docs_per_s.round(),
@@ -154,15 +161,20 @@ impl SpeedArgs {
 
 use rnnlab_experiment::train::peak_rss_mb;
 
+fn parse_kernel(name: &str) -> Result<rnnlab_models::rnn::Kernel> {
+    rnnlab_models::rnn::Kernel::from_name(name).ok_or_else(|| {
+        rnnlab_models::Error::Param(format!("--kernel {name:?}: expected auto, reference or stepwise")).into()
+    })
+}
+
 fn kernels(device: &str, kernel: &str) -> Result<()> {
     use rnnlab_models::rnn::{check::check_kernel, Kernel};
-    let k = match kernel {
-        "auto" => Kernel::Auto,
-        "stepwise" => Kernel::Stepwise,
-        other => {
-            return Err(rnnlab_models::Error::Param(format!("--kernel {other:?}: expected auto or stepwise")).into())
-        }
-    };
+    let k = parse_kernel(kernel)?;
+    if k == Kernel::Reference {
+        return Err(
+            rnnlab_models::Error::Param("--kernel reference is what the others are compared with".into()).into(),
+        );
+    }
     let dev = rnnlab_models::rnn::parse_device(device)?;
     let checks = check_kernel(k, &dev)?;
     for c in &checks {

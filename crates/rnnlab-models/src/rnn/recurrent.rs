@@ -40,10 +40,13 @@ pub struct RecurrentStack {
     pub bidirectional: bool,
     /// Index `layer * directions + direction`.
     pub params: Vec<LayerParams>,
+    /// The implementation [`Self::forward`] uses (benchmarks compare them).
+    pub kernel: Kernel,
 }
 
 /// Which implementation runs a layer direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kernel {
     /// The fused operation on the CPU, the stepwise one elsewhere.
     Auto,
@@ -52,6 +55,18 @@ pub enum Kernel {
     /// The GPU design (one product and one cell operation per step) on any device; on the
     /// CPU its plain-loop definition (tests).
     Stepwise,
+}
+
+impl Kernel {
+    /// `auto`, `reference` or `stepwise` (the `--kernel` values).
+    pub fn from_name(name: &str) -> Option<Kernel> {
+        match name {
+            "auto" => Some(Kernel::Auto),
+            "reference" => Some(Kernel::Reference),
+            "stepwise" => Some(Kernel::Stepwise),
+            _ => None,
+        }
+    }
 }
 
 /// Each row's final state from the outputs `[B, T, H]` of one direction: its true last step
@@ -133,6 +148,7 @@ impl RecurrentStack {
             layers,
             bidirectional,
             params,
+            kernel: Kernel::Auto,
         })
     }
 
@@ -169,7 +185,7 @@ impl RecurrentStack {
         grad: bool,
         dropout: Option<Dropout<'_>>,
     ) -> Result<(Tensor, Tensor), Error> {
-        self.forward_with(Kernel::Auto, x, lengths, grad, dropout)
+        self.forward_with(self.kernel, x, lengths, grad, dropout)
     }
 
     /// [`Self::forward`] with a chosen implementation (the same random draws either way).

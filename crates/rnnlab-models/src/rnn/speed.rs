@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::classifier::SequenceClassifier;
 use super::config::{CellKind, OptimizerKind, Pooling, RnnConfig};
+use super::recurrent::Kernel;
 use super::rng::Rng;
 use super::step::Trainer;
 use crate::Error;
@@ -26,6 +27,8 @@ pub struct SpeedShape {
     pub layers: usize,
     pub bidirectional: bool,
     pub steps: usize,
+    /// The recurrent layers' implementation.
+    pub kernel: Kernel,
 }
 
 impl Default for SpeedShape {
@@ -40,6 +43,7 @@ impl Default for SpeedShape {
             layers: 1,
             bidirectional: false,
             steps: 200,
+            kernel: Kernel::Auto,
         }
     }
 }
@@ -100,7 +104,8 @@ impl SpeedShape {
     pub fn train_bench(&self, device: &Device) -> Result<TrainBench, Error> {
         self.check()?;
         let config = self.config();
-        let net = SequenceClassifier::new(&config, self.vocab, 1, device)?;
+        let mut net = SequenceClassifier::new(&config, self.vocab, 1, device)?;
+        net.rnn.kernel = self.kernel;
         let (batch, y) = self.batch();
         Ok(TrainBench {
             trainer: Trainer::new(net, &config)?,
@@ -114,8 +119,10 @@ impl SpeedShape {
     /// A model and the fixed batch for forward passes (what `infer` times).
     pub fn infer_bench(&self, device: &Device) -> Result<InferBench, Error> {
         self.check()?;
+        let mut net = SequenceClassifier::new(&self.config(), self.vocab, 1, device)?;
+        net.rnn.kernel = self.kernel;
         Ok(InferBench {
-            net: SequenceClassifier::new(&self.config(), self.vocab, 1, device)?,
+            net,
             batch: self.batch().0,
         })
     }
