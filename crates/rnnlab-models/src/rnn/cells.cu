@@ -3,6 +3,7 @@
 // stepwise.rs (`Cpu::cell_forward`, `Cpu::cell_backward`), which the tests
 // hold to the candle-op reference: one thread per (row, unit), `idx = row * hidden + j`.
 // Cells: 0 RNN (tanh), 1 LSTM (gates i f g o), 2 GRU (gates r z n), PyTorch's equations.
+// Launched in blocks of 256 threads (cuda.rs), which the launch bounds promise the compiler.
 
 __device__ __forceinline__ float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
@@ -10,7 +11,7 @@ __device__ __forceinline__ int gates_of(int cell) { return cell == 0 ? 1 : (cell
 
 __device__ __forceinline__ int act_width(int cell) { return cell == 0 ? 1 : (cell == 1 ? 6 : 5); }
 
-extern "C" __global__ void cell_forward(
+extern "C" __global__ void __launch_bounds__(256) cell_forward(
     int cell, int batch, int hidden, int t, long long gx_stride, long long out_stride,
     int has_rmask, int has_next,
     const unsigned int* lengths, const float* gx, const float* gh, const float* b_hh,
@@ -66,7 +67,7 @@ extern "C" __global__ void cell_forward(
   }
 }
 
-extern "C" __global__ void cell_backward(
+extern "C" __global__ void __launch_bounds__(256) cell_backward(
     int cell, int batch, int hidden, int t, long long gx_stride, long long out_stride,
     int has_rmask,
     const unsigned int* lengths, const float* gout, const float* act, const float* rmask,

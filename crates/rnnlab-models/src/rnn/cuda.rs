@@ -48,8 +48,17 @@ fn input<'a>(s: &'a CudaStorage, l: &Layout, what: &str) -> candle_core::Result<
     }
 }
 
+/// Threads per block of the cell kernels (their `__launch_bounds__`): 1024, candle's usual,
+/// would fail to launch if a kernel needed more than 64 registers per thread.
+const BLOCK: u32 = 256;
+
+/// One thread per element.
 fn threads(n: usize) -> LaunchConfig {
-    LaunchConfig::for_num_elems(n as u32)
+    LaunchConfig {
+        grid_dim: ((n as u32).div_ceil(BLOCK).max(1), 1, 1),
+        block_dim: (BLOCK, 1, 1),
+        shared_mem_bytes: 0,
+    }
 }
 
 impl Backend for Cuda {
