@@ -28,6 +28,30 @@ pub struct Row {
     pub error: Option<String>,
 }
 
+impl Row {
+    /// The model column: the kind, marked when the row is a reference figure.
+    fn name(&self) -> String {
+        if self.reference {
+            format!("{} (reference)", self.kind)
+        } else {
+            self.kind.clone()
+        }
+    }
+
+    /// The six figure columns of a row that ran: main metric, macro-F1, accuracy, train s,
+    /// predict docs/s, runs (the same text in Markdown and HTML).
+    fn figures(&self) -> [String; 6] {
+        [
+            pm(self.main),
+            pm(self.f1_macro),
+            pm(self.accuracy),
+            secs(self.train_s),
+            self.predict_docs_per_s.map_or("–".into(), |d| format!("{d:.0}")),
+            self.runs.to_string(),
+        ]
+    }
+}
+
 fn stat(summary: &Value, key: &str) -> Option<(f64, f64)> {
     let s = summary.get(key)?;
     Some((s.get("mean")?.as_f64()?, s.get("std")?.as_f64().unwrap_or(0.0)))
@@ -123,11 +147,7 @@ pub fn table(report: &Value) -> String {
         "| model | family | {main} | macro-F1 | accuracy | train s | predict docs/s | runs |\n|---|---|---|---|---|---|---|---|\n"
     );
     for r in rows(report) {
-        let name = if r.reference {
-            format!("{} (reference)", r.kind)
-        } else {
-            r.kind.clone()
-        };
+        let name = r.name();
         if r.status != "ok" {
             let _ = writeln!(
                 t,
@@ -138,17 +158,7 @@ pub fn table(report: &Value) -> String {
             );
             continue;
         }
-        let _ = writeln!(
-            t,
-            "| {name} | {} | {} | {} | {} | {} | {} | {} |",
-            r.family,
-            pm(r.main),
-            pm(r.f1_macro),
-            pm(r.accuracy),
-            secs(r.train_s),
-            r.predict_docs_per_s.map_or("–".into(), |d| format!("{d:.0}")),
-            r.runs
-        );
+        let _ = writeln!(t, "| {name} | {} | {} |", r.family, r.figures().join(" | "));
     }
     t
 }
@@ -299,11 +309,7 @@ pub fn html(report: &Value, prep: &Prepared, details: &[RunDetail]) -> String {
         } else {
             ""
         };
-        let name = if r.reference {
-            format!("{} (reference)", r.kind)
-        } else {
-            r.kind.clone()
-        };
+        let name = r.name();
         if r.status != "ok" {
             let _ = write!(
                 h,
@@ -316,15 +322,10 @@ pub fn html(report: &Value, prep: &Prepared, details: &[RunDetail]) -> String {
         }
         let _ = write!(
             h,
-            "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr{class}><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&name),
             escape(&r.family),
-            pm(r.main),
-            pm(r.f1_macro),
-            pm(r.accuracy),
-            secs(r.train_s),
-            r.predict_docs_per_s.map_or("–".into(), |d| format!("{d:.0}")),
-            r.runs
+            r.figures().join("</td><td>")
         );
     }
     h.push_str("</table><h2>Findings</h2><ul>");
