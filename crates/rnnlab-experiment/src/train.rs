@@ -129,7 +129,6 @@ pub fn train_model(
         ModelSpec::Rnn { kind, config } => {
             let config = RnnConfig { seed, ..config.clone() };
             let fit = rnn::fit(kind, &config, labels, (&tr, y_tr), (&va, y_va), device, observer)?;
-            let pv = fit.model.predict_proba(&va)?;
             let t = Instant::now();
             let pt = fit.model.predict_proba(&te)?;
             let predict_s = t.elapsed().as_secs_f64();
@@ -145,7 +144,7 @@ pub fn train_model(
             });
             threshold = fit.model.threshold;
             top_features = Vec::new();
-            p_va = pv;
+            p_va = fit.val_proba;
             predict = (pt, predict_s);
         }
     }

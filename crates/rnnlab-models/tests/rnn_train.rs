@@ -74,6 +74,11 @@ fn every_cell_learns_word_order_and_round_trips() {
             "{cell:?}: loss did not fall"
         );
         let p = r.model.predict_proba(&va).unwrap();
+        // The validation probabilities the fit hands back are the kept model's.
+        assert_eq!(r.val_proba.len(), va.len());
+        for (a, b) in p.iter().flatten().zip(r.val_proba.iter().flatten()) {
+            assert!((a - b).abs() < 1e-6, "{cell:?}: val_proba {b} vs predict_proba {a}");
+        }
         let out = dir.join(cell.name());
         r.model.save(&out, serde_json::json!({"note": "test"})).unwrap();
         let (loaded, card) = RnnModel::load(&out, &Device::Cpu).unwrap();

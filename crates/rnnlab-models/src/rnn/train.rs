@@ -51,6 +51,9 @@ pub struct FitResult {
     pub train_s: f64,
     /// Why training ended before `epochs`, if it did (early stopping, a non-finite loss).
     pub stopped: Option<String>,
+    /// Class probabilities of the validation rows under the kept weights (what the
+    /// threshold was chosen on), so callers need not predict them again.
+    pub val_proba: Vec<Vec<f32>>,
 }
 
 /// This epoch's batches: rows shuffled, then sorted by length within windows of 16 batches
@@ -278,11 +281,12 @@ pub fn fit(
         labels: labels.clone(),
         threshold: None,
     };
+    let val_proba = model.classifier.predict_proba(&val_enc, &model.encoder)?;
     if let Some(pos) = labels.positive {
-        let proba = model.classifier.predict_proba(&val_enc, &model.encoder)?;
-        model.threshold = Some(best_threshold(val.1, &proba, pos));
+        model.threshold = Some(best_threshold(val.1, &val_proba, pos));
     }
     Ok(FitResult {
+        val_proba,
         model,
         curve,
         best_epoch: best.1,
