@@ -194,6 +194,9 @@ pub struct NeuralArgs {
     /// Dropout on the pooled vector before the linear head.
     #[arg(long, value_name = "P")]
     head_dropout: Option<f32>,
+    /// While training, turn each token into <unk> with probability P (word dropout).
+    #[arg(long, value_name = "P")]
+    word_dropout: Option<f32>,
     /// Pooling over valid steps: last, mean, max or mean-max.
     #[arg(long, value_name = "P")]
     pooling: Option<String>,
@@ -305,6 +308,7 @@ impl NeuralArgs {
             dropout,
             recurrent_dropout,
             head_dropout,
+            word_dropout,
             subword_vocab,
             min_count,
             bag_buckets,

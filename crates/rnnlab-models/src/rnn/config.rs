@@ -139,6 +139,10 @@ pub struct RnnConfig {
     /// Dropout on the pooled vector, before the linear head.
     #[serde(default)]
     pub head_dropout: f32,
+    /// While training, each token of a batch becomes `<unk>` with this probability (word
+    /// dropout: the network cannot lean on single words).
+    #[serde(default)]
+    pub word_dropout: f32,
     pub pooling: Pooling,
     pub tokens: TokensKind,
     /// Subword vocabulary size (`tokens` other than `word`).
@@ -193,6 +197,7 @@ impl Default for RnnConfig {
             dropout: 0.2,
             recurrent_dropout: 0.0,
             head_dropout: 0.0,
+            word_dropout: 0.0,
             pooling: Pooling::Last,
             tokens: TokensKind::Word,
             subword_vocab: 8000,
@@ -265,6 +270,9 @@ impl RnnConfig {
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return bad(format!("--dropout {}: must be in [0, 1)", self.dropout));
+        }
+        if !(0.0..1.0).contains(&self.word_dropout) {
+            return bad(format!("--word-dropout {}: must be in [0, 1)", self.word_dropout));
         }
         if !(0.0..1.0).contains(&self.head_dropout) {
             return bad(format!("--head-dropout {}: must be in [0, 1)", self.head_dropout));

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use candle_core::{Device, Tensor, D};
+use rnnlab_vectorize::sequence::{PAD, UNK};
 use rnnlab_vectorize::SequenceEncoder;
 use serde::Serialize;
 
@@ -229,7 +230,8 @@ pub fn fit(
         for chunk in order.iter().map(Vec::as_slice) {
             lr = config.lr * config.schedule.factor(step, total_steps);
             step += 1;
-            let batch = encoder.batch(seqs, chunk);
+            let mut batch = encoder.batch(seqs, chunk);
+            word_dropout(&mut batch.ids, config.word_dropout, &mut rng);
             let yb: Vec<usize> = chunk.iter().map(|&r| y[r]).collect();
             let wb: Vec<f32> = chunk.iter().map(|&r| weights[r]).collect();
             let lv = trainer.step(&batch, &train_enc.bags, &yb, &wb, lr, Some(&mut rng))?;
@@ -296,6 +298,18 @@ pub fn fit(
     })
 }
 
+/// Turns each token id (not padding) into `UNK` with probability `p`.
+fn word_dropout(ids: &mut [u32], p: f32, rng: &mut Rng) {
+    if p <= 0.0 {
+        return;
+    }
+    for id in ids.iter_mut().filter(|id| **id != PAD) {
+        if rng.uniform() < p {
+            *id = UNK;
+        }
+    }
+}
+
 /// Scales all gradients so that their joint L2 norm is at most `max_norm` (PyTorch's
 /// `clip_grad_norm_`). Returns the norm before clipping.
 pub fn clip_global_norm(
@@ -323,4 +337,23 @@ pub fn clip_global_norm(
         }
     }
     Ok(norm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_dropout_touches_tokens_only_and_at_its_rate() {
+        let mut ids: Vec<u32> = (0..20_000).map(|i| if i % 4 == 3 { PAD } else { 2 + i % 7 }).collect();
+        let before = ids.clone();
+        word_dropout(&mut ids, 0.0, &mut Rng::new(1));
+        assert_eq!(ids, before, "p = 0 changes nothing");
+        word_dropout(&mut ids, 0.2, &mut Rng::new(1));
+        let tokens = before.iter().filter(|&&i| i != PAD).count();
+        let dropped = ids.iter().zip(&before).filter(|(a, b)| a != b).count();
+        assert!(ids.iter().zip(&before).all(|(a, b)| a == b || (*a == UNK && *b != PAD)));
+        let rate = dropped as f64 / tokens as f64;
+        assert!((rate - 0.2).abs() < 0.02, "dropped {rate} of the tokens");
+    }
 }
