@@ -6,12 +6,17 @@
 # and the logs beside it (kernels.jsonl: every compared quantity). Not yet run on a GPU: no
 # machine has been lent so far.
 #   RNNLAB=bin/rnnlab DATA=data ANCHORS=anchors OUT=/tmp/out scripts/gpu-check.sh
+# A dry run of the script's plumbing on a machine without a GPU (seconds):
+#   DEVICE=cpu STEPS=2 EPOCHS=1 RNNLAB=target/release/rnnlab PY=/tmp/anchor-venv/bin/python scripts/gpu-check.sh
 set -uo pipefail
 RNNLAB=${RNNLAB:-bin/rnnlab}
 DATA=${DATA:-../shared/data}
 ANCHORS=${ANCHORS:-../shared/anchors}
 OUT=${OUT:-/tmp/gpu-check}
 PY=${PY:-python3}
+DEVICE=${DEVICE:-cuda}
+STEPS=${STEPS:-200}
+EPOCHS=${EPOCHS:-10}
 mkdir -p "$OUT"
 if [ ! -x "$RNNLAB" ] && [ -f "$RNNLAB.xz" ]; then
   $PY -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$RNNLAB.xz" "$RNNLAB"
@@ -26,20 +31,20 @@ export LD_LIBRARY_PATH
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 J="$OUT/gpu.jsonl"
 # First the kernels against the CPU reference (outputs and every gradient, 24 cases).
-timeout 120 "$RNNLAB" bench kernels --device cuda > "$OUT/kernels.jsonl" 2>> "$OUT/rnnlab.err"
+timeout 120 "$RNNLAB" bench kernels --device "$DEVICE" > "$OUT/kernels.jsonl" 2>> "$OUT/rnnlab.err"
 tail -n 1 "$OUT/kernels.jsonl" >> "$J"
 # The stepwise layers against candle's own ops per step, on the GPU (what the kernels gained).
-timeout 120 "$RNNLAB" bench train-step --device cuda --cell lstm --kernel reference >> "$J" 2>> "$OUT/rnnlab.err"
+timeout 120 "$RNNLAB" bench train-step --device "$DEVICE" --steps "$STEPS" --cell lstm --kernel reference >> "$J" 2>> "$OUT/rnnlab.err"
 for shape in "--batch 128 --hidden 64" "--batch 1024 --hidden 512"; do
   for cell in rnn lstm gru; do
-    timeout 120 "$RNNLAB" bench train-step --device cuda --cell "$cell" $shape >> "$J" 2>> "$OUT/rnnlab.err"
-    timeout 120 $PY "$ANCHORS/rnn_speed.py" --device cuda --cell "$cell" $shape >> "$J" 2>> "$OUT/torch.err"
+    timeout 120 "$RNNLAB" bench train-step --device "$DEVICE" --steps "$STEPS" --cell "$cell" $shape >> "$J" 2>> "$OUT/rnnlab.err"
+    timeout 120 $PY "$ANCHORS/rnn_speed.py" --device "$DEVICE" --steps "$STEPS" --cell "$cell" $shape >> "$J" 2>> "$OUT/torch.err"
   done
 done
 timeout 600 "$RNNLAB" train --dataset twitter-hate-speech --data-dir "$DATA" --model lstm \
-  --device cuda --out "$OUT/lstm-cuda" > "$OUT/train.log" 2>&1
-$PY - "$OUT" >> "$J" <<'PY'
+  --epochs "$EPOCHS" --device "$DEVICE" --out "$OUT/lstm-cuda" > "$OUT/train.log" 2>&1
+$PY - "$OUT" "$DEVICE" >> "$J" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1] + "/lstm-cuda/metrics.json"))
-print(json.dumps({"train": "lstm", "device": "cuda", "test_f1": m["test"]["f1"], "epoch_s": m["timings"]["epoch_s"]}))
+print(json.dumps({"train": "lstm", "device": sys.argv[2], "test_f1": m["test"]["f1"], "epoch_s": m["timings"]["epoch_s"]}))
 PY
