@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The GPU check of the cuda build, as one script for a lent GPU machine (no Rust there).
-# Carry: `rnnlab` built with `cargo xtask cuda-build`, stripped and xz-compressed (85 MB
-# stripped is over the 64 MiB carry limit; xz -6 makes it 12 MB) as bin/rnnlab.xz, the
-# anchors' rnn_speed.py, and the hate-speech data folder. Writes JSON lines to $OUT/gpu.jsonl
-# and the logs beside it (kernels.jsonl: every compared quantity). Not yet run on a GPU: no
-# machine has been lent so far.
-#   RNNLAB=bin/rnnlab DATA=data ANCHORS=anchors OUT=/tmp/out scripts/gpu-check.sh
+# Prepare here: `cargo xtask cuda-build`, then `cargo xtask gpu-pack`, which puts into
+# target/gpu-carry the cuda build stripped and xz-compressed (85 MB stripped is over the 64 MiB
+# carry limit; xz -6 makes it 12 MB), the hate-speech data folder and the anchors'
+# rnn_speed.py, and prints the one device command. Writes JSON lines to $OUT/gpu.jsonl and the
+# logs beside it (kernels.jsonl: every compared quantity). Not yet run on a GPU: no machine has
+# been lent so far.
+#   RNNLAB=target/gpu-carry/rnnlab DATA=target/gpu-carry/data ANCHORS=target/gpu-carry/anchors bash scripts/gpu-check.sh
 # A dry run of the script's plumbing on a machine without a GPU (seconds):
 #   DEVICE=cpu STEPS=2 EPOCHS=1 RNNLAB=target/release/rnnlab PY=/tmp/anchor-venv/bin/python scripts/gpu-check.sh
 set -uo pipefail

@@ -34,6 +34,11 @@ tasks:
                                  links and a driver stub (libcuda.so) the linker needs, and runs
                                  `cargo build --release --features cuda -p rnnlab-cli` with
                                  target/cuda as its target folder (CUDA_COMPUTE_CAP, default 90)
+  gpu-pack [--data-dir DIR]      what scripts/gpu-check.sh needs on a lent GPU machine, in
+                                 target/gpu-carry (ignored by git, under the 64 MiB carry limit):
+                                 the cuda build's rnnlab stripped and xz-compressed, the
+                                 hate-speech data folder, the anchors' rnn_speed.py; prints the
+                                 device command to run
   experiment [FLAGS]             the main job: bag-of-words baselines against recurrent networks
                                  on one data set (default: the built-in synthetic `demo` corpus),
                                  with a report in reports/<dataset>-<time>/; builds the release
@@ -68,6 +73,10 @@ fn main() -> Result<()> {
                 None => workspace_root().join("target").join("cuda-toolkit"),
             };
             cuda_build(&dir)
+        }
+        Some("gpu-pack") => {
+            let (_, data_dir) = venv_and_data(&args[1..])?;
+            gpu_pack(&data_dir)
         }
         Some("compare-rnn-speed") => {
             let mut venv = PathBuf::from("/tmp/anchor-venv");
@@ -466,6 +475,56 @@ fn cuda_build(dir: &Path) -> Result<()> {
         lib.display()
     );
     Ok(())
+}
+
+/// Packs the GPU check's inputs into `target/gpu-carry`: `rnnlab.xz`, `data/`, `anchors/`.
+fn gpu_pack(data_dir: &Path) -> Result<()> {
+    let root = workspace_root();
+    let binary = root.join("target").join("cuda").join("release").join("rnnlab");
+    if !binary.is_file() {
+        bail!("{} is missing: run `cargo xtask cuda-build` first", binary.display());
+    }
+    let carry = root.join("target").join("gpu-carry");
+    if carry.exists() {
+        std::fs::remove_dir_all(&carry).with_context(|| format!("removing {}", carry.display()))?;
+    }
+    let data = carry.join("data").join("twitter-hate-speech");
+    let anchors = carry.join("anchors");
+    std::fs::create_dir_all(&data)?;
+    std::fs::create_dir_all(&anchors)?;
+    run(Command::new("strip").arg("-o").arg(carry.join("rnnlab")).arg(&binary))?;
+    run(Command::new("xz").args(["-6", "-T0"]).arg(carry.join("rnnlab")))?;
+    let source = data_dir.join("twitter-hate-speech");
+    for f in ["train.csv", "split.csv"] {
+        std::fs::copy(source.join(f), data.join(f)).with_context(|| format!("copying {}", source.join(f).display()))?;
+    }
+    let speed = root.join("..").join("shared").join("anchors").join("rnn_speed.py");
+    std::fs::copy(&speed, anchors.join("rnn_speed.py")).with_context(|| format!("copying {}", speed.display()))?;
+    let mut size = 0;
+    for entry in walk(&carry)? {
+        size += std::fs::metadata(&entry)?.len();
+    }
+    println!(
+        "packed {} ({:.1} MB); on the device machine (one call, carry [\"target/gpu-carry\"], timeout 540):\n  \
+         RNNLAB=target/gpu-carry/rnnlab DATA=target/gpu-carry/data ANCHORS=target/gpu-carry/anchors bash scripts/gpu-check.sh",
+        carry.display(),
+        size as f64 / 1e6
+    );
+    Ok(())
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            files.extend(walk(&path)?);
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(files)
 }
 
 fn venv_and_data(args: &[String]) -> Result<(PathBuf, PathBuf)> {

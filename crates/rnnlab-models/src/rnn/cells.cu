@@ -1,5 +1,5 @@
 // The cell operations of the stepwise recurrent layer (stepwise.rs) on NVIDIA GPUs, compiled
-// at run time with NVRTC. Each function mirrors the plain-loop definition of the same name in
+// by build.rs with the toolkit's nvcc (feature cuda). Each function mirrors the plain-loop definition of the same name in
 // stepwise.rs (`Cpu::cell_forward`, `Cpu::cell_backward`), which the tests
 // hold to the candle-op reference: one thread per (row, unit), `idx = row * hidden + j`.
 // Cells: 0 RNN (tanh), 1 LSTM (gates i f g o), 2 GRU (gates r z n), PyTorch's equations.

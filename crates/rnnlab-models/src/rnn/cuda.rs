@@ -1,14 +1,13 @@
 //! The stepwise recurrent layer's primitives on NVIDIA GPUs: cuBLAS for the products, the
-//! cell kernels of `cells.cu` (compiled once per process with NVRTC, so the build needs no
-//! kernel compiler of its own and the PTX fits the driver it runs on). The loop itself is
-//! [`super::stepwise::forward`] / [`super::stepwise::backward`], shared with the CPU
-//! definition the tests check.
+//! cell kernels of `cells.cu` (compiled by `build.rs` with the toolkit's nvcc, embedded as a
+//! fat binary, loaded once per device). The loop itself is [`super::stepwise::forward`] /
+//! [`super::stepwise::backward`], shared with the CPU definition the tests check.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex};
 
 use candle_core::cuda_backend::cudarc::cublas::{sys::cublasOperation_t, Gemm as _, GemmConfig};
-use candle_core::cuda_backend::cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
-use candle_core::cuda_backend::cudarc::nvrtc;
+use candle_core::cuda_backend::cudarc::driver::{CudaFunction, CudaSlice, LaunchConfig, PushKernelArg};
+use candle_core::cuda_backend::cudarc::nvrtc::Ptx;
 use candle_core::cuda_backend::{CudaDevice, WrapErr};
 use candle_core::{CudaStorage, Layout, Shape};
 
@@ -17,23 +16,32 @@ use super::stepwise::{
     StepwiseDirection,
 };
 
-const SOURCE: &str = include_str!("cells.cu");
-const MODULE: &str = "rnnlab_cells";
+/// `cells.cu` as nvcc's fat binary: machine code for `CUDA_COMPUTE_CAP` and PTX.
+const FATBIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cells.fatbin"));
 
-/// The PTX of `cells.cu`, compiled on first use.
-fn ptx() -> candle_core::Result<&'static str> {
-    static PTX: OnceLock<Result<String, String>> = OnceLock::new();
-    PTX.get_or_init(|| {
-        nvrtc::compile_ptx(SOURCE)
-            .map(|p| p.to_src())
-            .map_err(|e| format!("{e:?}"))
-    })
-    .as_deref()
-    .map_err(|e| {
-        candle_core::Error::Msg(format!(
-            "compiling the recurrent cell kernels (cells.cu) with NVRTC: {e}"
-        ))
-    })
+/// The two cell kernels, loaded into one device's context.
+struct CellKernels {
+    forward: CudaFunction,
+    backward: CudaFunction,
+}
+
+/// The kernels of `dev`, loaded on first use (one entry per device ordinal).
+fn cell_kernels(dev: &CudaDevice) -> candle_core::Result<Arc<CellKernels>> {
+    static LOADED: Mutex<Vec<(usize, Arc<CellKernels>)>> = Mutex::new(Vec::new());
+    let stream = dev.cuda_stream();
+    let ctx = stream.context();
+    let ordinal = ctx.ordinal();
+    let mut loaded = LOADED.lock().map_err(lock_err)?;
+    if let Some((_, k)) = loaded.iter().find(|(o, _)| *o == ordinal) {
+        return Ok(k.clone());
+    }
+    let module = ctx.load_module(Ptx::from_binary(FATBIN.to_vec())).w()?;
+    let kernels = Arc::new(CellKernels {
+        forward: module.load_function("cell_forward").w()?,
+        backward: module.load_function("cell_backward").w()?,
+    });
+    loaded.push((ordinal, kernels.clone()));
+    Ok(kernels)
 }
 
 struct Cuda {
@@ -119,7 +127,8 @@ impl Backend for Cuda {
         lengths: &CudaSlice<u32>,
         f: ForwardCell<'_, CudaSlice<f32>>,
     ) -> candle_core::Result<()> {
-        let func = self.dev.get_or_load_custom_func("cell_forward", MODULE, ptx()?)?;
+        let kernels = cell_kernels(&self.dev)?;
+        let stream = self.dev.cuda_stream();
         let (cell, batch, hidden, t) = (s.cell, s.batch as i32, s.hidden as i32, s.t as i32);
         let (gx_stride, out_stride) = (s.gx_stride as i64, s.out_stride as i64);
         let (has_rmask, has_next) = (s.has_rmask as i32, s.has_next as i32);
@@ -128,7 +137,7 @@ impl Backend for Cuda {
         let mut out = f.out.0.slice_mut(f.out.1..);
         let mut act = f.act.0.slice_mut(f.act.1..);
         let mut hm_next = f.hm_next.0.slice_mut(f.hm_next.1..);
-        let mut b = func.builder();
+        let mut b = stream.launch_builder(&kernels.forward);
         b.arg(&cell);
         b.arg(&batch);
         b.arg(&hidden);
@@ -158,7 +167,8 @@ impl Backend for Cuda {
         lengths: &CudaSlice<u32>,
         f: BackwardCell<'_, CudaSlice<f32>>,
     ) -> candle_core::Result<()> {
-        let func = self.dev.get_or_load_custom_func("cell_backward", MODULE, ptx()?)?;
+        let kernels = cell_kernels(&self.dev)?;
+        let stream = self.dev.cuda_stream();
         let (cell, batch, hidden, t) = (s.cell, s.batch as i32, s.hidden as i32, s.t as i32);
         let (gx_stride, out_stride) = (s.gx_stride as i64, s.out_stride as i64);
         let has_rmask = s.has_rmask as i32;
@@ -166,7 +176,7 @@ impl Backend for Cuda {
         let act = f.act.0.slice(f.act.1..);
         let mut dgx = f.dgx.0.slice_mut(f.dgx.1..);
         let mut dgh = f.dgh.0.slice_mut(f.dgh.1..);
-        let mut b = func.builder();
+        let mut b = stream.launch_builder(&kernels.backward);
         b.arg(&cell);
         b.arg(&batch);
         b.arg(&hidden);
@@ -232,11 +242,10 @@ pub(crate) fn backward(
 
 #[cfg(test)]
 mod tests {
-    /// NVRTC needs no GPU: the kernels compile wherever the cuda build runs.
+    /// The build compiled `cells.cu` into a fat binary (its magic number first).
     #[test]
-    fn cell_kernels_compile() {
-        let ptx = super::ptx().unwrap();
-        assert!(ptx.contains(".entry cell_forward"), "{ptx}");
-        assert!(ptx.contains(".entry cell_backward"), "{ptx}");
+    fn cell_kernels_are_embedded() {
+        assert!(super::FATBIN.len() > 1000, "{} bytes", super::FATBIN.len());
+        assert_eq!(&super::FATBIN[..4], &[0x50, 0xed, 0x55, 0xba]);
     }
 }
