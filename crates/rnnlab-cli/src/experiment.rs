@@ -101,6 +101,10 @@ impl RunObserver for Progress {
     fn trainer(&mut self) -> &mut dyn TrainObserver {
         &mut self.epochs
     }
+
+    fn interrupted(&mut self) -> bool {
+        crate::interrupt::requested()
+    }
 }
 
 fn sha256_file(path: &std::path::Path) -> Result<String> {
@@ -262,6 +266,7 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
         epochs: EpochBar::new(true),
         quiet,
     };
+    crate::interrupt::install();
     let report = rnnlab_experiment::run(&prep, dataset, &plan, &mut progress)?;
     if let Some(b) = progress.overall.take() {
         b.finish_and_clear();

@@ -4,6 +4,7 @@
 
 mod bench;
 mod experiment;
+mod interrupt;
 mod model;
 mod preprocess;
 

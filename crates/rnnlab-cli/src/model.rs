@@ -429,6 +429,16 @@ impl TrainObserver for EpochBar {
         }
     }
 
+    fn interrupted(&mut self) -> bool {
+        let asked = crate::interrupt::requested();
+        if asked {
+            if let Some(b) = self.bar.take() {
+                b.finish_and_clear();
+            }
+        }
+        asked
+    }
+
     fn epoch_end(&mut self, s: &rnnlab_models::rnn::EpochStats) {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
@@ -489,6 +499,7 @@ pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
         );
     }
     let mut bar = EpochBar::new(quiet);
+    crate::interrupt::install();
     let trained = train_model(&prep, &spec, args.seed, &args.out, &device, &mut bar)?;
     let m = &trained.metrics;
     if let Some(why) = m.get("stopped").and_then(Value::as_str) {

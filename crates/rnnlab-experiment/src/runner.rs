@@ -35,6 +35,11 @@ pub trait RunObserver {
     fn run_end(&mut self, _kind: &str, _seed: u64, _result: Result<&Value, &str>) {}
     /// Per-epoch hooks of neural runs.
     fn trainer(&mut self) -> &mut dyn TrainObserver;
+    /// Asked before every run: `true` ends the plan there (a user's Ctrl-C); the report covers
+    /// the runs that finished, and says it was interrupted.
+    fn interrupted(&mut self) -> bool {
+        false
+    }
 }
 
 /// Test predictions and features of one run, for the HTML report.
@@ -73,12 +78,17 @@ pub fn run(prep: &Prepared, dataset: Value, plan: &Plan, obs: &mut dyn RunObserv
         "reference": plan.reference,
     });
     let mut details = Vec::new();
+    let mut interrupted = false;
     for spec in &plan.specs {
         let spec = if plan.quick { quick(spec) } else { spec.clone() };
         let kind = spec.kind().to_string();
         let mut runs = Vec::new();
         let mut error = None;
         for seed in 0..runs_of(&spec) as u64 {
+            if obs.interrupted() {
+                interrupted = true;
+                break;
+            }
             obs.run_start(&kind, seed);
             let dir = model_dir(&plan.out, &kind, seed, spec.is_neural());
             match train_model(prep, &spec, seed, &dir, &plan.device, obs.trainer()) {
@@ -102,6 +112,9 @@ pub fn run(prep: &Prepared, dataset: Value, plan: &Plan, obs: &mut dyn RunObserv
                 }
             }
         }
+        if runs.is_empty() && error.is_none() {
+            break; // interrupted before this model's first run
+        }
         let status = if error.is_none() { "ok" } else { "failed" };
         let params = runs.first().map(|r| r["params"].clone()).unwrap_or(Value::Null);
         let entry = json!({
@@ -114,6 +127,13 @@ pub fn run(prep: &Prepared, dataset: Value, plan: &Plan, obs: &mut dyn RunObserv
             "runs": runs,
         });
         report["models"].as_array_mut().expect("array").push(entry);
+        write_json(&plan.out.join("report.json"), &report)?;
+        if interrupted {
+            break;
+        }
+    }
+    if interrupted {
+        report["interrupted"] = json!(true);
         write_json(&plan.out.join("report.json"), &report)?;
     }
     crate::report::write_all(&report, prep, &details, &plan.out)?;

@@ -37,6 +37,11 @@ pub trait TrainObserver {
     fn epoch_start(&mut self, _epoch: usize, _batches: usize) {}
     fn batch_end(&mut self, _loss: f64) {}
     fn epoch_end(&mut self, _stats: &EpochStats) {}
+    /// Asked after every batch: `true` stops training there (a user's Ctrl-C); the best
+    /// checkpoint so far is kept, as with early stopping.
+    fn interrupted(&mut self) -> bool {
+        false
+    }
 }
 
 /// An observer that does nothing.
@@ -247,6 +252,14 @@ pub fn fit(
             loss_sum += lv * chunk.len() as f64;
             loss_n += chunk.len();
             observer.batch_end(lv);
+            if observer.interrupted() {
+                stopped = Some(format!(
+                    "interrupted at epoch {epoch}, batch {}; kept the weights of epoch {}",
+                    step - (epoch - 1) * batches,
+                    best.1
+                ));
+                break 'epochs;
+            }
         }
         let seconds = t0.elapsed().as_secs_f64();
         epoch_s.push(seconds);
