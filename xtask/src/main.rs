@@ -182,7 +182,8 @@ fn fetch_morph_dict(dir: &Path) -> Result<()> {
 }
 
 fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.canonicalize().unwrap_or(root)
 }
 
 fn capture(cmd: &mut Command) -> Result<String> {
