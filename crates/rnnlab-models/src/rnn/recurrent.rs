@@ -69,6 +69,15 @@ impl Kernel {
     }
 }
 
+/// The directions' tensors side by side along `dim`; one direction as it is (candle's `cat`
+/// copies even a single tensor).
+fn concat(mut parts: Vec<Tensor>, dim: usize) -> Result<Tensor, Error> {
+    if parts.len() == 1 {
+        return Ok(parts.pop().expect("one part"));
+    }
+    Tensor::cat(&parts, dim).map_err(ce)
+}
+
 /// Each row's final state from the outputs `[B, T, H]` of one direction: its true last step
 /// (the backward direction's is its first).
 fn final_states(out: &Tensor, lengths: &[usize], reverse: bool) -> Result<Tensor, Error> {
@@ -237,7 +246,7 @@ impl RecurrentStack {
                 outs.push(out);
                 finals.push(last);
             }
-            input = Tensor::cat(&outs, 2).map_err(ce)?;
+            input = concat(outs, 2)?;
             if l + 1 < self.layers {
                 if let Some(dr) = dropout.as_mut() {
                     if dr.between_layers > 0.0 {
@@ -247,7 +256,7 @@ impl RecurrentStack {
                 }
             }
         }
-        let last = Tensor::cat(&finals, 1).map_err(ce)?;
+        let last = concat(finals, 1)?;
         Ok((input, last))
     }
 
