@@ -9,7 +9,7 @@ use rnnlab_experiment::{train_model, ModelSpec, Prepared};
 use rnnlab_models::baseline::BaselineParams;
 use rnnlab_models::linear::ClassWeight;
 use rnnlab_models::metrics::{predict_classes, SplitMetrics};
-use rnnlab_models::rnn::{OptimizerKind, Pooling, RnnConfig, Schedule, TokensKind, TrainObserver};
+use rnnlab_models::rnn::{BagCombiner, OptimizerKind, Pooling, RnnConfig, Schedule, TokensKind, TrainObserver};
 use rnnlab_models::AnyModel;
 use rnnlab_text::dataset::{self, Columns, Dataset};
 use rnnlab_text::{Pipeline, Preprocessor};
@@ -213,6 +213,9 @@ pub struct NeuralArgs {
     /// Longest character n-gram of `<word>` in the bag (fastText's -maxn).
     #[arg(long, value_name = "N")]
     bag_maxn: Option<usize>,
+    /// How the bag's vectors combine: mean (fastText), sqrtn (sum / sqrt(count)) or sum.
+    #[arg(long, value_name = "C")]
+    bag_combiner: Option<String>,
     /// Input units: word (vocabulary of the pipeline's tokens), bpe, wordpiece or unigram.
     #[arg(long, value_name = "T")]
     tokens: Option<String>,
@@ -329,6 +332,10 @@ impl NeuralArgs {
         if let Some(p) = &self.pooling {
             c.pooling = Pooling::from_name(p)
                 .ok_or_else(|| bad_flag(format!("--pooling {p:?}: expected last, mean, max or mean-max")))?;
+        }
+        if let Some(b) = &self.bag_combiner {
+            c.bag_combiner = BagCombiner::from_name(b)
+                .ok_or_else(|| bad_flag(format!("--bag-combiner {b:?}: expected mean, sqrtn or sum")))?;
         }
         if let Some(t) = &self.tokens {
             c.tokens = TokensKind::from_name(t)

@@ -9,7 +9,7 @@ use rnnlab_vectorize::{PaddedBatch, SequenceEncoder};
 use serde::{Deserialize, Serialize};
 
 use super::ce;
-use super::config::{Pooling, RnnConfig};
+use super::config::{BagCombiner, Pooling, RnnConfig};
 use super::input::{Encoded, SequenceInput};
 use super::recurrent::{mask_tensor, step_mask, Dropout, RecurrentStack};
 use super::rng::Rng;
@@ -29,7 +29,7 @@ pub struct Lookups {
 
 /// The mean of the table's rows `ids`, `counts[r]` of them for row `r`, read in place (CPU):
 /// `[rows, dim]` with no graph.
-fn bag_means(table: &Var, ids: &[u32], counts: &[usize]) -> Result<Tensor, Error> {
+fn bag_means(table: &Var, ids: &[u32], counts: &[usize], combiner: BagCombiner) -> Result<Tensor, Error> {
     let dim = table.dims().last().copied().unwrap_or(1);
     let (storage, layout) = table.as_tensor().storage_and_layout();
     let data = match (&*storage, layout.contiguous_offsets()) {
@@ -44,7 +44,7 @@ fn bag_means(table: &Var, ids: &[u32], counts: &[usize]) -> Result<Tensor, Error
             let row = &data[id as usize * dim..(id as usize + 1) * dim];
             dst.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
         }
-        let scale = 1.0 / k.max(1) as f32;
+        let scale = combiner.scale(k);
         dst.iter_mut().for_each(|a| *a *= scale);
         at += k;
     }
@@ -174,13 +174,13 @@ impl SequenceClassifier {
             let mut avg = vec![0f32; b * n];
             let mut at = 0;
             for (r, &k) in bag_counts.iter().enumerate() {
-                avg[r * n + at..r * n + at + k].fill(1.0 / k.max(1) as f32);
+                avg[r * n + at..r * n + at + k].fill(self.config.bag_combiner.scale(k));
                 at += k;
             }
             let avg = Tensor::from_vec(avg, (b, n), &self.device).map_err(ce)?;
             avg.matmul(&rows).map_err(ce)?
         } else {
-            bag_means(bag, &bag_ids, &bag_counts)?
+            bag_means(bag, &bag_ids, &bag_counts, self.config.bag_combiner)?
         };
         Ok(Lookups {
             x,

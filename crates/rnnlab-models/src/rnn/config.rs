@@ -70,6 +70,38 @@ impl Pooling {
     }
 }
 
+/// How a document's bag-of-n-gram vectors combine (TensorFlow's `combiner` names): their
+/// mean (fastText), their sum over the square root of their number, or their sum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BagCombiner {
+    #[default]
+    Mean,
+    Sqrtn,
+    Sum,
+}
+
+impl BagCombiner {
+    pub fn from_name(s: &str) -> Option<Self> {
+        match s {
+            "mean" => Some(BagCombiner::Mean),
+            "sqrtn" => Some(BagCombiner::Sqrtn),
+            "sum" => Some(BagCombiner::Sum),
+            _ => None,
+        }
+    }
+
+    /// The weight of each of `k` vectors.
+    pub fn scale(self, k: usize) -> f32 {
+        let k = k.max(1) as f32;
+        match self {
+            BagCombiner::Mean => 1.0 / k,
+            BagCombiner::Sqrtn => 1.0 / k.sqrt(),
+            BagCombiner::Sum => 1.0,
+        }
+    }
+}
+
 /// What the ids of the embedding are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -179,6 +211,9 @@ pub struct RnnConfig {
     pub bag_minn: usize,
     #[serde(default)]
     pub bag_maxn: usize,
+    /// How the bag's vectors combine into one.
+    #[serde(default)]
+    pub bag_combiner: BagCombiner,
 }
 
 fn default_bag_dim() -> usize {
@@ -218,6 +253,7 @@ impl Default for RnnConfig {
             bag_dim: default_bag_dim(),
             bag_minn: 0,
             bag_maxn: 0,
+            bag_combiner: BagCombiner::Mean,
         }
     }
 }

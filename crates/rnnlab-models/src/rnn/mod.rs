@@ -26,7 +26,7 @@ pub mod train;
 mod workspace;
 
 pub use classifier::{Lookups, RnnModel, SequenceClassifier};
-pub use config::{CellKind, OptimizerKind, Pooling, RnnConfig, Schedule, TokensKind};
+pub use config::{BagCombiner, CellKind, OptimizerKind, Pooling, RnnConfig, Schedule, TokensKind};
 pub use input::{Encoded, SequenceInput};
 pub use recurrent::{Kernel, RecurrentStack};
 pub use train::{fit, EpochStats, FitResult, TrainObserver};

@@ -78,7 +78,7 @@ impl Trainer {
             self.opt.step(&mut grads, lr, self.clip)?;
             return Ok(lv);
         };
-        let (dx, dbag) = leaves.row_gradients(&mut grads, self.net.config.bag_dim)?;
+        let (dx, dbag) = leaves.row_gradients(&mut grads, &self.net.config)?;
         let mut rows = vec![RowGrad {
             var: &self.net.embedding,
             ids: &batch.ids,
@@ -131,7 +131,8 @@ impl Leaves {
 
     /// The gradients of the looked-up word vectors (`[ids, emb]`) and of the bag rows, each
     /// bag mean's gradient shared out over the rows it averaged (`[bag_ids, bag_dim]`).
-    fn row_gradients(&self, grads: &mut GradStore, bag_dim: usize) -> Result<(Vec<f32>, Vec<f32>), Error> {
+    fn row_gradients(&self, grads: &mut GradStore, config: &RnnConfig) -> Result<(Vec<f32>, Vec<f32>), Error> {
+        let bag_dim = config.bag_dim;
         let mut take = |leaf: &Var| -> Result<Vec<f32>, Error> {
             match grads.remove(leaf.as_tensor()) {
                 Some(g) => g.flatten_all().and_then(|g| g.to_vec1::<f32>()).map_err(ce),
@@ -146,7 +147,7 @@ impl Leaves {
         let mut rows = Vec::with_capacity(self.bag_ids.len() * bag_dim);
         for (r, &k) in self.bag_counts.iter().enumerate() {
             let g = &dmean[r * bag_dim..(r + 1) * bag_dim];
-            let scale = 1.0 / k.max(1) as f32;
+            let scale = config.bag_combiner.scale(k);
             for _ in 0..k {
                 rows.extend(g.iter().map(|&v| v * scale));
             }
@@ -158,7 +159,7 @@ impl Leaves {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rnn::config::{CellKind, Pooling};
+    use crate::rnn::config::{BagCombiner, CellKind, Pooling};
     use candle_core::Device;
     use candle_nn::{AdamW, Optimizer};
     use rnnlab_vectorize::SequenceEncoder;
@@ -168,7 +169,14 @@ mod tests {
     /// and weight decay.
     #[test]
     fn row_gradient_step_matches_plain_graph() {
+        for bag_combiner in [BagCombiner::Mean, BagCombiner::Sqrtn, BagCombiner::Sum] {
+            step_matches_plain_graph(bag_combiner);
+        }
+    }
+
+    fn step_matches_plain_graph(bag_combiner: BagCombiner) {
         let config = RnnConfig {
+            bag_combiner,
             cell: CellKind::Gru,
             emb: 5,
             hidden: 4,
@@ -209,11 +217,11 @@ mod tests {
         for step in 0..4 {
             let a = fused.step(&batch, &bags, &y, &w, config.lr, None).unwrap();
             let b = plain.step(&batch, &bags, &y, &w, config.lr, None).unwrap();
-            assert!((a - b).abs() < 1e-5, "step {step}: loss {a} vs {b}");
+            assert!((a - b).abs() < 1e-5, "{bag_combiner:?} step {step}: loss {a} vs {b}");
         }
         for ((name, a), (_, b)) in fused.net.named_vars().iter().zip(plain.net.named_vars().iter()) {
             let d = crate::rnn::max_diff(a.as_tensor(), b.as_tensor());
-            assert!(d < 1e-5, "{name} differs by {d}");
+            assert!(d < 1e-5, "{bag_combiner:?}: {name} differs by {d}");
         }
         assert!(fused.net.bag.is_some());
     }
