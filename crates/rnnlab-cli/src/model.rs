@@ -216,6 +216,10 @@ pub struct NeuralArgs {
     /// How the bag's vectors combine: mean (fastText), sqrtn (sum / sqrt(count)) or sum.
     #[arg(long, value_name = "C")]
     bag_combiner: Option<String>,
+    /// A wide part: one weight per bag bucket and output, summed over the document's n-grams
+    /// straight into the logits (a hashed linear model trained with the network).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    bag_wide: Option<bool>,
     /// Input units: word (vocabulary of the pipeline's tokens), bpe, wordpiece or unigram.
     #[arg(long, value_name = "T")]
     tokens: Option<String>,
@@ -317,7 +321,8 @@ impl NeuralArgs {
             bag_buckets,
             bag_dim,
             bag_minn,
-            bag_maxn
+            bag_maxn,
+            bag_wide
         );
         set!(epochs, batch_size, lr, weight_decay, clip);
         if self.max_len.is_some() {

@@ -22,13 +22,15 @@ pub struct Lookups {
     pub x: Tensor,
     /// `[batch, bag_dim]`: the mean of each row's bag-of-n-gram vectors.
     pub bag: Option<Tensor>,
+    /// `[batch, n_out]`: the sum of each row's wide weights (`bag_wide`).
+    pub wide: Option<Tensor>,
     /// The buckets those vectors are, and how many belong to each row.
     pub bag_ids: Vec<u32>,
     pub bag_counts: Vec<usize>,
 }
 
-/// The mean of the table's rows `ids`, `counts[r]` of them for row `r`, read in place (CPU):
-/// `[rows, dim]` with no graph.
+/// The table's rows `ids`, `counts[r]` of them for row `r`, combined per row (mean, ...), read
+/// in place (CPU): `[rows, dim]` with no graph.
 fn bag_means(table: &Var, ids: &[u32], counts: &[usize], combiner: BagCombiner) -> Result<Tensor, Error> {
     let dim = table.dims().last().copied().unwrap_or(1);
     let (storage, layout) = table.as_tensor().storage_and_layout();
@@ -61,6 +63,8 @@ pub struct SequenceClassifier {
     pub embedding: Var,
     /// `[bag_buckets, bag_dim]`: vectors of hashed id uni- and bigrams (`bag_buckets > 0`).
     pub bag: Option<Var>,
+    /// `[bag_buckets, n_out]`: the wide part's weights (`bag_wide`), zero at first.
+    pub wide: Option<Var>,
     pub rnn: RecurrentStack,
     pub fc_weight: Var,
     pub fc_bias: Var,
@@ -98,6 +102,12 @@ impl SequenceClassifier {
         } else {
             None
         };
+        let wide = if config.bag_buckets > 0 && config.bag_wide {
+            let t = Tensor::zeros((config.bag_buckets, n_out), candle_core::DType::F32, device).map_err(ce)?;
+            Some(Var::from_tensor(&t).map_err(ce)?)
+        } else {
+            None
+        };
         let p = config.head_width();
         let k = 1.0 / (p as f32).sqrt();
         let w: Vec<f32> = (0..n_out * p).map(|_| rng.symmetric(k)).collect();
@@ -107,6 +117,7 @@ impl SequenceClassifier {
             n_out,
             embedding,
             bag,
+            wide,
             rnn,
             fc_weight: Var::from_tensor(&Tensor::from_vec(w, (n_out, p), device).map_err(ce)?).map_err(ce)?,
             fc_bias: Var::from_tensor(&Tensor::from_vec(b, n_out, device).map_err(ce)?).map_err(ce)?,
@@ -119,6 +130,9 @@ impl SequenceClassifier {
         let mut v = vec![("embedding.weight".to_string(), self.embedding.clone())];
         if let Some(bag) = &self.bag {
             v.push(("bag.weight".to_string(), bag.clone()));
+        }
+        if let Some(wide) = &self.wide {
+            v.push(("wide.weight".to_string(), wide.clone()));
         }
         v.extend(self.rnn.named_vars().into_iter().map(|(n, t)| (format!("rnn.{n}"), t)));
         v.push(("fc.weight".into(), self.fc_weight.clone()));
@@ -154,6 +168,7 @@ impl SequenceClassifier {
             return Ok(Lookups {
                 x,
                 bag: None,
+                wide: None,
                 bag_ids: Vec::new(),
                 bag_counts: Vec::new(),
             });
@@ -166,25 +181,33 @@ impl SequenceClassifier {
             bag_ids.extend(ids.iter().map(|&i| i.min(self.config.bag_buckets as u32 - 1)));
             bag_counts.push(ids.len());
         }
-        let mean = if grad || !self.device.is_cpu() {
-            // In the graph: the rows, then one product with an averaging matrix.
+        // Each row's rows of a table, combined: in the graph, the looked-up rows and one
+        // product with a combining matrix; without one on the CPU, summed in place.
+        let combine = |t: &Var, combiner: BagCombiner| -> Result<Tensor, Error> {
+            if !grad && self.device.is_cpu() {
+                return bag_means(t, &bag_ids, &bag_counts, combiner);
+            }
             let n = bag_ids.len();
             let idx = Tensor::from_slice(&bag_ids, n, &self.device).map_err(ce)?;
-            let rows = table(bag).index_select(&idx, 0).map_err(ce)?;
-            let mut avg = vec![0f32; b * n];
+            let rows = table(t).index_select(&idx, 0).map_err(ce)?;
+            let mut m = vec![0f32; b * n];
             let mut at = 0;
             for (r, &k) in bag_counts.iter().enumerate() {
-                avg[r * n + at..r * n + at + k].fill(self.config.bag_combiner.scale(k));
+                m[r * n + at..r * n + at + k].fill(combiner.scale(k));
                 at += k;
             }
-            let avg = Tensor::from_vec(avg, (b, n), &self.device).map_err(ce)?;
-            avg.matmul(&rows).map_err(ce)?
-        } else {
-            bag_means(bag, &bag_ids, &bag_counts, self.config.bag_combiner)?
+            let m = Tensor::from_vec(m, (b, n), &self.device).map_err(ce)?;
+            m.matmul(&rows).map_err(ce)
+        };
+        let mean = combine(bag, self.config.bag_combiner)?;
+        let wide = match &self.wide {
+            Some(w) => Some(combine(w, BagCombiner::Sum)?),
+            None => None,
         };
         Ok(Lookups {
             x,
             bag: Some(mean),
+            wide,
             bag_ids,
             bag_counts,
         })
@@ -222,10 +245,14 @@ impl SequenceClassifier {
         if let Some(bag_vec) = &rows.bag {
             pooled = Tensor::cat(&[&pooled, bag_vec], D::Minus1).map_err(ce)?;
         }
-        pooled
+        let logits = pooled
             .matmul(&w(&self.fc_weight).t().map_err(ce)?)
             .and_then(|z| z.broadcast_add(&w(&self.fc_bias)))
-            .map_err(ce)
+            .map_err(ce)?;
+        match &rows.wide {
+            Some(wide) => (logits + wide).map_err(ce),
+            None => Ok(logits),
+        }
     }
 
     fn pool(&self, out: &Tensor, last: &Tensor, lengths: &[usize]) -> Result<Tensor, Error> {
@@ -455,6 +482,7 @@ mod tests {
                 pooling,
                 bag_buckets,
                 bag_dim: 3,
+                bag_wide: bag_buckets > 0,
                 ..RnnConfig::default()
             };
             let net = SequenceClassifier::new(&config, 8, n_out, &Device::Cpu).unwrap();

@@ -214,6 +214,11 @@ pub struct RnnConfig {
     /// How the bag's vectors combine into one.
     #[serde(default)]
     pub bag_combiner: BagCombiner,
+    /// A "wide" part beside the network: one weight per bag bucket and output, summed over a
+    /// document's n-grams straight into the logits (a hashed linear model of the n-grams,
+    /// trained jointly; needs `bag_buckets`).
+    #[serde(default)]
+    pub bag_wide: bool,
 }
 
 fn default_bag_dim() -> usize {
@@ -254,6 +259,7 @@ impl Default for RnnConfig {
             bag_minn: 0,
             bag_maxn: 0,
             bag_combiner: BagCombiner::Mean,
+            bag_wide: false,
         }
     }
 }
@@ -300,6 +306,9 @@ impl RnnConfig {
                 "--bag-minn {} --bag-maxn {}: need minn <= maxn <= 12",
                 self.bag_minn, self.bag_maxn
             ));
+        }
+        if self.bag_wide && self.bag_buckets == 0 {
+            return bad("--bag-wide needs the bag's buckets (--bag-buckets N)".into());
         }
         if self.bag_buckets > (1 << 24) {
             return bad(format!("--bag-buckets {}: at most 2^24", self.bag_buckets));
@@ -391,6 +400,21 @@ mod tests {
         }
         .validate()
         .is_err());
+        assert!(RnnConfig {
+            word_dropout: -0.1,
+            ..c.clone()
+        }
+        .validate()
+        .is_err());
+        assert!(RnnConfig {
+            bag_wide: true,
+            ..c.clone()
+        }
+        .validate()
+        .is_err());
+        for (name, k, scale) in [("mean", 4, 0.25), ("sqrtn", 4, 0.5), ("sum", 4, 1.0)] {
+            assert_eq!(BagCombiner::from_name(name).map(|b| b.scale(k)), Some(scale));
+        }
         assert!(RnnConfig { max_len: Some(0), ..c }.validate().is_err());
         let json = serde_json::to_string(&b).unwrap();
         assert_eq!(serde_json::from_str::<RnnConfig>(&json).unwrap(), b);

@@ -78,7 +78,7 @@ impl Trainer {
             self.opt.step(&mut grads, lr, self.clip)?;
             return Ok(lv);
         };
-        let (dx, dbag) = leaves.row_gradients(&mut grads, &self.net.config)?;
+        let RowGradients { dx, dbag, dwide } = leaves.row_gradients(&mut grads, &self.net.config)?;
         let mut rows = vec![RowGrad {
             var: &self.net.embedding,
             ids: &batch.ids,
@@ -91,15 +91,24 @@ impl Trainer {
                 rows: &dbag,
             });
         }
+        if let Some(table) = &self.net.wide {
+            rows.push(RowGrad {
+                var: table,
+                ids: &leaves.bag_ids,
+                rows: &dwide,
+            });
+        }
         self.opt.step_with_rows(&mut grads, &rows, lr, self.clip)?;
         Ok(lv)
     }
 }
 
-/// A batch's looked-up rows as leaves of the graph: the word vectors and the bag means.
+/// A batch's looked-up rows as leaves of the graph: the word vectors, the bag means and the
+/// wide sums.
 struct Leaves {
     x: Var,
     bag: Option<Var>,
+    wide: Option<Var>,
     bag_ids: Vec<u32>,
     bag_counts: Vec<usize>,
     /// The same tensors as [`Lookups`], for the forward pass.
@@ -110,29 +119,31 @@ impl Leaves {
     fn look_up(net: &SequenceClassifier, batch: &PaddedBatch, bags: &[Vec<u32>]) -> Result<Self, Error> {
         let found = net.lookups(batch, bags, false)?;
         let x = Var::from_tensor(&found.x).map_err(ce)?;
-        let bag = match &found.bag {
-            Some(t) => Some(Var::from_tensor(t).map_err(ce)?),
-            None => None,
+        let leaf = |t: &Option<candle_core::Tensor>| -> Result<Option<Var>, Error> {
+            t.as_ref().map(|t| Var::from_tensor(t).map_err(ce)).transpose()
         };
+        let (bag, wide) = (leaf(&found.bag)?, leaf(&found.wide)?);
         let graph = Lookups {
             x: x.as_tensor().clone(),
             bag: bag.as_ref().map(|v| v.as_tensor().clone()),
+            wide: wide.as_ref().map(|v| v.as_tensor().clone()),
             bag_ids: Vec::new(),
             bag_counts: found.bag_counts.clone(),
         };
         Ok(Leaves {
             x,
             bag,
+            wide,
             bag_ids: found.bag_ids,
             bag_counts: found.bag_counts,
             graph,
         })
     }
 
-    /// The gradients of the looked-up word vectors (`[ids, emb]`) and of the bag rows, each
-    /// bag mean's gradient shared out over the rows it averaged (`[bag_ids, bag_dim]`).
-    fn row_gradients(&self, grads: &mut GradStore, config: &RnnConfig) -> Result<(Vec<f32>, Vec<f32>), Error> {
-        let bag_dim = config.bag_dim;
+    /// The gradients of the looked-up word vectors (`[ids, emb]`), of the bag rows (each bag
+    /// vector's gradient shared out over the rows it combined, `[bag_ids, bag_dim]`) and of the
+    /// wide rows (each row's sum gradient, `[bag_ids, n_out]`).
+    fn row_gradients(&self, grads: &mut GradStore, config: &RnnConfig) -> Result<RowGradients, Error> {
         let mut take = |leaf: &Var| -> Result<Vec<f32>, Error> {
             match grads.remove(leaf.as_tensor()) {
                 Some(g) => g.flatten_all().and_then(|g| g.to_vec1::<f32>()).map_err(ce),
@@ -140,20 +151,34 @@ impl Leaves {
             }
         };
         let dx = take(&self.x)?;
-        let Some(bag) = &self.bag else {
-            return Ok((dx, Vec::new()));
-        };
-        let dmean = take(bag)?;
-        let mut rows = Vec::with_capacity(self.bag_ids.len() * bag_dim);
-        for (r, &k) in self.bag_counts.iter().enumerate() {
-            let g = &dmean[r * bag_dim..(r + 1) * bag_dim];
-            let scale = config.bag_combiner.scale(k);
-            for _ in 0..k {
-                rows.extend(g.iter().map(|&v| v * scale));
+        // Row r's gradient `g` (width `dim`), times `scale(k)`, once per each of its k ids.
+        let spread = |g: &[f32], dim: usize, scale: &dyn Fn(usize) -> f32| -> Vec<f32> {
+            let mut rows = Vec::with_capacity(self.bag_ids.len() * dim);
+            for (r, &k) in self.bag_counts.iter().enumerate() {
+                let s = scale(k);
+                for _ in 0..k {
+                    rows.extend(g[r * dim..(r + 1) * dim].iter().map(|&v| v * s));
+                }
             }
-        }
-        Ok((dx, rows))
+            rows
+        };
+        let dbag = match &self.bag {
+            Some(bag) => spread(&take(bag)?, config.bag_dim, &|k| config.bag_combiner.scale(k)),
+            None => Vec::new(),
+        };
+        let dwide = match &self.wide {
+            Some(wide) => spread(&take(wide)?, wide.dims()[1], &|_| 1.0),
+            None => Vec::new(),
+        };
+        Ok(RowGradients { dx, dbag, dwide })
     }
+}
+
+/// The gradients [`Leaves::row_gradients`] hands the optimiser.
+struct RowGradients {
+    dx: Vec<f32>,
+    dbag: Vec<f32>,
+    dwide: Vec<f32>,
 }
 
 #[cfg(test)]
@@ -177,6 +202,7 @@ mod tests {
     fn step_matches_plain_graph(bag_combiner: BagCombiner) {
         let config = RnnConfig {
             bag_combiner,
+            bag_wide: true,
             cell: CellKind::Gru,
             emb: 5,
             hidden: 4,
@@ -223,6 +249,6 @@ mod tests {
             let d = crate::rnn::max_diff(a.as_tensor(), b.as_tensor());
             assert!(d < 1e-5, "{bag_combiner:?}: {name} differs by {d}");
         }
-        assert!(fused.net.bag.is_some());
+        assert!(fused.net.bag.is_some() && fused.net.wide.is_some());
     }
 }
