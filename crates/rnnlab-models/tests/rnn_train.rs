@@ -214,6 +214,7 @@ fn ngram_bag_learns_and_round_trips() {
         bag_dim: 8,
         bag_minn: 2,
         bag_maxn: 4,
+        bag_wide: true,
         bidirectional: true,
         pooling: Pooling::MeanMax,
         ..small(CellKind::Gru)
@@ -222,6 +223,17 @@ fn ngram_bag_learns_and_round_trips() {
     let best = r.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
     assert!(best > 0.9, "best val F1 {best}");
     assert!(r.model.classifier.bag.is_some());
+    // The wide part learned something (it starts at zero) and travels with the model.
+    let wide = r.model.classifier.wide.as_ref().expect("bag_wide makes a wide part");
+    let moved = wide
+        .as_tensor()
+        .abs()
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert!(moved > 0.0, "wide weights never moved");
     let dir = std::env::temp_dir().join(format!("rnnlab-rnn-bag-{}", std::process::id()));
     r.model.save(&dir, serde_json::json!({})).unwrap();
     let (loaded, card) = RnnModel::load(&dir, &Device::Cpu).unwrap();
