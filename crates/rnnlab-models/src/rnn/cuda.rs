@@ -6,14 +6,14 @@
 use std::sync::{Arc, Mutex};
 
 use candle_core::cuda_backend::cudarc::cublas::{sys::cublasOperation_t, Gemm as _, GemmConfig};
-use candle_core::cuda_backend::cudarc::driver::{CudaFunction, CudaSlice, LaunchConfig, PushKernelArg};
+use candle_core::cuda_backend::cudarc::driver::{CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
 use candle_core::cuda_backend::cudarc::nvrtc::Ptx;
 use candle_core::cuda_backend::{CudaDevice, WrapErr};
 use candle_core::{CudaStorage, Layout, Shape};
 
+use super::lock_err;
 use super::stepwise::{
-    self, lock_err, AnySaved, At, AtMut, Backend, BackwardCell, CellStep, ForwardCell, Gemm, StepwiseBackward,
-    StepwiseDirection,
+    self, AnySaved, At, AtMut, Backend, BackwardCell, CellStep, ForwardCell, Gemm, StepwiseBackward, StepwiseDirection,
 };
 
 /// `cells.cu` as nvcc's fat binary: machine code for `CUDA_COMPUTE_CAP` and PTX.
@@ -44,8 +44,22 @@ fn cell_kernels(dev: &CudaDevice) -> candle_core::Result<Arc<CellKernels>> {
     Ok(kernels)
 }
 
+/// The backend of one call: the device, its stream and its cell kernels (looked up once per
+/// call, not per step).
 struct Cuda {
     dev: CudaDevice,
+    stream: Arc<CudaStream>,
+    kernels: Arc<CellKernels>,
+}
+
+impl Cuda {
+    fn new(dev: &CudaDevice) -> candle_core::Result<Self> {
+        Ok(Cuda {
+            dev: dev.clone(),
+            stream: dev.cuda_stream(),
+            kernels: cell_kernels(dev)?,
+        })
+    }
 }
 
 /// A contiguous f32 input of an operation and its element offset.
@@ -127,8 +141,6 @@ impl Backend for Cuda {
         lengths: &CudaSlice<u32>,
         f: ForwardCell<'_, CudaSlice<f32>>,
     ) -> candle_core::Result<()> {
-        let kernels = cell_kernels(&self.dev)?;
-        let stream = self.dev.cuda_stream();
         let (cell, batch, hidden, t) = (s.cell, s.batch as i32, s.hidden as i32, s.t as i32);
         let (gx_stride, out_stride) = (s.gx_stride as i64, s.out_stride as i64);
         let (has_rmask, has_next) = (s.has_rmask as i32, s.has_next as i32);
@@ -137,7 +149,7 @@ impl Backend for Cuda {
         let mut out = f.out.0.slice_mut(f.out.1..);
         let mut act = f.act.0.slice_mut(f.act.1..);
         let mut hm_next = f.hm_next.0.slice_mut(f.hm_next.1..);
-        let mut b = stream.launch_builder(&kernels.forward);
+        let mut b = self.stream.launch_builder(&self.kernels.forward);
         b.arg(&cell);
         b.arg(&batch);
         b.arg(&hidden);
@@ -167,8 +179,6 @@ impl Backend for Cuda {
         lengths: &CudaSlice<u32>,
         f: BackwardCell<'_, CudaSlice<f32>>,
     ) -> candle_core::Result<()> {
-        let kernels = cell_kernels(&self.dev)?;
-        let stream = self.dev.cuda_stream();
         let (cell, batch, hidden, t) = (s.cell, s.batch as i32, s.hidden as i32, s.t as i32);
         let (gx_stride, out_stride) = (s.gx_stride as i64, s.out_stride as i64);
         let has_rmask = s.has_rmask as i32;
@@ -176,7 +186,7 @@ impl Backend for Cuda {
         let act = f.act.0.slice(f.act.1..);
         let mut dgx = f.dgx.0.slice_mut(f.dgx.1..);
         let mut dgh = f.dgh.0.slice_mut(f.dgh.1..);
-        let mut b = stream.launch_builder(&kernels.backward);
+        let mut b = self.stream.launch_builder(&self.kernels.backward);
         b.arg(&cell);
         b.arg(&batch);
         b.arg(&hidden);
@@ -210,7 +220,7 @@ pub(crate) fn forward(
     l3: &Layout,
 ) -> candle_core::Result<(CudaStorage, Shape)> {
     let p = op.plan(l1, l2, l3)?;
-    let be = Cuda { dev: s1.device.clone() };
+    let be = Cuda::new(&s1.device)?;
     let lengths = be.upload_lengths(op.lengths())?;
     let (gx, w_hh, b_hh) = (input(s1, l1, "gx")?, input(s2, l2, "W_hh")?, input(s3, l3, "b_hh")?);
     let (out, saved) = stepwise::forward(&be, p, &lengths, op.rmask(), gx, w_hh, b_hh)?;
@@ -233,7 +243,7 @@ pub(crate) fn backward(
     let Some(AnySaved::Cuda(saved)) = saved else {
         candle_core::bail!("stepwise recurrent layer: backward on another device than the forward pass");
     };
-    let be = Cuda { dev: s1.device.clone() };
+    let be = Cuda::new(&s1.device)?;
     let lengths = be.upload_lengths(&op.lengths)?;
     let (w_hh, gout) = (input(s1, l1, "W_hh")?, input(s2, l2, "output gradient")?);
     let grads = stepwise::backward(&be, op.plan, &lengths, &saved, op.has_rmask, w_hh, gout)?;

@@ -14,7 +14,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Storage, Tensor};
 
 use super::config::CellKind;
 use super::kernels::{backward_block, forward_block, Dims, Saved, Weights};
-use super::parallel;
+use super::{lock_err, parallel};
 
 /// The operation; built per call with the batch's lengths and recurrent-dropout mask.
 pub(crate) struct FusedDirection {
@@ -37,10 +37,6 @@ fn slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&
         (CpuStorage::F32(v), Some((a, b))) => Ok(&v[a..b]),
         _ => candle_core::bail!("fused recurrent layer: {what} must be a contiguous f32 tensor"),
     }
-}
-
-fn lock_err<T>(_: T) -> candle_core::Error {
-    candle_core::Error::Msg("fused recurrent layer: poisoned lock".into())
 }
 
 impl FusedDirection {

@@ -40,6 +40,11 @@ pub(crate) fn tracked(v: &candle_core::Var, grad: bool) -> candle_core::Tensor {
     }
 }
 
+/// The error of a poisoned lock inside a candle operation (a panic while another held it).
+pub(crate) fn lock_err<T>(_: T) -> candle_core::Error {
+    candle_core::Error::Msg("recurrent layer: poisoned lock".into())
+}
+
 /// candle errors as model-layer errors.
 pub(crate) fn ce(e: candle_core::Error) -> crate::Error {
     crate::Error::Training(format!("tensor error: {e}"))

@@ -100,12 +100,18 @@ impl SpeedShape {
         Ok(())
     }
 
+    /// The benchmark's model, its layers run by `self.kernel`.
+    fn net(&self, config: &RnnConfig, device: &Device) -> Result<SequenceClassifier, Error> {
+        let mut net = SequenceClassifier::new(config, self.vocab, 1, device)?;
+        net.rnn.kernel = self.kernel;
+        Ok(net)
+    }
+
     /// A model, its optimiser and the fixed batch, ready to step (what `train_step` times).
     pub fn train_bench(&self, device: &Device) -> Result<TrainBench, Error> {
         self.check()?;
         let config = self.config();
-        let mut net = SequenceClassifier::new(&config, self.vocab, 1, device)?;
-        net.rnn.kernel = self.kernel;
+        let net = self.net(&config, device)?;
         let (batch, y) = self.batch();
         Ok(TrainBench {
             trainer: Trainer::new(net, &config)?,
@@ -119,10 +125,8 @@ impl SpeedShape {
     /// A model and the fixed batch for forward passes (what `infer` times).
     pub fn infer_bench(&self, device: &Device) -> Result<InferBench, Error> {
         self.check()?;
-        let mut net = SequenceClassifier::new(&self.config(), self.vocab, 1, device)?;
-        net.rnn.kernel = self.kernel;
         Ok(InferBench {
-            net,
+            net: self.net(&self.config(), device)?,
             batch: self.batch().0,
         })
     }

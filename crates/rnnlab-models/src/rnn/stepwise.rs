@@ -19,6 +19,7 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 
 use super::config::CellKind;
+use super::lock_err;
 
 /// The shape of one direction's loop.
 #[derive(Debug, Clone, Copy)]
@@ -584,10 +585,6 @@ pub(crate) struct StepwiseDirection {
     rmask: Option<Vec<f32>>,
     keep: bool,
     saved: Mutex<Option<AnySaved>>,
-}
-
-pub(crate) fn lock_err<T>(_: T) -> candle_core::Error {
-    candle_core::Error::Msg("stepwise recurrent layer: poisoned lock".into())
 }
 
 fn cpu_slice(s: &CpuStorage, l: &Layout, what: &str) -> candle_core::Result<Vec<f32>> {
