@@ -132,6 +132,131 @@ fn polars_err(path: &Path, e: PolarsError) -> Error {
     Error::Data(format!("{}: {e}", path.display()))
 }
 
+/// A CSV that polars refused: the first malformed record by our own scan (line, row and
+/// column), else polars' own first line (its remedies name Python arguments).
+fn csv_err(path: &Path, delimiter: u8, e: PolarsError) -> Error {
+    let found = std::fs::read(path)
+        .ok()
+        .and_then(|bytes| find_csv_problem(&bytes, delimiter));
+    let message = match found {
+        Some(problem) => problem.to_string(),
+        None => e.to_string().lines().next().unwrap_or_default().trim().to_string(),
+    };
+    Error::Data(format!("{}: {message}", path.display()))
+}
+
+/// Where a CSV file breaks the quoting and field-count rules (RFC 4180, as polars reads it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvProblem {
+    /// 1-based physical line where the record starts.
+    pub line: usize,
+    /// 1-based data row (the header is row 0).
+    pub row: usize,
+    /// 1-based field.
+    pub column: usize,
+    pub what: CsvProblemKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CsvProblemKind {
+    /// A quoted field runs to the end of the file.
+    UnclosedQuote,
+    /// A record has another number of fields than the header.
+    FieldCount { found: usize, header: usize },
+}
+
+impl std::fmt::Display for CsvProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = format!("line {} (row {}), column {}", self.line, self.row, self.column);
+        match self.what {
+            CsvProblemKind::UnclosedQuote => {
+                write!(
+                    f,
+                    "{at}: a quoted field is never closed (a stray `\"`? write `\"\"` inside quotes)"
+                )
+            }
+            CsvProblemKind::FieldCount { found, header } => {
+                write!(
+                    f,
+                    "{at}: {found} fields where the header has {header} (an unquoted delimiter in a text?)"
+                )
+            }
+        }
+    }
+}
+
+/// Scans `bytes` as CSV and returns the first record that is malformed; `None` when every
+/// record is well formed. Blank lines are skipped, as polars does.
+pub fn find_csv_problem(bytes: &[u8], delimiter: u8) -> Option<CsvProblem> {
+    let mut header_fields = None;
+    let (mut line, mut row) = (1usize, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        let start_line = line;
+        // A blank line is no record.
+        if bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n')) {
+            i += if bytes[i] == b'\r' { 2 } else { 1 };
+            line += 1;
+            continue;
+        }
+        let mut fields = 1;
+        loop {
+            // One field starts at `i`.
+            if bytes.get(i) == Some(&b'"') {
+                i += 1;
+                loop {
+                    match bytes.get(i) {
+                        None => {
+                            return Some(CsvProblem {
+                                line: start_line,
+                                row,
+                                column: fields,
+                                what: CsvProblemKind::UnclosedQuote,
+                            })
+                        }
+                        Some(b'"') if bytes.get(i + 1) == Some(&b'"') => i += 2,
+                        Some(b'"') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(b'\n') => {
+                            line += 1;
+                            i += 1;
+                        }
+                        Some(_) => i += 1,
+                    }
+                }
+            }
+            // The unquoted rest of the field.
+            while i < bytes.len() && bytes[i] != delimiter && bytes[i] != b'\n' {
+                i += 1;
+            }
+            if i < bytes.len() && bytes[i] == delimiter {
+                fields += 1;
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        i += 1; // the newline, if any
+        line += 1;
+        match header_fields {
+            None => header_fields = Some(fields),
+            Some(header) if fields != header => {
+                return Some(CsvProblem {
+                    line: start_line,
+                    row,
+                    column: header.min(fields) + 1,
+                    what: CsvProblemKind::FieldCount { found: fields, header },
+                })
+            }
+            Some(_) => {}
+        }
+        row += 1;
+    }
+    None
+}
+
 /// Reads a CSV (`delimiter`, header row, quoted multi-line fields, invalid UTF-8 replaced)
 /// or Parquet file (by extension). CSV columns are all read as text, so 18-digit ids and
 /// labels keep their exact spelling.
@@ -152,9 +277,9 @@ pub fn read_table(path: &Path, delimiter: u8) -> Result<Table, Error> {
             .with_infer_schema_length(Some(0))
             .map_parse_options(|o| o.with_separator(delimiter).with_encoding(CsvEncoding::LossyUtf8))
             .try_into_reader_with_file_path(Some(path.to_path_buf()))
-            .map_err(|e| polars_err(path, e))?
+            .map_err(|e| csv_err(path, delimiter, e))?
             .finish()
-            .map_err(|e| polars_err(path, e))?
+            .map_err(|e| csv_err(path, delimiter, e))?
     };
     let mut invalid = 0;
     for col in frame.columns() {
@@ -478,6 +603,60 @@ pub fn add_tokens_column(frame: &mut DataFrame, tokens: &[Vec<String>], as_list:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_scan_finds_the_first_malformed_record() {
+        let ok = b"id,text,label\r\n1,\"a, \"\"quoted\"\"\nline\",0\r\n\r\n2,b,1\n";
+        assert_eq!(find_csv_problem(ok, b','), None);
+        let unclosed = b"id,text,label\n1,ok,0\n2,\"never closed,1\n3,c,0\n";
+        assert_eq!(
+            find_csv_problem(unclosed, b','),
+            Some(CsvProblem {
+                line: 3,
+                row: 2,
+                column: 2,
+                what: CsvProblemKind::UnclosedQuote
+            })
+        );
+        let extra = b"id,text,label\n1,a,0\n2,\"x\ny\",1\n3,a, b,0\n";
+        assert_eq!(
+            find_csv_problem(extra, b','),
+            Some(CsvProblem {
+                line: 5,
+                row: 3,
+                column: 4,
+                what: CsvProblemKind::FieldCount { found: 4, header: 3 }
+            })
+        );
+        let short = b"id;text;label\n1;a\n";
+        assert_eq!(
+            find_csv_problem(short, b';'),
+            Some(CsvProblem {
+                line: 2,
+                row: 1,
+                column: 3,
+                what: CsvProblemKind::FieldCount { found: 2, header: 3 }
+            })
+        );
+    }
+
+    #[test]
+    fn unreadable_csv_error_names_file_line_and_column() {
+        let dir = std::env::temp_dir().join(format!("rnnlab-csv-err-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("broken.csv");
+        std::fs::write(&path, "id,text,label\n1,fine,0\n2,\"unclosed,1\n3,ok,0\n").unwrap();
+        let Err(err) = read_table(&path, b',') else {
+            panic!("a broken CSV was read")
+        };
+        let err = err.to_string();
+        assert!(
+            err.contains("broken.csv: line 3 (row 2), column 2: a quoted field is never closed"),
+            "{err}"
+        );
+        assert!(!err.contains("infer_schema_length"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn registry_parses_and_names_are_unique() {

@@ -1,4 +1,5 @@
-//! Property tests: no input text panics the tokenizer, the repairs or the lemmatiser.
+//! Property tests: no input text panics the tokenizer, the repairs or the lemmatiser; no
+//! CSV file panics the loader, and well-formed ones come back exactly.
 
 mod common;
 
@@ -55,4 +56,116 @@ fn huge_and_odd_texts() {
     assert_eq!(pre.process(&"😀🔥👍🏽".repeat(1000)).len(), 3000);
     assert!(pre.process("мама мыла раму and the cat 猫 مرحبا").len() >= 4);
     assert!(pre.process(&"(".repeat(100_000)).len() == 1);
+}
+
+/// Pieces that make CSV hard: quotes, separators, both line endings, invalid and partial
+/// UTF-8, a BOM, empty fields.
+const CSV_PIECES: &[&[u8]] = &[
+    b"a",
+    b"hello world",
+    b"0",
+    b"1",
+    b"-1",
+    b",",
+    b";",
+    b"\"",
+    b"\"\"",
+    b"\n",
+    b"\r\n",
+    b"\r",
+    b" ",
+    b"\xff",
+    b"\xc3",
+    b"\xef\xbb\xbf",
+    "ð±".as_bytes(),
+    "привет".as_bytes(),
+    b"&amp;",
+    b"\t",
+];
+
+fn csv_bytes() -> impl Strategy<Value = Vec<u8>> {
+    (
+        any::<bool>(),
+        proptest::collection::vec(proptest::sample::select(CSV_PIECES), 0..60),
+    )
+        .prop_map(|(header, pieces)| {
+            let mut out = if header {
+                b"id,text,label\n".to_vec()
+            } else {
+                Vec::new()
+            };
+            for p in pieces {
+                out.extend_from_slice(p);
+            }
+            out
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Whatever bytes a user's CSV holds, loading it gives rows or an error that names the
+    /// file, never a panic.
+    #[test]
+    fn csv_loading_never_panics(bytes in csv_bytes()) {
+        let dir = std::env::temp_dir().join(format!("rnnlab-csv-prop-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.csv");
+        std::fs::write(&path, &bytes).unwrap();
+        let cols = rnnlab_text::dataset::Columns {
+            text: "text".into(),
+            label: "label".into(),
+            id: Some("id".into()),
+        };
+        match rnnlab_text::dataset::load_files(&path, None, &path, &cols, b',', 0) {
+            Ok(ds) => {
+                prop_assert_eq!(ds.texts.len(), ds.labels.len());
+                prop_assert_eq!(ds.texts.len(), ds.ids.len());
+                prop_assert_eq!(ds.texts.len(), ds.splits.len());
+                prop_assert!(ds.labels.iter().all(|l| !l.is_empty()));
+            }
+            Err(e) => prop_assert!(e.to_string().contains("f.csv"), "error without the file name: {}", e),
+        }
+    }
+}
+
+/// One CSV field, quoted when it must be (RFC 4180).
+fn quote(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// A well-formed CSV comes back exactly: every text (quotes, delimiters, line breaks,
+    /// any script) and label, in order.
+    #[test]
+    fn well_formed_csv_round_trips(
+        rows in proptest::collection::vec(("[a-zа-я😀 ,\"\n'#@&;]{1,40}", prop_oneof![Just("0"), Just("1")]), 2..30)
+    ) {
+        let dir = std::env::temp_dir().join(format!("rnnlab-csv-rt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("rt.csv");
+        let mut csv = String::from("id,text,label\n");
+        for (i, (text, label)) in rows.iter().enumerate() {
+            csv.push_str(&format!("{},{},{}\n", i + 1, quote(text), label));
+        }
+        std::fs::write(&path, &csv).unwrap();
+        let cols = rnnlab_text::dataset::Columns { text: "text".into(), label: "label".into(), id: Some("id".into()) };
+        let ds = match rnnlab_text::dataset::load_files(&path, Some(&path), &path, &cols, b',', 0) {
+            Ok(ds) => ds,
+            Err(e) => return Err(TestCaseError::fail(format!("{e}\n{csv}"))),
+        };
+        let n = rows.len();
+        prop_assert_eq!(ds.texts.len(), 3 * n);
+        let want_texts: Vec<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
+        let want_labels: Vec<&str> = rows.iter().map(|(_, l)| *l).collect();
+        prop_assert_eq!(ds.texts[..n].iter().map(String::as_str).collect::<Vec<_>>(), want_texts);
+        prop_assert_eq!(ds.labels[..n].iter().map(String::as_str).collect::<Vec<_>>(), want_labels);
+        prop_assert_eq!(rnnlab_text::dataset::find_csv_problem(csv.as_bytes(), b','), None);
+    }
 }
