@@ -4,6 +4,10 @@
 //! `cargo xtask cuda-build`, rather than at run time by whatever NVRTC a machine has: a newer
 //! NVRTC writes a newer PTX ISA than an older driver may accept (PyTorch's wheels bring NVRTC
 //! 13.2; the GPU machines here run the 13.0 driver).
+//!
+//! With the `cells-host` feature (tests only): compiles the same `cells.cu` for the host with
+//! the system's C++ compiler (`src/rnn/cells_host.cpp`), so that the kernels' arithmetic is
+//! checked against the CPU definition where no GPU is.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -12,6 +16,13 @@ fn main() {
     println!("cargo:rerun-if-changed=src/rnn/cells.cu");
     println!("cargo:rerun-if-env-changed=CUDA_COMPUTE_CAP");
     println!("cargo:rerun-if-env-changed=NVCC");
+    println!("cargo:rerun-if-changed=src/rnn/cells_host.cpp");
+    #[cfg(feature = "cells-host")]
+    cc::Build::new()
+        .cpp(true)
+        .std("c++14")
+        .file("src/rnn/cells_host.cpp")
+        .compile("rnnlab_cells_host");
     if std::env::var_os("CARGO_FEATURE_CUDA").is_none() {
         return;
     }

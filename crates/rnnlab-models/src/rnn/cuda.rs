@@ -100,8 +100,7 @@ impl Backend for Cuda {
         self.dev.clone_htod(&v)
     }
 
-    /// Row-major `C = op(A) op(B)` is column-major `Cᵀ = op(B)ᵀ op(A)ᵀ`: cuBLAS gets the
-    /// operands swapped, each with its own transpose flag.
+    /// cuBLAS is column-major: [`Gemm::column_major`] swaps the operands.
     fn gemm(
         &self,
         g: Gemm,
@@ -116,17 +115,18 @@ impl Backend for Cuda {
                 cublasOperation_t::CUBLAS_OP_N
             }
         };
+        let cm = g.column_major();
         let cfg = GemmConfig {
-            transa: op(g.trans_b),
-            transb: op(g.trans_a),
-            m: g.n as i32,
-            n: g.m as i32,
-            k: g.k as i32,
+            transa: op(cm.trans_first),
+            transb: op(cm.trans_second),
+            m: cm.m as i32,
+            n: cm.n as i32,
+            k: cm.k as i32,
             alpha: 1.0f32,
-            lda: g.ldb as i32,
-            ldb: g.lda as i32,
+            lda: cm.ld_first as i32,
+            ldb: cm.ld_second as i32,
             beta: g.beta,
-            ldc: g.ldc as i32,
+            ldc: cm.ldc as i32,
         };
         let (av, bv) = (a.0.slice(a.1..), b.0.slice(b.1..));
         let mut cv = c.0.slice_mut(c.1..);

@@ -13,6 +13,8 @@ pub mod config;
 #[cfg(feature = "cuda")]
 mod cuda;
 mod fused;
+#[cfg(all(test, feature = "cells-host"))]
+mod host_cells;
 pub mod input;
 mod kernels;
 pub mod optim;

@@ -94,6 +94,42 @@ pub(crate) struct Gemm {
     pub beta: f32,
 }
 
+/// cuBLAS's column-major arguments for a row-major [`Gemm`]: row-major `C = op(A) op(B)` is
+/// column-major `Cᵀ = op(B)ᵀ op(A)ᵀ`, so cuBLAS gets `B` first and `A` second, each with its
+/// own transpose flag. One mapping for the GPU backend and its host emulation in the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+pub(crate) struct ColumnMajor {
+    /// Transpose the first operand (`B`).
+    pub trans_first: bool,
+    /// Transpose the second operand (`A`).
+    pub trans_second: bool,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    /// Leading dimension of the first operand (`B`'s row length).
+    pub ld_first: usize,
+    /// Leading dimension of the second operand (`A`'s row length).
+    pub ld_second: usize,
+    pub ldc: usize,
+}
+
+impl Gemm {
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+    pub fn column_major(&self) -> ColumnMajor {
+        ColumnMajor {
+            trans_first: self.trans_b,
+            trans_second: self.trans_a,
+            m: self.n,
+            n: self.m,
+            k: self.k,
+            ld_first: self.ldb,
+            ld_second: self.lda,
+            ldc: self.ldc,
+        }
+    }
+}
+
 /// The scalars of one cell operation (also the kernels' first arguments).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CellStep {
