@@ -160,10 +160,10 @@ pub struct BaselineArgs {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     alternate_sign: Option<bool>,
     /// Inverse regularisation of logistic regression (default 10; nbsvm 1).
-    #[arg(long = "c", value_name = "C")]
+    #[arg(long = "c", value_name = "C", allow_negative_numbers = true)]
     c: Option<f64>,
     /// Smoothing of naive Bayes and NB-LR (default 1).
-    #[arg(long, value_name = "A")]
+    #[arg(long, value_name = "A", allow_negative_numbers = true)]
     alpha: Option<f64>,
 }
 
@@ -186,16 +186,16 @@ pub struct NeuralArgs {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     bidirectional: Option<bool>,
     /// Dropout on embeddings and between layers.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     dropout: Option<f32>,
     /// Variational dropout on the recurrent state (one mask per sequence).
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     recurrent_dropout: Option<f32>,
     /// Dropout on the pooled vector before the linear head.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     head_dropout: Option<f32>,
     /// While training, turn each token into <unk> with probability P (word dropout).
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     word_dropout: Option<f32>,
     /// Pooling over valid steps: last, mean, max or mean-max.
     #[arg(long, value_name = "P")]
@@ -232,24 +232,26 @@ pub struct NeuralArgs {
     /// Longest sequence (default: the 99th percentile of training lengths, plus one).
     #[arg(long, value_name = "N")]
     max_len: Option<usize>,
+    /// Passes over the training rows; the epoch with the best validation metric is kept.
     #[arg(long, value_name = "N")]
     epochs: Option<usize>,
+    /// Rows per optimiser step.
     #[arg(long, value_name = "N")]
     batch_size: Option<usize>,
     /// Learning rate.
-    #[arg(long, value_name = "LR")]
+    #[arg(long, value_name = "LR", allow_negative_numbers = true)]
     lr: Option<f64>,
     /// adam or adamw.
     #[arg(long, value_name = "O")]
     optimizer: Option<String>,
     /// Decoupled weight decay of adamw (default 0.01 with adamw).
-    #[arg(long, value_name = "W")]
+    #[arg(long, value_name = "W", allow_negative_numbers = true)]
     weight_decay: Option<f64>,
     /// Learning-rate schedule: constant, linear or cosine (decay to 0 over all steps).
     #[arg(long, value_name = "S")]
     lr_schedule: Option<String>,
     /// Clip the global gradient norm (0: off).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     clip: Option<f64>,
     /// Stop after N epochs without a better validation metric (default: run all epochs).
     #[arg(long, value_name = "N")]

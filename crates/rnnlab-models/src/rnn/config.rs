@@ -337,6 +337,12 @@ impl RnnConfig {
         if !(self.clip.is_finite() && self.clip >= 0.0) {
             return bad(format!("--clip {}: must be 0 (off) or positive", self.clip));
         }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad(format!(
+                "--weight-decay {}: must be 0 (off) or positive",
+                self.weight_decay
+            ));
+        }
         if self.max_len == Some(0) {
             return bad("--max-len must be at least 1".into());
         }
@@ -406,6 +412,16 @@ mod tests {
         }
         .validate()
         .is_err());
+        for weight_decay in [-0.01, f64::INFINITY] {
+            let err = RnnConfig {
+                weight_decay,
+                ..c.clone()
+            }
+            .validate()
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("--weight-decay"), "{err}");
+        }
         assert!(RnnConfig {
             bag_wide: true,
             ..c.clone()
