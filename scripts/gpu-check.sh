@@ -4,7 +4,8 @@
 # target/gpu-carry the cuda build stripped and xz-compressed (85 MB stripped is over the 64 MiB
 # carry limit; xz -6 makes it 12 MB), the hate-speech data folder and the anchors'
 # rnn_speed.py, and prints the one device command. Writes JSON lines to $OUT/gpu.jsonl and the
-# logs beside it (kernels.jsonl: every compared quantity). Not yet run on a GPU: no machine has
+# logs beside it (kernels.jsonl: every compared quantity). rnnlab's lines carry `phases_ms`
+# (forward, backward, optimiser per step), to show where a gap to cuDNN lies. Not yet run on a GPU: no machine has
 # been lent so far.
 #   RNNLAB=target/gpu-carry/rnnlab DATA=target/gpu-carry/data ANCHORS=target/gpu-carry/anchors bash scripts/gpu-check.sh
 # A dry run of the script's plumbing on a machine without a GPU (seconds):
@@ -38,7 +39,7 @@ tail -n 1 "$OUT/kernels.jsonl" >> "$J"
 timeout 120 "$RNNLAB" bench train-step --device "$DEVICE" --steps "$STEPS" --cell lstm --kernel reference >> "$J" 2>> "$OUT/rnnlab.err"
 for shape in "--batch 128 --hidden 64" "--batch 1024 --hidden 512"; do
   for cell in rnn lstm gru; do
-    timeout 120 "$RNNLAB" bench train-step --device "$DEVICE" --steps "$STEPS" --cell "$cell" $shape >> "$J" 2>> "$OUT/rnnlab.err"
+    timeout 120 "$RNNLAB" bench train-step --device "$DEVICE" --steps "$STEPS" --cell "$cell" $shape --phases >> "$J" 2>> "$OUT/rnnlab.err"
     timeout 120 $PY "$ANCHORS/rnn_speed.py" --device "$DEVICE" --steps "$STEPS" --cell "$cell" $shape >> "$J" 2>> "$OUT/torch.err"
   done
 done

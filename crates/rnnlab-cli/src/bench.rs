@@ -103,6 +103,11 @@ pub struct SpeedArgs {
     /// per step).
     #[arg(long, default_value = "auto")]
     kernel: String,
+    /// train-step only: also time each phase of a step (forward and loss, backward,
+    /// optimiser) in a second run with the device synchronised between phases; adds
+    /// `phases_ms`, milliseconds per step.
+    #[arg(long)]
+    phases: bool,
 }
 
 impl SpeedArgs {
@@ -131,13 +136,16 @@ impl SpeedArgs {
             steps: self.steps,
             kernel: parse_kernel(&self.kernel)?,
         };
+        if self.phases && mode != "train" {
+            return Err(rnnlab_models::Error::Param("--phases is for train-step".into()).into());
+        }
         let device = rnnlab_models::rnn::parse_device(&self.device)?;
         let r = if mode == "train" {
             shape.train_step(&device)?
         } else {
             shape.infer(&device)?
         };
-        let line = json!({
+        let mut line = json!({
             "impl": concat!("rnnlab ", env!("CARGO_PKG_VERSION")),
             "mode": mode,
             "device": self.device,
@@ -154,6 +162,15 @@ impl SpeedArgs {
             "seconds": (r.seconds * 1e3).round() / 1e3,
             "docs_per_s": r.docs_per_s.round(),
         });
+        if self.phases {
+            let p = shape.train_phases(&device)?;
+            let ms = |s: f64| (s * 1e6).round() / 1e3;
+            line["phases_ms"] = json!({
+                "forward": ms(p.forward),
+                "backward": ms(p.backward),
+                "optimizer": ms(p.optimizer),
+            });
+        }
         println!("{line}");
         Ok(())
     }

@@ -12,7 +12,7 @@ use super::classifier::SequenceClassifier;
 use super::config::{CellKind, OptimizerKind, Pooling, RnnConfig};
 use super::recurrent::Kernel;
 use super::rng::Rng;
-use super::step::Trainer;
+use super::step::{PhaseTimes, Trainer};
 use crate::Error;
 
 /// The benchmark's shape (the flags of `rnn_speed.py`).
@@ -137,6 +137,27 @@ impl SpeedShape {
         self.time(|| bench.step().map(drop))
     }
 
+    /// Where a training step's time goes: seconds per step in each phase, over `steps`
+    /// steps after 10 warm-up ones, the device synchronised between phases (a run of its
+    /// own, so that the synchronisation does not slow [`Self::train_step`]).
+    pub fn train_phases(&self, device: &Device) -> Result<PhaseTimes, Error> {
+        let mut bench = self.train_bench(device)?;
+        for _ in 0..10 {
+            bench.step()?;
+        }
+        bench.trainer.phase_times = Some(PhaseTimes::default());
+        for _ in 0..self.steps {
+            bench.step()?;
+        }
+        let total = bench.trainer.phase_times.unwrap_or_default();
+        let n = self.steps.max(1) as f64;
+        Ok(PhaseTimes {
+            forward: total.forward / n,
+            backward: total.backward / n,
+            optimizer: total.optimizer / n,
+        })
+    }
+
     /// The forward pass only, no graph kept, `steps` times after 10 warm-up passes.
     pub fn infer(&self, device: &Device) -> Result<SpeedResult, Error> {
         let bench = self.infer_bench(device)?;
@@ -189,5 +210,38 @@ impl InferBench {
         candle_nn::ops::sigmoid(&logits)
             .and_then(|p| p.flatten_all()?.to_vec1::<f32>())
             .map_err(super::ce)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The phase timing runs the same steps as training: the loss falls on the fixed batch,
+    /// and every phase took some time.
+    #[test]
+    fn phases_cover_the_step() {
+        let shape = SpeedShape {
+            batch: 8,
+            len: 5,
+            emb: 8,
+            hidden: 8,
+            vocab: 50,
+            steps: 5,
+            ..SpeedShape::default()
+        };
+        let dev = Device::Cpu;
+        let mut bench = shape.train_bench(&dev).unwrap();
+        let first = bench.step().unwrap();
+        bench.trainer.phase_times = Some(PhaseTimes::default());
+        let mut last = first;
+        for _ in 0..20 {
+            last = bench.step().unwrap();
+        }
+        assert!(last < first, "loss {first} -> {last}");
+        let p = bench.trainer.phase_times.unwrap();
+        assert!(p.forward > 0.0 && p.backward > 0.0 && p.optimizer > 0.0, "{p:?}");
+        let per_step = shape.train_phases(&dev).unwrap();
+        assert!(per_step.forward > 0.0 && per_step.forward.is_finite(), "{per_step:?}");
     }
 }

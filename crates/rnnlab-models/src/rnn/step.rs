@@ -1,6 +1,8 @@
 //! One optimisation step of a sequence classifier (forward, loss, backward, clipping, AdamW),
 //! shared by [`super::fit`] and the throughput benchmark so that both measure the same work.
 
+use std::time::Instant;
+
 use candle_core::backprop::GradStore;
 use candle_core::Var;
 use candle_nn::ParamsAdamW;
@@ -19,6 +21,20 @@ pub struct Trainer {
     pub net: SequenceClassifier,
     opt: AdamWOptimizer,
     clip: f64,
+    /// When set, every step adds its phases' wall times here, the device synchronised
+    /// between phases (benchmarks: where a step's time goes, on a GPU too).
+    pub phase_times: Option<PhaseTimes>,
+}
+
+/// Seconds spent in each phase of the steps timed so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PhaseTimes {
+    /// Embedding lookup, forward pass and loss (the loss read back to the host).
+    pub forward: f64,
+    /// Backpropagation.
+    pub backward: f64,
+    /// Clipping and the AdamW update.
+    pub optimizer: f64,
 }
 
 impl Trainer {
@@ -41,7 +57,21 @@ impl Trainer {
             net,
             opt,
             clip: config.clip,
+            phase_times: None,
         })
+    }
+
+    /// With [`Self::phase_times`] set: waits for the device and returns the seconds since
+    /// `since`, restarting it.
+    fn lap(&self, since: &mut Instant) -> Result<f64, Error> {
+        if self.phase_times.is_none() {
+            return Ok(0.0);
+        }
+        self.net.embedding.device().synchronize().map_err(ce)?;
+        let now = Instant::now();
+        let s = (now - *since).as_secs_f64();
+        *since = now;
+        Ok(s)
     }
 
     /// One step on a batch with labels `y` and per-row loss weights `w`, at learning rate `lr`;
@@ -56,6 +86,7 @@ impl Trainer {
         lr: f64,
         train: Option<&mut Rng>,
     ) -> Result<f64, Error> {
+        let mut t = Instant::now();
         // With the fused optimiser the looked-up rows are leaves of the graph and the tables'
         // gradients go to the optimiser as rows: no dense table-sized gradient (with its
         // zeroing and accumulation) per step.
@@ -73,12 +104,17 @@ impl Trainer {
         if !lv.is_finite() {
             return Ok(lv);
         }
+        let forward_s = self.lap(&mut t)?;
         let mut grads = l.backward().map_err(ce)?;
         let Some(leaves) = leaves else {
+            let backward_s = self.lap(&mut t)?;
             self.opt.step(&mut grads, lr, self.clip)?;
+            let optimizer_s = self.lap(&mut t)?;
+            self.add_phases(forward_s, backward_s, optimizer_s);
             return Ok(lv);
         };
         let RowGradients { dx, dbag, dwide } = leaves.row_gradients(&mut grads, &self.net.config)?;
+        let backward_s = self.lap(&mut t)?;
         let mut rows = vec![RowGrad {
             var: &self.net.embedding,
             ids: &batch.ids,
@@ -99,7 +135,17 @@ impl Trainer {
             });
         }
         self.opt.step_with_rows(&mut grads, &rows, lr, self.clip)?;
+        let optimizer_s = self.lap(&mut t)?;
+        self.add_phases(forward_s, backward_s, optimizer_s);
         Ok(lv)
+    }
+
+    fn add_phases(&mut self, forward: f64, backward: f64, optimizer: f64) {
+        if let Some(p) = &mut self.phase_times {
+            p.forward += forward;
+            p.backward += backward;
+            p.optimizer += optimizer;
+        }
     }
 }
 
@@ -239,6 +285,8 @@ mod tests {
                 opt: AdamW::new(vars, params).unwrap(),
             },
             clip: config.clip,
+            // Timing the plain path's phases must not change its steps.
+            phase_times: Some(PhaseTimes::default()),
         };
         for step in 0..4 {
             let a = fused.step(&batch, &bags, &y, &w, config.lr, None).unwrap();
