@@ -330,16 +330,23 @@ pub fn clip_global_norm(
     vars: &[candle_core::Var],
     max_norm: f64,
 ) -> Result<f64, Error> {
-    let mut sq = 0f64;
+    // Each parameter's sum of squares stays on the device; one read-back for all of them
+    // (on a GPU a read-back per parameter would stall the queue as often).
+    let mut sums = Vec::with_capacity(vars.len());
     for v in vars {
         if let Some(g) = grads.get(v.as_tensor()) {
-            sq += g
-                .sqr()
-                .and_then(|s| s.sum_all())
-                .and_then(|s| s.to_scalar::<f32>())
-                .map_err(ce)? as f64;
+            sums.push(g.sqr().and_then(|s| s.sum_all()).map_err(ce)?);
         }
     }
+    let sq = if sums.is_empty() {
+        0.0
+    } else {
+        Tensor::stack(&sums, 0)
+            .and_then(|s| s.to_dtype(candle_core::DType::F64))
+            .and_then(|s| s.sum_all())
+            .and_then(|s| s.to_scalar::<f64>())
+            .map_err(ce)?
+    };
     let norm = sq.sqrt();
     let scale = max_norm / (norm + 1e-6);
     if scale < 1.0 {
@@ -368,5 +375,43 @@ mod tests {
         assert!(ids.iter().zip(&before).all(|(a, b)| a == b || (*a == UNK && *b != PAD)));
         let rate = dropped as f64 / tokens as f64;
         assert!((rate - 0.2).abs() < 0.02, "dropped {rate} of the tokens");
+    }
+
+    #[test]
+    fn global_norm_clipping_scales_every_gradient_by_one_factor() {
+        let dev = Device::Cpu;
+        let a = candle_core::Var::new(&[1.0f32, 2.0], &dev).unwrap();
+        let b = candle_core::Var::new(&[[3.0f32], [4.0]], &dev).unwrap();
+        let c = candle_core::Var::new(&[7.0f32], &dev).unwrap(); // no gradient
+                                                                 // loss = 3 a0 + 4 a1 + 12 b0 + 0 b1: gradients (3, 4) and (12, 0), norm 13.
+        let loss = (a
+            .as_tensor()
+            .mul(&Tensor::new(&[3.0f32, 4.0], &dev).unwrap())
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            + b.as_tensor()
+                .mul(&Tensor::new(&[[12.0f32], [0.0]], &dev).unwrap())
+                .unwrap()
+                .sum_all()
+                .unwrap())
+        .unwrap();
+        let vars = [a.clone(), b.clone(), c];
+        let mut grads = loss.backward().unwrap();
+        let norm = clip_global_norm(&mut grads, &vars, 100.0).unwrap();
+        assert!((norm - 13.0).abs() < 1e-9, "{norm}");
+        assert_eq!(grads.get(a.as_tensor()).unwrap().to_vec1::<f32>().unwrap(), [3.0, 4.0]);
+        let norm = clip_global_norm(&mut grads, &vars, 6.5).unwrap();
+        assert!((norm - 13.0).abs() < 1e-9, "{norm}");
+        let ga = grads.get(a.as_tensor()).unwrap().to_vec1::<f32>().unwrap();
+        let gb = grads
+            .get(b.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert!((ga[0] - 1.5).abs() < 1e-5 && (ga[1] - 2.0).abs() < 1e-5, "{ga:?}");
+        assert!((gb[0] - 6.0).abs() < 1e-5 && gb[1] == 0.0, "{gb:?}");
     }
 }
