@@ -41,6 +41,8 @@ for shape in "--batch 128 --hidden 64" "--batch 1024 --hidden 512"; do
   for cell in rnn lstm gru; do
     timeout 120 "$RNNLAB" bench train-step --device "$DEVICE" --steps "$STEPS" --cell "$cell" $shape --phases >> "$J" 2>> "$OUT/rnnlab.err"
     timeout 120 $PY "$ANCHORS/rnn_speed.py" --device "$DEVICE" --steps "$STEPS" --cell "$cell" $shape >> "$J" 2>> "$OUT/torch.err"
+    # The same step with AdamW as one optim.cu kernel per parameter (not yet the default).
+    [ "$DEVICE" = cpu ] || timeout 120 "$RNNLAB" bench train-step --device "$DEVICE" --steps "$STEPS" --cell "$cell" $shape --phases --gpu-adamw >> "$J" 2>> "$OUT/rnnlab.err"
   done
 done
 timeout 600 "$RNNLAB" train --dataset twitter-hate-speech --data-dir "$DATA" --model lstm \

@@ -108,6 +108,10 @@ pub struct SpeedArgs {
     /// `phases_ms`, milliseconds per step.
     #[arg(long)]
     phases: bool,
+    /// train-step on a GPU: AdamW as one kernel per parameter (`optim.cu`) instead of
+    /// candle-nn's dozen ops per parameter (an experiment; training uses candle-nn's).
+    #[arg(long)]
+    gpu_adamw: bool,
 }
 
 impl SpeedArgs {
@@ -135,9 +139,10 @@ impl SpeedArgs {
             bidirectional: self.bidirectional,
             steps: self.steps,
             kernel: parse_kernel(&self.kernel)?,
+            gpu_adamw: self.gpu_adamw,
         };
-        if self.phases && mode != "train" {
-            return Err(rnnlab_models::Error::Param("--phases is for train-step".into()).into());
+        if (self.phases || self.gpu_adamw) && mode != "train" {
+            return Err(rnnlab_models::Error::Param("--phases and --gpu-adamw are for train-step".into()).into());
         }
         let device = rnnlab_models::rnn::parse_device(&self.device)?;
         let r = if mode == "train" {
@@ -158,6 +163,7 @@ impl SpeedArgs {
             "bidirectional": self.bidirectional,
             "steps": self.steps,
             "kernel": self.kernel,
+            "gpu_adamw": self.gpu_adamw,
             "threads": rayon::current_num_threads(),
             "seconds": (r.seconds * 1e3).round() / 1e3,
             "docs_per_s": r.docs_per_s.round(),

@@ -1,6 +1,6 @@
 //! The stepwise recurrent layer's primitives on NVIDIA GPUs: cuBLAS for the products, the
 //! cell kernels of `cells.cu` (compiled by `build.rs` with the toolkit's nvcc, embedded as a
-//! fat binary, loaded once per device). The loop itself is [`super::stepwise::forward`] /
+//! fat binary, loaded once per device); and AdamW's in-place update (`optim.cu`). The loop itself is [`super::stepwise::forward`] /
 //! [`super::stepwise::backward`], shared with the CPU definition the tests check.
 
 use std::sync::{Arc, Mutex};
@@ -9,25 +9,28 @@ use candle_core::cuda_backend::cudarc::cublas::{sys::cublasOperation_t, Gemm as 
 use candle_core::cuda_backend::cudarc::driver::{CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
 use candle_core::cuda_backend::cudarc::nvrtc::Ptx;
 use candle_core::cuda_backend::{CudaDevice, WrapErr};
-use candle_core::{CudaStorage, Layout, Shape};
+use candle_core::{CpuStorage, CudaStorage, InplaceOp2, Layout, Shape};
 
 use super::lock_err;
+use super::optim::Consts;
 use super::stepwise::{
     self, AnySaved, At, AtMut, Backend, BackwardCell, CellStep, ForwardCell, Gemm, StepwiseBackward, StepwiseDirection,
 };
 
-/// `cells.cu` as nvcc's fat binary: machine code for `CUDA_COMPUTE_CAP` and PTX.
-const FATBIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cells.fatbin"));
+/// `cells.cu` and `optim.cu` as nvcc's fat binaries: machine code for `CUDA_COMPUTE_CAP` and PTX.
+const CELLS_FATBIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cells.fatbin"));
+const OPTIM_FATBIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/optim.fatbin"));
 
-/// The two cell kernels, loaded into one device's context.
-struct CellKernels {
+/// The kernels of `cells.cu` and `optim.cu`, loaded into one device's context.
+struct Kernels {
     forward: CudaFunction,
     backward: CudaFunction,
+    adamw: CudaFunction,
 }
 
 /// The kernels of `dev`, loaded on first use (one entry per device ordinal).
-fn cell_kernels(dev: &CudaDevice) -> candle_core::Result<Arc<CellKernels>> {
-    static LOADED: Mutex<Vec<(usize, Arc<CellKernels>)>> = Mutex::new(Vec::new());
+fn kernels(dev: &CudaDevice) -> candle_core::Result<Arc<Kernels>> {
+    static LOADED: Mutex<Vec<(usize, Arc<Kernels>)>> = Mutex::new(Vec::new());
     let stream = dev.cuda_stream();
     let ctx = stream.context();
     let ordinal = ctx.ordinal();
@@ -35,10 +38,12 @@ fn cell_kernels(dev: &CudaDevice) -> candle_core::Result<Arc<CellKernels>> {
     if let Some((_, k)) = loaded.iter().find(|(o, _)| *o == ordinal) {
         return Ok(k.clone());
     }
-    let module = ctx.load_module(Ptx::from_binary(FATBIN.to_vec())).w()?;
-    let kernels = Arc::new(CellKernels {
-        forward: module.load_function("cell_forward").w()?,
-        backward: module.load_function("cell_backward").w()?,
+    let cells = ctx.load_module(Ptx::from_binary(CELLS_FATBIN.to_vec())).w()?;
+    let optim = ctx.load_module(Ptx::from_binary(OPTIM_FATBIN.to_vec())).w()?;
+    let kernels = Arc::new(Kernels {
+        forward: cells.load_function("cell_forward").w()?,
+        backward: cells.load_function("cell_backward").w()?,
+        adamw: optim.load_function("adamw_update").w()?,
     });
     loaded.push((ordinal, kernels.clone()));
     Ok(kernels)
@@ -49,7 +54,7 @@ fn cell_kernels(dev: &CudaDevice) -> candle_core::Result<Arc<CellKernels>> {
 struct Cuda {
     dev: CudaDevice,
     stream: Arc<CudaStream>,
-    kernels: Arc<CellKernels>,
+    kernels: Arc<Kernels>,
 }
 
 impl Cuda {
@@ -57,7 +62,7 @@ impl Cuda {
         Ok(Cuda {
             dev: dev.clone(),
             stream: dev.cuda_stream(),
-            kernels: cell_kernels(dev)?,
+            kernels: kernels(dev)?,
         })
     }
 }
@@ -250,12 +255,79 @@ pub(crate) fn backward(
     Ok(CudaStorage::wrap_cuda_slice(grads, be.dev))
 }
 
+/// A parameter's AdamW moments on its GPU, allocated (zero) at its first update.
+#[derive(Default)]
+pub struct GpuMoments(Mutex<Option<(CudaSlice<f32>, CudaSlice<f32>)>>);
+
+/// AdamW's update of one parameter in place, one `optim.cu` kernel:
+/// `param.inplace_op2(grad, &GpuUpdate { .. })`.
+pub(crate) struct GpuUpdate<'a> {
+    pub moments: &'a GpuMoments,
+    pub c: Consts,
+}
+
+impl InplaceOp2 for GpuUpdate<'_> {
+    fn name(&self) -> &'static str {
+        "adamw-update-gpu"
+    }
+
+    fn cpu_fwd(&self, _: &mut CpuStorage, _: &Layout, _: &CpuStorage, _: &Layout) -> candle_core::Result<()> {
+        candle_core::bail!("the GPU AdamW update runs on GPUs only (the CPU has its own)")
+    }
+
+    fn cuda_fwd(&self, s1: &mut CudaStorage, l1: &Layout, s2: &CudaStorage, l2: &Layout) -> candle_core::Result<()> {
+        let n = l1.shape().elem_count();
+        let (Some((p0, p1)), Some((g0, g1))) = (l1.contiguous_offsets(), l2.contiguous_offsets()) else {
+            candle_core::bail!("adamw: parameter and gradient must be contiguous");
+        };
+        if p1 - p0 != n || g1 - g0 != n {
+            candle_core::bail!("adamw: parameter ({n}) and gradient ({}) differ in size", g1 - g0);
+        }
+        let dev = s1.device.clone();
+        let kernels = kernels(&dev)?;
+        let mut moments = self.moments.0.lock().map_err(lock_err)?;
+        if moments.is_none() {
+            *moments = Some((dev.alloc_zeros::<f32>(n.max(1))?, dev.alloc_zeros::<f32>(n.max(1))?));
+        }
+        let Some((m, v)) = moments.as_mut() else {
+            candle_core::bail!("adamw: moments missing");
+        };
+        if m.len() < n {
+            candle_core::bail!("adamw: the moments were made for another parameter");
+        }
+        let c = self.c;
+        let (count, keep) = (n as i64, 1.0 - c.lr * c.decay);
+        let g = s2.as_cuda_slice::<f32>()?.slice(g0..g1);
+        let mut p = s1.as_cuda_slice_mut::<f32>()?.slice_mut(p0..p1);
+        let stream = dev.cuda_stream();
+        let mut b = stream.launch_builder(&kernels.adamw);
+        b.arg(&count);
+        b.arg(&c.lr);
+        b.arg(&keep);
+        b.arg(&c.beta1);
+        b.arg(&c.beta2);
+        b.arg(&c.scale_m);
+        b.arg(&c.scale_v);
+        b.arg(&c.eps);
+        b.arg(&c.grad_scale);
+        b.arg(&mut p);
+        b.arg(&g);
+        b.arg(m);
+        b.arg(v);
+        // SAFETY: the argument list is adamw_update's in optim.cu; all four buffers hold `n`.
+        unsafe { b.launch(threads(n)) }.w()?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    /// The build compiled `cells.cu` into a fat binary (its magic number first).
+    /// The build compiled `cells.cu` and `optim.cu` into fat binaries (their magic number first).
     #[test]
-    fn cell_kernels_are_embedded() {
-        assert!(super::FATBIN.len() > 1000, "{} bytes", super::FATBIN.len());
-        assert_eq!(&super::FATBIN[..4], &[0x50, 0xed, 0x55, 0xba]);
+    fn kernels_are_embedded() {
+        for fatbin in [super::CELLS_FATBIN, super::OPTIM_FATBIN] {
+            assert!(fatbin.len() > 1000, "{} bytes", fatbin.len());
+            assert_eq!(&fatbin[..4], &[0x50, 0xed, 0x55, 0xba]);
+        }
     }
 }

@@ -14,7 +14,7 @@ pub mod config;
 mod cuda;
 mod fused;
 #[cfg(all(test, feature = "cells-host"))]
-mod host_cells;
+mod host_kernels;
 pub mod input;
 mod kernels;
 pub mod optim;

@@ -32,19 +32,49 @@ struct Update<'a> {
     c: Consts,
 }
 
-/// The step's constants.
-#[derive(Clone, Copy)]
-struct Consts {
-    lr: f32,
-    decay: f32,
-    beta1: f32,
-    beta2: f32,
+/// The step's constants (also the GPU kernel's, `optim.cu`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Consts {
+    pub lr: f32,
+    pub decay: f32,
+    pub beta1: f32,
+    pub beta2: f32,
     /// `1 / (1 - beta^t)`.
-    scale_m: f32,
-    scale_v: f32,
-    eps: f32,
+    pub scale_m: f32,
+    pub scale_v: f32,
+    pub eps: f32,
     /// The clipping factor applied to the gradient.
-    grad_scale: f32,
+    pub grad_scale: f32,
+}
+
+impl Consts {
+    /// Step `step` (from 1) at learning rate `lr`.
+    pub fn new(params: &ParamsAdamW, step: i32, lr: f64, grad_scale: f32) -> Self {
+        let (b1, b2) = (params.beta1, params.beta2);
+        Consts {
+            lr: lr as f32,
+            decay: params.weight_decay as f32,
+            beta1: b1 as f32,
+            beta2: b2 as f32,
+            scale_m: (1.0 / (1.0 - b1.powi(step))) as f32,
+            scale_v: (1.0 / (1.0 - b2.powi(step))) as f32,
+            eps: params.eps as f32,
+            grad_scale,
+        }
+    }
+}
+
+/// PyTorch's AdamW on matching slices of parameter, gradient and moments (`optim.cu`'s
+/// kernel does the same per element).
+pub(crate) fn update_slice(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: Consts) {
+    let keep = 1.0 - c.lr * c.decay;
+    for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+        let g = g * c.grad_scale;
+        *m = c.beta1 * *m + (1.0 - c.beta1) * g;
+        *v = c.beta2 * *v + (1.0 - c.beta2) * g * g;
+        let step = (*m * c.scale_m) / ((*v * c.scale_v).sqrt() + c.eps);
+        *p = *p * keep - c.lr * step;
+    }
 }
 
 impl InplaceOp1 for Update<'_> {
@@ -68,16 +98,7 @@ impl InplaceOp1 for Update<'_> {
             .map_err(|_| candle_core::Error::Msg("poisoned lock".into()))?;
         let Moments { m, v } = &mut **guard;
         let c = self.c;
-        let keep = 1.0 - c.lr * c.decay;
-        let piece = |(((p, g), m), v): Piece<'_>| {
-            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                let g = g * c.grad_scale;
-                *m = c.beta1 * *m + (1.0 - c.beta1) * g;
-                *v = c.beta2 * *v + (1.0 - c.beta2) * g * g;
-                let step = (*m * c.scale_m) / ((*v * c.scale_v).sqrt() + c.eps);
-                *p = *p * keep - c.lr * step;
-            }
-        };
+        let piece = |(((p, g), m), v): Piece<'_>| update_slice(p, g, m, v, c);
         if n > PIECE {
             let pieces: Vec<Piece<'_>> = p
                 .chunks_mut(PIECE)
@@ -131,6 +152,14 @@ pub enum AdamWOptimizer {
     },
     /// candle-nn's (other devices).
     Candle { vars: Vec<Var>, opt: AdamW },
+    /// In place on a GPU, one kernel per parameter (`optim.cu`); see [`Self::into_gpu`].
+    #[cfg(feature = "cuda")]
+    Gpu {
+        vars: Vec<Var>,
+        moments: Vec<super::cuda::GpuMoments>,
+        params: ParamsAdamW,
+        step: i32,
+    },
 }
 
 impl AdamWOptimizer {
@@ -155,6 +184,21 @@ impl AdamWOptimizer {
         Ok(AdamWOptimizer::Candle { vars, opt })
     }
 
+    /// candle-nn's optimiser before its first step turned into the GPU kernel's (not yet the
+    /// default on GPUs: it has not run on one).
+    #[cfg(feature = "cuda")]
+    pub fn into_gpu(self) -> Result<Self, Error> {
+        match self {
+            AdamWOptimizer::Candle { vars, opt } => Ok(AdamWOptimizer::Gpu {
+                moments: vars.iter().map(|_| Default::default()).collect(),
+                vars,
+                params: opt.params().clone(),
+                step: 0,
+            }),
+            other => Ok(other),
+        }
+    }
+
     /// Whether this is the in-place CPU optimiser (which takes [`RowGrad`]s).
     pub fn is_fused(&self) -> bool {
         matches!(self, AdamWOptimizer::Fused { .. })
@@ -176,9 +220,35 @@ impl AdamWOptimizer {
         lr: f64,
         clip: f64,
     ) -> Result<(), Error> {
+        if !rows.is_empty() && !self.is_fused() {
+            return Err(Error::Training("row gradients need the fused CPU optimiser".into()));
+        }
         match self {
-            AdamWOptimizer::Candle { .. } if !rows.is_empty() => {
-                Err(Error::Training("row gradients need the fused CPU optimiser".into()))
+            #[cfg(feature = "cuda")]
+            AdamWOptimizer::Gpu {
+                vars,
+                moments,
+                params,
+                step,
+            } => {
+                let mut grad_scale = 1.0f32;
+                if clip > 0.0 {
+                    let scale = clip / (super::train::global_norm(grads, vars)? + 1e-6);
+                    if scale < 1.0 {
+                        grad_scale = scale as f32;
+                    }
+                }
+                *step += 1;
+                let c = Consts::new(params, *step, lr, grad_scale);
+                for (var, moments) in vars.iter().zip(moments.iter()) {
+                    let Some(g) = grads.get(var.as_tensor()) else {
+                        continue;
+                    };
+                    let g = g.contiguous().map_err(ce)?;
+                    let update = super::cuda::GpuUpdate { moments, c };
+                    var.as_tensor().inplace_op2(&g, &update).map_err(ce)?;
+                }
+                Ok(())
             }
             AdamWOptimizer::Candle { vars, opt } => {
                 if clip > 0.0 {
@@ -248,18 +318,8 @@ impl AdamWOptimizer {
                     }
                 }
                 *step += 1;
-                let (b1, b2) = (params.beta1, params.beta2);
+                let c = Consts::new(params, *step, lr, grad_scale);
                 for (k, (var, mom)) in vars.iter().zip(moments.iter_mut()).enumerate() {
-                    let c = Consts {
-                        lr: lr as f32,
-                        decay: params.weight_decay as f32,
-                        beta1: b1 as f32,
-                        beta2: b2 as f32,
-                        scale_m: (1.0 / (1.0 - b1.powi(*step))) as f32,
-                        scale_v: (1.0 / (1.0 - b2.powi(*step))) as f32,
-                        eps: params.eps as f32,
-                        grad_scale,
-                    };
                     let update = |grad, moments| Update {
                         grad,
                         moments: Mutex::new(moments),

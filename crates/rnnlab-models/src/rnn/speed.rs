@@ -29,6 +29,8 @@ pub struct SpeedShape {
     pub steps: usize,
     /// The recurrent layers' implementation.
     pub kernel: Kernel,
+    /// AdamW as one kernel per parameter on a GPU (`optim.cu`) rather than candle-nn's ops.
+    pub gpu_adamw: bool,
 }
 
 impl Default for SpeedShape {
@@ -44,6 +46,7 @@ impl Default for SpeedShape {
             bidirectional: false,
             steps: 200,
             kernel: Kernel::Auto,
+            gpu_adamw: false,
         }
     }
 }
@@ -114,12 +117,28 @@ impl SpeedShape {
         let net = self.net(&config, device)?;
         let (batch, y) = self.batch();
         Ok(TrainBench {
-            trainer: Trainer::new(net, &config)?,
+            trainer: self.with_optimizer(Trainer::new(net, &config)?, device)?,
             w: vec![1.0; y.len()],
             batch,
             y,
             lr: config.lr,
         })
+    }
+
+    /// The trainer with the optimiser `gpu_adamw` asks for.
+    fn with_optimizer(&self, trainer: Trainer, device: &Device) -> Result<Trainer, Error> {
+        if !self.gpu_adamw {
+            return Ok(trainer);
+        }
+        if !device.is_cuda() {
+            return Err(Error::Param("the GPU AdamW kernel needs a CUDA device".into()));
+        }
+        #[cfg(feature = "cuda")]
+        return trainer.with_gpu_adamw();
+        #[cfg(not(feature = "cuda"))]
+        Err(Error::Param(
+            "the GPU AdamW kernel needs a build with the cuda feature".into(),
+        ))
     }
 
     /// A model and the fixed batch for forward passes (what `infer` times).

@@ -323,6 +323,27 @@ fn word_dropout(ids: &mut [u32], p: f32, rng: &mut Rng) {
     }
 }
 
+/// The L2 norm of all of `vars`' gradients together. Each parameter's sum of squares stays on
+/// the device; one read-back for all of them (on a GPU a read-back per parameter would stall
+/// the queue as often).
+pub fn global_norm(grads: &candle_core::backprop::GradStore, vars: &[candle_core::Var]) -> Result<f64, Error> {
+    let mut sums = Vec::with_capacity(vars.len());
+    for v in vars {
+        if let Some(g) = grads.get(v.as_tensor()) {
+            sums.push(g.sqr().and_then(|s| s.sum_all()).map_err(ce)?);
+        }
+    }
+    if sums.is_empty() {
+        return Ok(0.0);
+    }
+    let sq = Tensor::stack(&sums, 0)
+        .and_then(|s| s.to_dtype(candle_core::DType::F64))
+        .and_then(|s| s.sum_all())
+        .and_then(|s| s.to_scalar::<f64>())
+        .map_err(ce)?;
+    Ok(sq.sqrt())
+}
+
 /// Scales all gradients so that their joint L2 norm is at most `max_norm` (PyTorch's
 /// `clip_grad_norm_`). Returns the norm before clipping.
 pub fn clip_global_norm(
@@ -330,24 +351,7 @@ pub fn clip_global_norm(
     vars: &[candle_core::Var],
     max_norm: f64,
 ) -> Result<f64, Error> {
-    // Each parameter's sum of squares stays on the device; one read-back for all of them
-    // (on a GPU a read-back per parameter would stall the queue as often).
-    let mut sums = Vec::with_capacity(vars.len());
-    for v in vars {
-        if let Some(g) = grads.get(v.as_tensor()) {
-            sums.push(g.sqr().and_then(|s| s.sum_all()).map_err(ce)?);
-        }
-    }
-    let sq = if sums.is_empty() {
-        0.0
-    } else {
-        Tensor::stack(&sums, 0)
-            .and_then(|s| s.to_dtype(candle_core::DType::F64))
-            .and_then(|s| s.sum_all())
-            .and_then(|s| s.to_scalar::<f64>())
-            .map_err(ce)?
-    };
-    let norm = sq.sqrt();
+    let norm = global_norm(grads, vars)?;
     let scale = max_norm / (norm + 1e-6);
     if scale < 1.0 {
         for v in vars {

@@ -1,8 +1,8 @@
-// `cells.cu` compiled for the host by a C++ compiler (feature `cells-host`, tests only): the
-// CUDA qualifiers expand to nothing and the thread coordinates are per-thread globals that
-// the caller sets before each call, so every kernel thread runs as one plain call. The
-// host_cells tests run the stepwise loop with these kernels against the CPU definition, which
-// checks the kernels' arithmetic and indexing on a machine without a GPU.
+// The GPU kernels (`cells.cu`, `optim.cu`) compiled for the host by a C++ compiler (feature
+// `cells-host`, tests only): the CUDA qualifiers expand to nothing and the thread coordinates
+// are per-thread globals that the caller sets before each call, so every kernel thread runs
+// as one plain call. The host_kernels tests hold them to the CPU definitions, which checks the
+// kernels' arithmetic and indexing on a machine without a GPU.
 
 #include <math.h>
 
@@ -24,5 +24,7 @@ extern "C" void rnnlab_host_thread(unsigned int block, unsigned int block_dim, u
 #define __launch_bounds__(...)
 #define cell_forward rnnlab_cells_cu_forward
 #define cell_backward rnnlab_cells_cu_backward
+#define adamw_update rnnlab_optim_cu_adamw_update
 
 #include "cells.cu"
+#include "optim.cu"

@@ -1,9 +1,11 @@
-//! The GPU cell kernels of `cells.cu`, compiled for the host (`cells_host.cpp`, feature
-//! `cells-host`), run by the stepwise loop and held to the CPU definition ([`Cpu`]), so that
-//! the kernels' arithmetic and indexing, and the column-major product arguments that cuBLAS
-//! gets ([`Gemm::column_major`]), are checked on a machine without a GPU. What is left for a
-//! GPU to check: cuBLAS and the launch itself (`rnnlab bench kernels --device cuda`).
+//! The GPU kernels compiled for the host (`kernels_host.cpp`, feature `cells-host`) and held
+//! to their CPU definitions on a machine without a GPU: the cells of `cells.cu`, run by the
+//! stepwise loop against [`Cpu`] (with the column-major product arguments that cuBLAS gets,
+//! [`Gemm::column_major`]), and AdamW's update of `optim.cu` against the CPU optimiser's
+//! [`update_slice`]. What is left for a GPU to check: cuBLAS and the launches
+//! (`rnnlab bench kernels --device cuda`).
 
+use super::optim::{update_slice, Consts};
 use super::rng::Rng;
 use super::stepwise::{self, At, AtMut, Backend, BackwardCell, CellStep, Cpu, ForwardCell, Gemm, Plan};
 use super::CellKind;
@@ -30,6 +32,21 @@ extern "C" {
         out: *mut f32,
         act: *mut f32,
         hm_next: *mut f32,
+    );
+    fn rnnlab_optim_cu_adamw_update(
+        n: i64,
+        lr: f32,
+        keep: f32,
+        beta1: f32,
+        beta2: f32,
+        scale_m: f32,
+        scale_v: f32,
+        eps: f32,
+        grad_scale: f32,
+        p: *mut f32,
+        g: *const f32,
+        m: *mut f32,
+        v: *mut f32,
     );
     fn rnnlab_cells_cu_backward(
         cell: i32,
@@ -248,4 +265,53 @@ fn host_compiled_kernels_match_the_cpu_definition() {
         }
     }
     assert_eq!(checked, 12);
+}
+
+#[test]
+fn host_compiled_adamw_matches_the_cpu_optimiser() {
+    let n = 1000; // four blocks of 256, the last one partial
+    let mut rng = Rng::new(5);
+    let mut random = |scale: f32| (0..n).map(|_| rng.symmetric(scale)).collect::<Vec<f32>>();
+    let (p0, m0) = (random(1.0), random(0.1));
+    let v0: Vec<f32> = random(0.01).iter().map(|x| x.abs()).collect();
+    let params = candle_nn::ParamsAdamW {
+        weight_decay: 0.01,
+        ..Default::default()
+    };
+    let (mut want, mut got) = ((p0.clone(), m0.clone(), v0.clone()), (p0.clone(), m0, v0));
+    for step in 1..=3 {
+        let g = random(2.0);
+        let c = Consts::new(&params, step, 2e-3, 0.7);
+        update_slice(&mut want.0, &g, &mut want.1, &mut want.2, c);
+        let (p, m, v) = (got.0.as_mut_ptr(), got.1.as_mut_ptr(), got.2.as_mut_ptr());
+        launch(n, || {
+            // SAFETY: four buffers of `n` elements, one call at a time.
+            unsafe {
+                rnnlab_optim_cu_adamw_update(
+                    n as i64,
+                    c.lr,
+                    1.0 - c.lr * c.decay,
+                    c.beta1,
+                    c.beta2,
+                    c.scale_m,
+                    c.scale_v,
+                    c.eps,
+                    c.grad_scale,
+                    p,
+                    g.as_ptr(),
+                    m,
+                    v,
+                )
+            }
+        });
+    }
+    assert_ne!(want.0, p0, "the update moved the parameter");
+    for (what, w, g) in [
+        ("parameter", &want.0, &got.0),
+        ("m", &want.1, &got.1),
+        ("v", &want.2, &got.2),
+    ] {
+        let worst = w.iter().zip(g).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst <= 1e-7, "{what} differs by {worst}");
+    }
 }
