@@ -208,6 +208,9 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
         .map(|k| ModelSpec::from_kind(k.trim(), prep.lang))
         .collect::<Result<_, _>>()?;
     let seeds = if args.quick { 1 } else { args.seeds.unwrap_or(3) };
+    if seeds == 0 {
+        return Err(rnnlab_models::Error::Param("--seeds must be at least 1".into()).into());
+    }
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(format!("{}-{}", prep.name.replace(['/', '\\'], "_"), timestamp()))
     });

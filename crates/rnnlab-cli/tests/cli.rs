@@ -195,7 +195,7 @@ fn bench_preprocess_prints_json() {
 #[test]
 fn bench_train_step_and_infer_print_json() {
     for (sub, extra) in [
-        ("train-step", vec!["--bidirectional", "--layers", "2"]),
+        ("train-step", vec!["--bidirectional", "--layers", "2", "--phases"]),
         ("infer", vec![]),
     ] {
         for cell in ["rnn", "lstm", "gru"] {
@@ -224,6 +224,11 @@ fn bench_train_step_and_infer_print_json() {
             assert_eq!(v["mode"], if sub == "infer" { "infer" } else { "train" });
             assert_eq!(v["batch"], 16);
             assert!(v["docs_per_s"].as_f64().unwrap() > 0.0, "{line}");
+            if sub == "train-step" {
+                for phase in ["forward", "backward", "optimizer"] {
+                    assert!(v["phases_ms"][phase].as_f64().unwrap() > 0.0, "{line}");
+                }
+            }
         }
     }
     for bad in [
@@ -231,6 +236,20 @@ fn bench_train_step_and_infer_print_json() {
         vec!["bench", "train-step", "--batch", "0"],
         vec!["bench", "infer", "--threads", "0"],
         vec!["bench", "infer", "--device", "tpu"],
+        vec!["bench", "infer", "--phases"],
+        vec!["bench", "train-step", "--gpu-adamw"],
+        vec!["experiment", "--seeds", "0"],
+        vec![
+            "train",
+            "--dataset",
+            "demo",
+            "--model",
+            "lstm",
+            "--lr",
+            "-1",
+            "--out",
+            "/tmp/rnnlab-negative-lr",
+        ],
     ] {
         let o = rnnlab(&bad);
         assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
