@@ -187,15 +187,15 @@ impl AdamWOptimizer {
     /// candle-nn's optimiser before its first step turned into the GPU kernel's (not yet the
     /// default on GPUs: it has not run on one).
     #[cfg(feature = "cuda")]
-    pub fn into_gpu(self) -> Result<Self, Error> {
+    pub fn into_gpu(self) -> Self {
         match self {
-            AdamWOptimizer::Candle { vars, opt } => Ok(AdamWOptimizer::Gpu {
+            AdamWOptimizer::Candle { vars, opt } => AdamWOptimizer::Gpu {
                 moments: vars.iter().map(|_| Default::default()).collect(),
                 vars,
                 params: opt.params().clone(),
                 step: 0,
-            }),
-            other => Ok(other),
+            },
+            other => other,
         }
     }
 

@@ -134,7 +134,7 @@ impl SpeedShape {
             return Err(Error::Param("the GPU AdamW kernel needs a CUDA device".into()));
         }
         #[cfg(feature = "cuda")]
-        return trainer.with_gpu_adamw();
+        return Ok(trainer.with_gpu_adamw());
         #[cfg(not(feature = "cuda"))]
         Err(Error::Param(
             "the GPU AdamW kernel needs a build with the cuda feature".into(),

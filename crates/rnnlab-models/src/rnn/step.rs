@@ -64,11 +64,11 @@ impl Trainer {
     /// The optimiser as one `optim.cu` kernel per parameter instead of candle-nn's ops (GPU
     /// parameters only; before the first step).
     #[cfg(feature = "cuda")]
-    pub fn with_gpu_adamw(self) -> Result<Self, Error> {
-        Ok(Trainer {
-            opt: self.opt.into_gpu()?,
+    pub fn with_gpu_adamw(self) -> Self {
+        Trainer {
+            opt: self.opt.into_gpu(),
             ..self
-        })
+        }
     }
 
     /// With [`Self::phase_times`] set: waits for the device and returns the seconds since
