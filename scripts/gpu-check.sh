@@ -29,8 +29,17 @@ SITE=$($PY -c 'import site; print(site.getsitepackages()[0])')
 for d in "$SITE"/nvidia/*/lib "$SITE"/nvidia/cu13/lib; do
   [ -d "$d" ] && LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
 done
+# A system toolkit, if the machine has one, after the wheels.
+for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
+  [ -d "$d" ] && LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}:$d"
+done
 export LD_LIBRARY_PATH
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+# What the binary resolves, and whether it starts at all: the first thing to read when
+# nothing below ran.
+ldd "$RNNLAB" > "$OUT/ldd.txt" 2>&1
+grep "not found" "$OUT/ldd.txt" && echo "missing libraries (LD_LIBRARY_PATH=$LD_LIBRARY_PATH)"
+"$RNNLAB" --version || cat "$OUT/ldd.txt"
 J="$OUT/gpu.jsonl"
 # First the kernels against the CPU reference (outputs and every gradient, 24 cases).
 timeout 120 "$RNNLAB" bench kernels --device "$DEVICE" > "$OUT/kernels.jsonl" 2>> "$OUT/rnnlab.err"
