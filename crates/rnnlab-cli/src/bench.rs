@@ -74,19 +74,25 @@ pub struct SpeedArgs {
     /// rnn, lstm or gru.
     #[arg(long, default_value = "lstm")]
     cell: String,
+    /// Documents per step.
     #[arg(long, default_value_t = 128)]
     batch: usize,
     /// Tokens per document (every row is this long).
     #[arg(long, default_value_t = 15)]
     len: usize,
+    /// Embedding size.
     #[arg(long, default_value_t = 64)]
     emb: usize,
+    /// Hidden units per direction.
     #[arg(long, default_value_t = 64)]
     hidden: usize,
+    /// Vocabulary size (the embedding's rows; the anchor's hate-speech vocabulary).
     #[arg(long, default_value_t = 11051)]
     vocab: usize,
+    /// Stacked recurrent layers.
     #[arg(long, default_value_t = 1)]
     layers: usize,
+    /// Run each layer both ways.
     #[arg(long)]
     bidirectional: bool,
     /// Timed steps, after 10 untimed warm-up steps.

@@ -54,18 +54,39 @@ enum Command {
     /// Lemmatise Russian words: one word per line on stdin, `word<TAB>lemma` on stdout.
     Lemmatize(LemmatizeArgs),
     /// Train a model on a data set and save it as a directory (model, pipeline, metrics).
+    #[command(after_help = TRAIN_EXAMPLES)]
     Train(Box<model::TrainArgs>),
     /// Evaluate a model directory on a labelled file; prints metrics as JSON.
     Eval(model::EvalArgs),
     /// Classify texts (arguments or --input) with a model directory; writes CSV.
+    #[command(after_help = PREDICT_EXAMPLES)]
     Predict(model::PredictArgs),
     /// Measure throughput; prints one JSON line.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
     /// Run bag-of-words baselines against recurrent networks on one data set and write a
     /// report (report.json, report.md, report.html) with every model's directory.
+    #[command(after_help = EXPERIMENT_EXAMPLES)]
     Experiment(Box<experiment::ExperimentArgs>),
 }
+
+const TRAIN_EXAMPLES: &str = "Examples:
+  rnnlab train --dataset twitter-hate-speech --model nbsvm --out runs/nbsvm
+  rnnlab train --dataset twitter-hate-speech --model lstm --epochs 10 --out runs/lstm
+  rnnlab train --dataset sentirueval2015-banks --model best-rnn --seed 1 --out runs/best
+  rnnlab train --train F.csv --test F.csv --text-column text --label-column label --lang ru \\
+      --model gru --bidirectional --pooling max --out runs/gru
+Then: rnnlab eval runs/lstm --input F.csv; rnnlab predict runs/lstm \"some text\"";
+
+const PREDICT_EXAMPLES: &str = "Examples:
+  rnnlab predict runs/lstm \"what a lovely day\" \"another text\"
+  rnnlab predict runs/lstm --input test_tweets.csv --text-column tweet --output predictions.csv";
+
+const EXPERIMENT_EXAMPLES: &str = "Examples:
+  rnnlab experiment                                   # the built-in demo corpus
+  rnnlab experiment --dataset twitter-hate-speech --data-dir ../shared/data
+  rnnlab experiment --dataset sentirueval2015-banks --models nbsvm,gru,best-rnn --seeds 3
+  rnnlab experiment --dataset sentirueval2015-telecoms --quick";
 
 /// Preprocessing flags shared by every command that preprocesses text.
 #[derive(Args, Clone, Debug)]
