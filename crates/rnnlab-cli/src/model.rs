@@ -256,6 +256,11 @@ pub struct NeuralArgs {
     /// Stop after N epochs without a better validation metric (default: run all epochs).
     #[arg(long, value_name = "N")]
     patience: Option<usize>,
+    /// After choosing the epoch and threshold on validation, train again from the start on
+    /// training + validation rows for that many epochs and keep that model (scikit-learn's
+    /// refit); the validation figures reported are the first run's.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    refit: Option<bool>,
     /// Word vectors (word2vec/fastText .vec text) to start the embedding from (--emb must match).
     #[arg(long, value_name = "FILE")]
     pretrained: Option<PathBuf>,
@@ -324,7 +329,8 @@ impl NeuralArgs {
             bag_dim,
             bag_minn,
             bag_maxn,
-            bag_wide
+            bag_wide,
+            refit
         );
         set!(epochs, batch_size, lr, weight_decay, clip);
         if self.max_len.is_some() {

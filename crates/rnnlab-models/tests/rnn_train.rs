@@ -251,3 +251,53 @@ fn ngram_bag_learns_and_round_trips() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `refit`: the first run (curve, chosen epoch, threshold, validation probabilities) is the
+/// plain fit's; the kept model is another one, trained on training and validation rows.
+#[test]
+fn refit_trains_again_on_train_and_val_and_keeps_the_first_runs_choices() {
+    let (tr, ytr) = task(300, 11);
+    let (va, yva) = task(100, 12);
+    let cfg = RnnConfig {
+        epochs: 4,
+        ..small(CellKind::Gru)
+    };
+    let plain = fit_cpu("gru", &cfg, (&tr, &ytr), (&va, &yva));
+    let refit = fit_cpu(
+        "gru",
+        &RnnConfig {
+            refit: true,
+            ..cfg.clone()
+        },
+        (&tr, &ytr),
+        (&va, &yva),
+    );
+    assert_eq!(refit.best_epoch, plain.best_epoch);
+    assert_eq!(refit.curve.len(), plain.curve.len());
+    for (a, b) in refit.curve.iter().zip(&plain.curve) {
+        assert_eq!(a.train_loss, b.train_loss);
+        assert_eq!(a.val_metric, b.val_metric);
+    }
+    assert_eq!(refit.val_proba, plain.val_proba);
+    assert_eq!(refit.model.threshold, plain.model.threshold);
+    assert_eq!(refit.epoch_s.len(), plain.epoch_s.len() + plain.best_epoch);
+    let (p, q) = (
+        plain.model.predict_proba(&va).unwrap(),
+        refit.model.predict_proba(&va).unwrap(),
+    );
+    assert_ne!(p, q, "the refit model is a new one");
+    // Trained on the validation rows too, it fits them at least as well.
+    let nll = |proba: &[Vec<f32>]| -> f64 {
+        proba
+            .iter()
+            .zip(&yva)
+            .map(|(p, &k)| -(p[k].max(1e-7) as f64).ln())
+            .sum::<f64>()
+    };
+    assert!(
+        nll(&q) <= nll(&p),
+        "val NLL {} after refit, {} before",
+        nll(&q),
+        nll(&p)
+    );
+}

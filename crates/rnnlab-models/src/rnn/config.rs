@@ -193,6 +193,10 @@ pub struct RnnConfig {
     pub clip: f64,
     /// Stop after this many epochs without a better validation metric.
     pub patience: Option<usize>,
+    /// After choosing the epoch and threshold on validation, train again on training and
+    /// validation rows together for that many epochs (scikit-learn's `refit`).
+    #[serde(default)]
+    pub refit: bool,
     pub class_weight: ClassWeight,
     pub seed: u64,
     /// Word vectors (word2vec/fastText `.vec` text) to start the embedding from.
@@ -251,6 +255,7 @@ impl Default for RnnConfig {
             schedule: Schedule::Constant,
             clip: 5.0,
             patience: None,
+            refit: false,
             class_weight: ClassWeight::None,
             seed: 0,
             pretrained: None,

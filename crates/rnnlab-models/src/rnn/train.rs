@@ -167,8 +167,11 @@ fn validate(proba: &[Vec<f32>], y: &[usize], labels: &LabelSet) -> (f64, f64) {
     (metric, nll)
 }
 
-/// Trains `config` on `train` and picks the epoch (and, for a binary task, the threshold) on `val`.
-#[allow(clippy::too_many_arguments)]
+/// Trains `config` on `train` and picks the epoch (and, for a binary task, the threshold) on
+/// `val`. With `config.refit`, then trains again from the start on `train` and `val` together
+/// for the chosen number of epochs (the same learning-rate schedule, cut there) and keeps
+/// those weights with the first run's threshold; the validation figures (curve,
+/// `val_proba`) stay the first run's, the only honest ones.
 pub fn fit(
     kind: &str,
     config: &RnnConfig,
@@ -177,6 +180,50 @@ pub fn fit(
     val: (&[Vec<String>], &[usize]),
     device: &Device,
     observer: &mut dyn TrainObserver,
+) -> Result<FitResult, Error> {
+    let first = fit_epochs(kind, config, labels, train, val, device, observer, None)?;
+    if !config.refit || first.best_epoch == 0 || first.stopped.is_some() {
+        return Ok(first);
+    }
+    let docs: Vec<Vec<String>> = train.0.iter().chain(val.0).cloned().collect();
+    let y: Vec<usize> = train.1.iter().chain(val.1).copied().collect();
+    let mut second = fit_epochs(
+        kind,
+        config,
+        labels,
+        (&docs, &y),
+        val,
+        device,
+        observer,
+        Some(first.best_epoch),
+    )?;
+    second.model.threshold = first.model.threshold;
+    let mut epoch_s = first.epoch_s;
+    epoch_s.extend(second.epoch_s);
+    Ok(FitResult {
+        model: second.model,
+        curve: first.curve,
+        best_epoch: first.best_epoch,
+        epoch_s,
+        train_s: first.train_s + second.train_s,
+        stopped: second.stopped,
+        val_proba: first.val_proba,
+    })
+}
+
+/// One training run: `fixed: None` keeps the epoch with the best validation metric (with
+/// early stopping); `Some(n)` runs `n` epochs of the `config.epochs`-long schedule and keeps
+/// the last.
+#[allow(clippy::too_many_arguments)]
+fn fit_epochs(
+    kind: &str,
+    config: &RnnConfig,
+    labels: &LabelSet,
+    train: (&[Vec<String>], &[usize]),
+    val: (&[Vec<String>], &[usize]),
+    device: &Device,
+    observer: &mut dyn TrainObserver,
+    fixed: Option<usize>,
 ) -> Result<FitResult, Error> {
     config.validate()?;
     let (docs, y) = train;
@@ -226,7 +273,7 @@ pub fn fit(
     let mut curve = Vec::new();
     let mut epoch_s = Vec::new();
     let mut stopped = None;
-    'epochs: for epoch in 1..=config.epochs {
+    'epochs: for epoch in 1..=fixed.unwrap_or(config.epochs).min(config.epochs) {
         let t0 = Instant::now();
         observer.epoch_start(epoch, batches);
         let order = bucketed_batches(&mut rng, &mut rows, seqs, config.batch_size, encoder.max_len);
@@ -275,7 +322,7 @@ pub fn fit(
         };
         observer.epoch_end(&stats);
         curve.push(stats);
-        if val_metric > best.0 {
+        if fixed.is_some() || val_metric > best.0 {
             best = (val_metric, epoch, trainer.net.snapshot()?);
         } else if let Some(p) = config.patience {
             if epoch - best.1 >= p {
