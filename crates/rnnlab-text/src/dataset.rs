@@ -176,10 +176,12 @@ impl std::fmt::Display for CsvProblem {
                 )
             }
             CsvProblemKind::FieldCount { found, header } => {
-                write!(
-                    f,
-                    "{at}: {found} fields where the header has {header} (an unquoted delimiter in a text?)"
-                )
+                let hint = if found > header {
+                    "an unquoted delimiter in a text?"
+                } else {
+                    "a missing field, or a line break outside quotes?"
+                };
+                write!(f, "{at}: {found} fields where the header has {header} ({hint})")
             }
         }
     }
