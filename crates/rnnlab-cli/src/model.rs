@@ -463,7 +463,15 @@ impl TrainObserver for EpochBar {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
         }
-        if !self.quiet {
+        if self.quiet {
+            return;
+        }
+        if s.val_metric.is_nan() {
+            eprintln!(
+                "refit epoch {:>3}: train loss {:.4} (training + validation rows) ({:.1}s)",
+                s.epoch, s.train_loss, s.seconds
+            );
+        } else {
             eprintln!(
                 "epoch {:>3}: train loss {:.4}, val loss {:.4}, val metric {:.4} ({:.1}s)",
                 s.epoch, s.train_loss, s.val_loss, s.val_metric, s.seconds

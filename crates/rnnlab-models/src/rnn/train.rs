@@ -213,7 +213,7 @@ pub fn fit(
 
 /// One training run: `fixed: None` keeps the epoch with the best validation metric (with
 /// early stopping); `Some(n)` runs `n` epochs of the `config.epochs`-long schedule and keeps
-/// the last.
+/// the last, with no validation figures or threshold (its rows were trained on).
 #[allow(clippy::too_many_arguments)]
 fn fit_epochs(
     kind: &str,
@@ -310,8 +310,11 @@ fn fit_epochs(
         }
         let seconds = t0.elapsed().as_secs_f64();
         epoch_s.push(seconds);
-        let proba = trainer.net.predict_proba(&val_enc, &encoder)?;
-        let (val_metric, val_loss) = validate(&proba, val.1, labels);
+        // A fixed-length run (the refit) has seen the validation rows: no figures from them.
+        let (val_metric, val_loss) = match fixed {
+            Some(_) => (f64::NAN, f64::NAN),
+            None => validate(&trainer.net.predict_proba(&val_enc, &encoder)?, val.1, labels),
+        };
         let stats = EpochStats {
             epoch,
             train_loss: loss_sum / loss_n.max(1) as f64,
@@ -343,8 +346,11 @@ fn fit_epochs(
         labels: labels.clone(),
         threshold: None,
     };
-    let val_proba = model.classifier.predict_proba(&val_enc, &model.encoder)?;
-    if let Some(pos) = labels.positive {
+    let val_proba = match fixed {
+        Some(_) => Vec::new(),
+        None => model.classifier.predict_proba(&val_enc, &model.encoder)?,
+    };
+    if let (Some(pos), None) = (labels.positive, fixed) {
         model.threshold = Some(best_threshold(val.1, &val_proba, pos));
     }
     Ok(FitResult {
