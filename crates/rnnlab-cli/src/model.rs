@@ -200,6 +200,10 @@ pub struct NeuralArgs {
     /// Pooling over valid steps: last, mean, max or mean-max.
     #[arg(long, value_name = "P")]
     pooling: Option<String>,
+    /// Put <s> before and </s> after every text (ids and bag), so that a text of one or two
+    /// words is not pooled from those words alone (on with best-rnn; --bos-eos false: off).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    bos_eos: Option<bool>,
     /// Buckets of a bag of hashed word uni-/bigrams (and character n-grams, --bag-minn/maxn),
     /// fastText's input, whose mean vector goes beside the pooled states before the head (0: none).
     #[arg(long, value_name = "N")]
@@ -261,6 +265,11 @@ pub struct NeuralArgs {
     /// refit); the validation figures reported are the first run's.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     refit: Option<bool>,
+    /// Validate and keep an exponential moving average of the weights, updated after every
+    /// step with decay D (PyTorch's AveragedModel with get_ema_multi_avg_fn; 0.99 averages
+    /// about the last 100 steps).
+    #[arg(long, value_name = "D", allow_negative_numbers = true)]
+    ema: Option<f64>,
     /// Word vectors (word2vec/fastText .vec text) to start the embedding from (--emb must match).
     #[arg(long, value_name = "FILE")]
     pretrained: Option<PathBuf>,
@@ -330,6 +339,7 @@ impl NeuralArgs {
             bag_minn,
             bag_maxn,
             bag_wide,
+            bos_eos,
             refit
         );
         set!(epochs, batch_size, lr, weight_decay, clip);
@@ -338,6 +348,9 @@ impl NeuralArgs {
         }
         if self.patience.is_some() {
             c.patience = self.patience;
+        }
+        if self.ema.is_some() {
+            c.ema = self.ema;
         }
         if self.pretrained.is_some() {
             c.pretrained = self.pretrained.clone();

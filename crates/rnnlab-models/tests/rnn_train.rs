@@ -64,7 +64,11 @@ fn every_cell_learns_word_order_and_round_trips() {
     let (va, yva) = task(200, 2);
     let dir = std::env::temp_dir().join(format!("rnnlab-rnn-train-{}", std::process::id()));
     for cell in [CellKind::Rnn, CellKind::Lstm, CellKind::Gru] {
-        let cfg = small(cell);
+        // The GRU reads its texts between <s> and </s>: the loaded model must mark them too.
+        let cfg = RnnConfig {
+            bos_eos: cell == CellKind::Gru,
+            ..small(cell)
+        };
         let r = fit_cpu(cell.name(), &cfg, (&tr, &ytr), (&va, &yva));
         let best = r.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
         assert!(best > 0.9, "{cell:?}: best val F1 {best}");
@@ -250,6 +254,55 @@ fn ngram_bag_learns_and_round_trips() {
         assert!((a - b).abs() < 1e-6, "{a} vs {b}");
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `ema`: training itself is the same; what is validated and kept is the average. A decay of 0
+/// averages nothing: the plain fit exactly.
+#[test]
+fn ema_validates_and_keeps_the_average_and_decay_zero_is_the_plain_fit() {
+    let (tr, ytr) = task(300, 13);
+    let (va, yva) = task(100, 14);
+    let cfg = RnnConfig {
+        epochs: 4,
+        ..small(CellKind::Lstm)
+    };
+    let with = |ema: Option<f64>| fit_cpu("lstm", &RnnConfig { ema, ..cfg.clone() }, (&tr, &ytr), (&va, &yva));
+    let plain = with(None);
+    let zero = with(Some(0.0));
+    assert_eq!(zero.val_proba, plain.val_proba);
+    assert_eq!(zero.best_epoch, plain.best_epoch);
+    let avg = with(Some(0.9));
+    for (a, b) in avg.curve.iter().zip(&plain.curve) {
+        assert_eq!(a.train_loss, b.train_loss, "the average does not change training");
+    }
+    assert!(
+        avg.curve
+            .iter()
+            .zip(&plain.curve)
+            .any(|(a, b)| a.val_loss != b.val_loss),
+        "the average is what is validated"
+    );
+    let p = avg.model.predict_proba(&va).unwrap();
+    for (a, b) in p.iter().flatten().zip(avg.val_proba.iter().flatten()) {
+        assert!(
+            (a - b).abs() < 1e-6,
+            "the kept model is the validated average: {a} vs {b}"
+        );
+    }
+    let bad = RnnConfig {
+        ema: Some(1.0),
+        ..cfg.clone()
+    };
+    let err = fit(
+        "lstm",
+        &bad,
+        &labels(),
+        (&tr, &ytr),
+        (&va, &yva),
+        &Device::Cpu,
+        &mut Silent,
+    );
+    assert!(format!("{}", err.err().unwrap()).contains("--ema"));
 }
 
 /// `refit`: the first run (curve, chosen epoch, threshold, validation probabilities) is the

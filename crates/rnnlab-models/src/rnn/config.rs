@@ -176,6 +176,9 @@ pub struct RnnConfig {
     #[serde(default)]
     pub word_dropout: f32,
     pub pooling: Pooling,
+    /// Put `<s>` before and `</s>` after every text (the ids and the bag both see them).
+    #[serde(default)]
+    pub bos_eos: bool,
     pub tokens: TokensKind,
     /// Subword vocabulary size (`tokens` other than `word`).
     pub subword_vocab: usize,
@@ -197,6 +200,11 @@ pub struct RnnConfig {
     /// validation rows together for that many epochs (scikit-learn's `refit`).
     #[serde(default)]
     pub refit: bool,
+    /// Validate and keep an exponential moving average of the weights, updated after every
+    /// step with this decay (PyTorch's `AveragedModel` with `get_ema_multi_avg_fn`); `None`:
+    /// the weights themselves.
+    #[serde(default)]
+    pub ema: Option<f64>,
     pub class_weight: ClassWeight,
     pub seed: u64,
     /// Word vectors (word2vec/fastText `.vec` text) to start the embedding from.
@@ -243,6 +251,7 @@ impl Default for RnnConfig {
             head_dropout: 0.0,
             word_dropout: 0.0,
             pooling: Pooling::Last,
+            bos_eos: false,
             tokens: TokensKind::Word,
             subword_vocab: 8000,
             min_count: 2,
@@ -256,6 +265,7 @@ impl Default for RnnConfig {
             clip: 5.0,
             patience: None,
             refit: false,
+            ema: None,
             class_weight: ClassWeight::None,
             seed: 0,
             pretrained: None,
@@ -347,6 +357,11 @@ impl RnnConfig {
                 "--weight-decay {}: must be 0 (off) or positive",
                 self.weight_decay
             ));
+        }
+        if let Some(d) = self.ema {
+            if !(0.0..1.0).contains(&d) {
+                return bad(format!("--ema {d}: the decay must be in [0, 1), such as 0.99"));
+            }
         }
         if self.max_len == Some(0) {
             return bad("--max-len must be at least 1".into());

@@ -1,6 +1,7 @@
 //! Token lists to embedding ids: a word vocabulary or a subword tokenizer from the vectorize
 //! layer, saved as `vocab.json` or `tokenizer.json` in the model directory.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use rnnlab_vectorize::subword::{SubwordKind, SubwordParams, SubwordTokenizer};
@@ -16,6 +17,30 @@ pub struct Encoded {
     pub bags: Vec<Vec<u32>>,
 }
 
+/// The start and end markers `config.bos_eos` puts around every text (fastText ends every
+/// line with `</s>`).
+pub const BOS: &str = "<s>";
+pub const EOS: &str = "</s>";
+
+/// `docs` as the network reads them: with `config.bos_eos`, each between [`BOS`] and [`EOS`],
+/// so that every sequence, even an empty one, has steps seen in every training text. Without
+/// them a text of one or two words is pooled from those words alone, an input training has
+/// hardly any of: a one-word tweet read as an undiluted extreme (hate speech: "i agree" at
+/// p = 0.996).
+fn marked<'a>(docs: &'a [Vec<String>], config: &RnnConfig) -> Cow<'a, [Vec<String>]> {
+    if !config.bos_eos {
+        return Cow::Borrowed(docs);
+    }
+    let mark = |d: &Vec<String>| {
+        let mut m = Vec::with_capacity(d.len() + 2);
+        m.push(BOS.to_string());
+        m.extend(d.iter().cloned());
+        m.push(EOS.to_string());
+        m
+    };
+    Cow::Owned(docs.iter().map(mark).collect())
+}
+
 pub enum SequenceInput {
     Words(Vocabulary),
     Subwords(Box<SubwordTokenizer>),
@@ -24,6 +49,7 @@ pub enum SequenceInput {
 impl SequenceInput {
     /// Fits the vocabulary or trains the tokenizer on the training documents.
     pub fn fit(config: &RnnConfig, docs: &[Vec<String>]) -> Result<Self, Error> {
+        let docs = &*marked(docs, config);
         let kind = match config.tokens {
             TokensKind::Word => return Ok(SequenceInput::Words(Vocabulary::fit(docs, config.min_count, None)?)),
             TokensKind::Bpe => SubwordKind::Bpe,
@@ -47,21 +73,19 @@ impl SequenceInput {
         }
     }
 
-    pub fn encode(&self, doc: &[String]) -> Result<Vec<u32>, Error> {
+    fn encode(&self, doc: &[String]) -> Result<Vec<u32>, Error> {
         match self {
             SequenceInput::Words(v) => Ok(v.encode(doc)),
             SequenceInput::Subwords(t) => Ok(t.encode(doc)?),
         }
     }
 
-    pub fn encode_all(&self, docs: &[Vec<String>]) -> Result<Vec<Vec<u32>>, Error> {
-        docs.iter().map(|d| self.encode(d)).collect()
-    }
-
-    /// Ids and n-gram bags of every document.
+    /// Ids and n-gram bags of every document (with the start and end markers of
+    /// `config.bos_eos`).
     pub fn encode_docs(&self, docs: &[Vec<String>], config: &RnnConfig) -> Result<Encoded, Error> {
+        let docs = &*marked(docs, config);
         Ok(Encoded {
-            seqs: self.encode_all(docs)?,
+            seqs: docs.iter().map(|d| self.encode(d)).collect::<Result<_, _>>()?,
             bags: docs.iter().map(|d| super::bag::ngram_bag(d, config)).collect(),
         })
     }
@@ -105,5 +129,54 @@ impl SequenceInput {
                 &dir.join("tokenizer.json"),
             )?)))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docs(texts: &[&str]) -> Vec<Vec<String>> {
+        texts
+            .iter()
+            .map(|t| t.split_whitespace().map(String::from).collect())
+            .collect()
+    }
+
+    #[test]
+    fn bos_eos_marks_every_text_for_ids_and_bag_and_is_off_by_default() {
+        let train = docs(&["good but bad", "bad", "good good"]);
+        let config = RnnConfig {
+            min_count: 1,
+            bag_buckets: 1 << 10,
+            ..RnnConfig::default()
+        };
+        let marked_config = RnnConfig {
+            bos_eos: true,
+            ..config.clone()
+        };
+        let plain = SequenceInput::fit(&config, &train).unwrap();
+        let input = SequenceInput::fit(&marked_config, &train).unwrap();
+        assert_eq!(
+            input.vocab_size(),
+            plain.vocab_size() + 2,
+            "<s> and </s> join the vocabulary"
+        );
+        let words = input.words().unwrap();
+        let (bos, eos) = (
+            words.iter().position(|w| w == BOS).unwrap() as u32,
+            words.iter().position(|w| w == EOS).unwrap() as u32,
+        );
+        let test = docs(&["bad good", ""]);
+        let enc = input.encode_docs(&test, &marked_config).unwrap();
+        let without = plain.encode_docs(&test, &config).unwrap();
+        assert_eq!(enc.seqs[1], [bos, eos], "an empty text is the two markers");
+        assert_eq!(enc.seqs[0].len(), 4);
+        assert_eq!((enc.seqs[0][0], enc.seqs[0][3]), (bos, eos));
+        assert_eq!(without.seqs[0].len(), 2);
+        assert!(without.seqs[1].is_empty());
+        // The bag holds the markers' n-grams too: 4 unigrams and 3 bigrams against 2 and 1.
+        assert_eq!(enc.bags[0].len(), 7);
+        assert_eq!(without.bags[0].len(), 3);
     }
 }

@@ -273,6 +273,7 @@ fn fit_epochs(
     let mut curve = Vec::new();
     let mut epoch_s = Vec::new();
     let mut stopped = None;
+    let mut ema = config.ema.map(WeightEma::new);
     'epochs: for epoch in 1..=fixed.unwrap_or(config.epochs).min(config.epochs) {
         let t0 = Instant::now();
         observer.epoch_start(epoch, batches);
@@ -287,6 +288,9 @@ fn fit_epochs(
             let yb: Vec<usize> = chunk.iter().map(|&r| y[r]).collect();
             let wb: Vec<f32> = chunk.iter().map(|&r| weights[r]).collect();
             let lv = trainer.step(&batch, &train_enc.bags, &yb, &wb, lr, Some(&mut rng))?;
+            if let Some(avg) = ema.as_mut() {
+                avg.update(&trainer.net)?;
+            }
             if !lv.is_finite() {
                 stopped = Some(format!(
                     "the training loss became {lv} at epoch {epoch}, batch {}; kept the weights of epoch {} \
@@ -310,6 +314,12 @@ fn fit_epochs(
         }
         let seconds = t0.elapsed().as_secs_f64();
         epoch_s.push(seconds);
+        // With an average of the weights, it is the average that is validated and kept; the
+        // weights themselves go on training.
+        let current = match &ema {
+            Some(avg) => avg.swap_in(&trainer.net)?,
+            None => None,
+        };
         // A fixed-length run (the refit) has seen the validation rows: no figures from them.
         let (val_metric, val_loss) = match fixed {
             Some(_) => (f64::NAN, f64::NAN),
@@ -325,9 +335,14 @@ fn fit_epochs(
         };
         observer.epoch_end(&stats);
         curve.push(stats);
-        if fixed.is_some() || val_metric > best.0 {
+        let improved = fixed.is_some() || val_metric > best.0;
+        if improved {
             best = (val_metric, epoch, trainer.net.snapshot()?);
-        } else if let Some(p) = config.patience {
+        }
+        if let Some(weights) = current {
+            trainer.net.restore(&weights)?;
+        }
+        if let Some(p) = config.patience.filter(|_| !improved) {
             if epoch - best.1 >= p {
                 stopped = Some(format!(
                     "early stop after epoch {epoch}: no better validation metric for {p} epochs"
@@ -362,6 +377,54 @@ fn fit_epochs(
         train_s: started.elapsed().as_secs_f64(),
         stopped,
     })
+}
+
+/// An exponential moving average of a network's weights (`--ema DECAY`), as PyTorch's
+/// `AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))` updated after every
+/// optimiser step: the first update copies the weights, each later one moves the average
+/// `1 - decay` of the way towards them. Averaging smooths the noise of the last steps out of
+/// the weights that are validated and kept.
+struct WeightEma {
+    decay: f64,
+    average: Vec<Tensor>,
+}
+
+impl WeightEma {
+    fn new(decay: f64) -> Self {
+        WeightEma {
+            decay,
+            average: Vec::new(),
+        }
+    }
+
+    fn update(&mut self, net: &SequenceClassifier) -> Result<(), Error> {
+        let vars = net.named_vars();
+        if self.average.is_empty() {
+            self.average = net.snapshot()?.iter().map(Tensor::detach).collect();
+            return Ok(());
+        }
+        for (avg, (_, var)) in self.average.iter_mut().zip(&vars) {
+            // Detached: no gradient flows through the average, and no graph links each
+            // average to the one before it.
+            let moved = avg
+                .affine(self.decay, 0.0)
+                .and_then(|a| a + var.as_tensor().detach().affine(1.0 - self.decay, 0.0)?)
+                .map_err(ce)?;
+            *avg = moved.detach();
+        }
+        Ok(())
+    }
+
+    /// Puts the average into `net` and returns the weights it replaced, to restore after
+    /// validating; `None` before the first update.
+    fn swap_in(&self, net: &SequenceClassifier) -> Result<Option<Vec<Tensor>>, Error> {
+        if self.average.is_empty() {
+            return Ok(None);
+        }
+        let current = net.snapshot()?;
+        net.restore(&self.average)?;
+        Ok(Some(current))
+    }
 }
 
 /// Turns each token id (not padding) into `UNK` with probability `p`.
@@ -432,6 +495,40 @@ mod tests {
         assert!(ids.iter().zip(&before).all(|(a, b)| a == b || (*a == UNK && *b != PAD)));
         let rate = dropped as f64 / tokens as f64;
         assert!((rate - 0.2).abs() < 0.02, "dropped {rate} of the tokens");
+    }
+
+    #[test]
+    fn the_weight_average_moves_one_minus_decay_towards_the_weights() {
+        let cfg = RnnConfig {
+            emb: 4,
+            hidden: 3,
+            ..RnnConfig::default()
+        };
+        let net = SequenceClassifier::new(&cfg, 10, 1, &Device::Cpu).unwrap();
+        let flat = |ts: &[Tensor]| -> Vec<f32> {
+            ts.iter()
+                .flat_map(|t| t.flatten_all().unwrap().to_vec1::<f32>().unwrap())
+                .collect()
+        };
+        let mut ema = WeightEma::new(0.9);
+        assert!(
+            ema.swap_in(&net).unwrap().is_none(),
+            "nothing to swap in before an update"
+        );
+        let w1 = net.snapshot().unwrap();
+        ema.update(&net).unwrap();
+        assert_eq!(flat(&ema.average), flat(&w1), "the first update copies");
+        let w2: Vec<Tensor> = w1.iter().map(|t| t.affine(-2.0, 0.5).unwrap()).collect();
+        net.restore(&w2).unwrap();
+        ema.update(&net).unwrap();
+        let (a, b, avg) = (flat(&w1), flat(&w2), flat(&ema.average));
+        assert_eq!(avg.len(), a.len());
+        for ((x, y), m) in a.iter().zip(&b).zip(&avg) {
+            assert!((m - (0.9 * x + 0.1 * y)).abs() < 1e-6, "{m} from {x} and {y}");
+        }
+        let replaced = ema.swap_in(&net).unwrap().unwrap();
+        assert_eq!(flat(&replaced), b, "swap_in hands back the weights it replaced");
+        assert_eq!(flat(&net.snapshot().unwrap()), avg, "and leaves the average in the net");
     }
 
     #[test]
