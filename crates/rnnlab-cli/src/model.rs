@@ -301,7 +301,22 @@ pub fn parse_class_weight(s: &str) -> Result<ClassWeight> {
     }
 }
 
+/// The flags of a group that the command line set (`Some`), spelled as typed.
+macro_rules! given {
+    ($args:expr; $($f:ident),* $(,)?) => {{
+        let mut set: Vec<String> = Vec::new();
+        $( if $args.$f.is_some() { set.push(format!("--{}", stringify!($f).replace('_', "-"))); } )*
+        set
+    }};
+}
+
 impl BaselineArgs {
+    /// The baseline flags given (every field of this group).
+    pub fn given(&self) -> Vec<String> {
+        given!(self; ngram_range, min_df, max_df, max_features, binary, sublinear_tf, n_features,
+            alternate_sign, c, alpha)
+    }
+
     fn apply(&self, p: &mut BaselineParams, class_weight: ClassWeight) -> Result<()> {
         p.ngram_range = self.ngram_range.as_deref().map(parse_range).transpose()?;
         p.min_df = self.min_df;
@@ -319,6 +334,15 @@ impl BaselineArgs {
 }
 
 impl NeuralArgs {
+    /// The recurrent-network flags given (every field of this group but `--device`, which has
+    /// a default).
+    pub fn given(&self) -> Vec<String> {
+        given!(self; emb, hidden, layers, bidirectional, dropout, recurrent_dropout, head_dropout,
+            word_dropout, pooling, bos_eos, bag_buckets, bag_dim, bag_minn, bag_maxn, bag_combiner,
+            bag_wide, tokens, subword_vocab, min_count, max_len, epochs, batch_size, lr, optimizer,
+            weight_decay, lr_schedule, clip, patience, refit, ema, pretrained)
+    }
+
     fn apply(&self, c: &mut RnnConfig, class_weight: ClassWeight) -> Result<()> {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
@@ -520,6 +544,20 @@ pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
         &args.neural,
         &args.class_weights,
     )?;
+    // Flags of the other family are not an error (scripts share flag sets), but say so.
+    let (ignored, family) = match ModelSpec::from_kind(&args.model, rnnlab_text::Lang::En)? {
+        ModelSpec::Baseline(..) => (args.neural.given(), "recurrent-network"),
+        ModelSpec::Rnn { .. } => (args.baseline.given(), "bag-of-words"),
+    };
+    if !ignored.is_empty() && !quiet {
+        eprintln!(
+            "note: {} {} {family} flags; {} does not use {} (see `rnnlab train --help`)",
+            ignored.join(", "),
+            if ignored.len() == 1 { "is a" } else { "are" },
+            args.model,
+            if ignored.len() == 1 { "it" } else { "them" }
+        );
+    }
     let (prep, _) = prepare(&args.data, &args.prep, args.seed)?;
     let spec = model_spec(
         &args.model,
@@ -764,4 +802,58 @@ pub fn predict(args: PredictArgs) -> Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args, Command, FromArgMatches};
+
+    use super::*;
+
+    /// `given` must name every flag of its group: a flag added to the struct but not to the
+    /// list would pass silently unused.
+    #[test]
+    fn given_covers_every_flag_of_each_group() {
+        let flags = |cmd: Command| -> Vec<String> {
+            cmd.get_arguments()
+                .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+                .filter(|l| l != "--device")
+                .collect()
+        };
+        let baseline = flags(BaselineArgs::augment_args(Command::new("t")));
+        let neural = flags(NeuralArgs::augment_args(Command::new("t")));
+        let parse = |cmd: Command, line: &[&str]| cmd.no_binary_name(true).try_get_matches_from(line).unwrap();
+        // Every flag set at once (a value each flag accepts), then `given` lists all of them.
+        let value = |flag: &str| match flag {
+            "--ngram-range" => "1,2",
+            "--pooling" => "max",
+            "--bag-combiner" => "sum",
+            "--tokens" => "bpe",
+            "--optimizer" => "adam",
+            "--lr-schedule" => "cosine",
+            "--pretrained" => "v.vec",
+            "--binary" | "--sublinear-tf" | "--alternate-sign" | "--bidirectional" | "--bos-eos" | "--bag-wide"
+            | "--refit" => "true",
+            _ => "1",
+        };
+        let line = |flags: &[String]| -> Vec<String> {
+            flags.iter().flat_map(|f| [f.clone(), value(f).to_string()]).collect()
+        };
+        let b_line = line(&baseline);
+        let m = parse(
+            BaselineArgs::augment_args(Command::new("t")),
+            &b_line.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let b = BaselineArgs::from_arg_matches(&m).unwrap();
+        let n_line = line(&neural);
+        let m = parse(
+            NeuralArgs::augment_args(Command::new("t")),
+            &n_line.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let n = NeuralArgs::from_arg_matches(&m).unwrap();
+        assert_eq!(b.given(), baseline);
+        assert_eq!(n.given(), neural);
+        assert!(BaselineArgs::default().given().is_empty());
+        assert!(NeuralArgs::default().given().is_empty());
+    }
 }

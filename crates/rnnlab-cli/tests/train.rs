@@ -59,10 +59,19 @@ fn train_eval_predict_with_string_labels() {
         "tfidf-logreg",
         "--min-df",
         "1",
+        "--hidden",
+        "8",
+        "--ema",
+        "0.9",
         "--out",
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("note: --hidden, --ema are recurrent-network flags; tfidf-logreg does not use them"),
+        "{}",
+        stderr(&o)
+    );
     for f in [
         "model.json",
         "vectorizer.json",
