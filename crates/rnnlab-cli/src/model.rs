@@ -201,7 +201,7 @@ pub struct NeuralArgs {
     #[arg(long, value_name = "P")]
     pooling: Option<String>,
     /// Put <s> before and </s> after every text (ids and bag), so that a text of one or two
-    /// words is not pooled from those words alone (on with best-rnn; --bos-eos false: off).
+    /// words is not pooled from those words alone (default off, best-rnn too).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     bos_eos: Option<bool>,
     /// Buckets of a bag of hashed word uni-/bigrams (and character n-grams, --bag-minn/maxn),
