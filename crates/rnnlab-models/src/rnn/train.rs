@@ -404,6 +404,12 @@ impl WeightEma {
             return Ok(());
         }
         for (avg, (_, var)) in self.average.iter_mut().zip(&vars) {
+            if avg.device().is_cpu() {
+                // In place, one pass (the average is this struct's own storage).
+                avg.inplace_op2(var.as_tensor(), &EmaStep(self.decay as f32))
+                    .map_err(ce)?;
+                continue;
+            }
             // Detached: no gradient flows through the average, and no graph links each
             // average to the one before it.
             let moved = avg
@@ -424,6 +430,48 @@ impl WeightEma {
         let current = net.snapshot()?;
         net.restore(&self.average)?;
         Ok(Some(current))
+    }
+}
+
+/// `average <- decay * average + (1 - decay) * weights` over CPU storage, in parallel pieces.
+struct EmaStep(f32);
+
+impl candle_core::InplaceOp2 for EmaStep {
+    fn name(&self) -> &'static str {
+        "ema-step"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &mut candle_core::CpuStorage,
+        l1: &candle_core::Layout,
+        s2: &candle_core::CpuStorage,
+        l2: &candle_core::Layout,
+    ) -> candle_core::Result<()> {
+        use candle_core::CpuStorage::F32;
+        let (F32(avg), Some((a0, a1)), F32(w), Some((w0, w1))) =
+            (s1, l1.contiguous_offsets(), s2, l2.contiguous_offsets())
+        else {
+            return Err(candle_core::Error::Msg("ema-step: contiguous f32 tensors only".into()));
+        };
+        if a1 - a0 != w1 - w0 {
+            return Err(candle_core::Error::Msg("ema-step: sizes differ".into()));
+        }
+        let d = self.0;
+        let step = |(a, w): (&mut [f32], &[f32])| {
+            for (x, &y) in a.iter_mut().zip(w) {
+                *x = d * *x + (1.0 - d) * y;
+            }
+        };
+        const PIECE: usize = 1 << 16;
+        let (avg, w) = (&mut avg[a0..a1], &w[w0..w1]);
+        if avg.len() <= PIECE {
+            step((avg, w));
+        } else {
+            let pieces: Vec<_> = avg.chunks_mut(PIECE).zip(w.chunks(PIECE)).collect();
+            super::parallel::map_mut(pieces, |_, piece| step(piece));
+        }
+        Ok(())
     }
 }
 
@@ -529,6 +577,22 @@ mod tests {
         let replaced = ema.swap_in(&net).unwrap().unwrap();
         assert_eq!(flat(&replaced), b, "swap_in hands back the weights it replaced");
         assert_eq!(flat(&net.snapshot().unwrap()), avg, "and leaves the average in the net");
+    }
+
+    #[test]
+    fn the_in_place_average_step_covers_every_piece() {
+        let n = 3 * (1 << 16) + 123; // several pieces, the last one partial
+        let a: Vec<f32> = (0..n).map(|i| (i % 97) as f32).collect();
+        let w: Vec<f32> = (0..n).map(|i| -((i % 31) as f32)).collect();
+        let avg = Tensor::from_vec(a.clone(), n, &Device::Cpu).unwrap();
+        let weights = Tensor::from_vec(w.clone(), n, &Device::Cpu).unwrap();
+        avg.inplace_op2(&weights, &EmaStep(0.75)).unwrap();
+        let got = avg.to_vec1::<f32>().unwrap();
+        for i in 0..n {
+            assert_eq!(got[i], 0.75 * a[i] + 0.25 * w[i], "element {i}");
+        }
+        let short = Tensor::zeros(5, candle_core::DType::F32, &Device::Cpu).unwrap();
+        assert!(short.inplace_op2(&weights, &EmaStep(0.5)).is_err(), "sizes must agree");
     }
 
     #[test]
