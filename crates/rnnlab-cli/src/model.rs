@@ -537,7 +537,7 @@ pub fn model_spec(
 pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
     let device = rnnlab_models::rnn::parse_device(&args.neural.device)?;
     // Check the model flags before the (slower) preprocessing.
-    model_spec(
+    let checked = model_spec(
         &args.model,
         rnnlab_text::Lang::En,
         &args.baseline,
@@ -545,7 +545,7 @@ pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
         &args.class_weights,
     )?;
     // Flags of the other family are not an error (scripts share flag sets), but say so.
-    let (ignored, family) = match ModelSpec::from_kind(&args.model, rnnlab_text::Lang::En)? {
+    let (ignored, family) = match checked {
         ModelSpec::Baseline(..) => (args.neural.given(), "recurrent-network"),
         ModelSpec::Rnn { .. } => (args.baseline.given(), "bag-of-words"),
     };

@@ -288,9 +288,6 @@ fn fit_epochs(
             let yb: Vec<usize> = chunk.iter().map(|&r| y[r]).collect();
             let wb: Vec<f32> = chunk.iter().map(|&r| weights[r]).collect();
             let lv = trainer.step(&batch, &train_enc.bags, &yb, &wb, lr, Some(&mut rng))?;
-            if let Some(avg) = ema.as_mut() {
-                avg.update(&trainer.net)?;
-            }
             if !lv.is_finite() {
                 stopped = Some(format!(
                     "the training loss became {lv} at epoch {epoch}, batch {}; kept the weights of epoch {} \
@@ -299,6 +296,10 @@ fn fit_epochs(
                     best.1
                 ));
                 break 'epochs;
+            }
+            // After the finite check: the average never takes in the weights of a diverged step.
+            if let Some(avg) = ema.as_mut() {
+                avg.update(&trainer.net)?;
             }
             loss_sum += lv * chunk.len() as f64;
             loss_n += chunk.len();
