@@ -270,6 +270,11 @@ pub struct NeuralArgs {
     /// about the last 100 steps).
     #[arg(long, value_name = "D", allow_negative_numbers = true)]
     ema: Option<f64>,
+    /// Smooth the training targets (PyTorch's label_smoothing): 1 - S on the true class, S
+    /// spread evenly over all classes (binary tasks count two); keeps a network from chasing
+    /// noisy labels to certainty. Validation figures are unaffected.
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
+    label_smoothing: Option<f64>,
     /// Word vectors (word2vec/fastText .vec text) to start the embedding from (--emb must match).
     #[arg(long, value_name = "FILE")]
     pretrained: Option<PathBuf>,
@@ -340,7 +345,7 @@ impl NeuralArgs {
         given!(self; emb, hidden, layers, bidirectional, dropout, recurrent_dropout, head_dropout,
             word_dropout, pooling, bos_eos, bag_buckets, bag_dim, bag_minn, bag_maxn, bag_combiner,
             bag_wide, tokens, subword_vocab, min_count, max_len, epochs, batch_size, lr, optimizer,
-            weight_decay, lr_schedule, clip, patience, refit, ema, pretrained)
+            weight_decay, lr_schedule, clip, patience, refit, ema, label_smoothing, pretrained)
     }
 
     fn apply(&self, c: &mut RnnConfig, class_weight: ClassWeight) -> Result<()> {
@@ -366,7 +371,7 @@ impl NeuralArgs {
             bos_eos,
             refit
         );
-        set!(epochs, batch_size, lr, weight_decay, clip);
+        set!(epochs, batch_size, lr, weight_decay, clip, label_smoothing);
         if self.max_len.is_some() {
             c.max_len = self.max_len;
         }

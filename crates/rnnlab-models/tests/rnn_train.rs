@@ -305,6 +305,42 @@ fn ema_validates_and_keeps_the_average_and_decay_zero_is_the_plain_fit() {
     assert!(format!("{}", err.err().unwrap()).contains("--ema"));
 }
 
+/// Label smoothing reaches the training loss: a binary cross-entropy against the targets 0.8 /
+/// 0.2 is never below their entropy, a floor the plain fit of the same task goes under; the
+/// smoothed network still learns the task.
+#[test]
+fn label_smoothing_floors_the_training_loss_and_still_learns() {
+    let (tr, ytr) = task(400, 15);
+    let (va, yva) = task(100, 16);
+    let cfg = RnnConfig {
+        epochs: 8,
+        ..small(CellKind::Gru)
+    };
+    let floor = -(0.8f64 * 0.8f64.ln() + 0.2 * 0.2f64.ln()); // 0.5004 nats
+    let plain = fit_cpu("gru", &cfg, (&tr, &ytr), (&va, &yva));
+    let smooth = fit_cpu(
+        "gru",
+        &RnnConfig {
+            label_smoothing: 0.4,
+            ..cfg.clone()
+        },
+        (&tr, &ytr),
+        (&va, &yva),
+    );
+    let last = |r: &FitResult| r.curve.last().unwrap().train_loss;
+    assert!(last(&plain) < floor - 0.1, "plain fit: {}", last(&plain));
+    for e in &smooth.curve {
+        assert!(
+            e.train_loss >= floor - 1e-4,
+            "epoch {}: {} under {floor}",
+            e.epoch,
+            e.train_loss
+        );
+    }
+    let best = smooth.curve.iter().map(|e| e.val_metric).fold(f64::MIN, f64::max);
+    assert!(best > 0.9, "the smoothed fit still learns word order: F1 {best}");
+}
+
 /// `refit`: the first run (curve, chosen epoch, threshold, validation probabilities) is the
 /// plain fit's; the kept model is another one, trained on training and validation rows.
 #[test]

@@ -492,10 +492,10 @@ mod tests {
             let bags = vec![vec![1, 5, 9, 15], vec![2], vec![5, 5, 7]];
             let f = |net: &SequenceClassifier| -> f64 {
                 let logits = net.forward(&b, &bags, false, None).unwrap();
-                loss(&logits, &y, &w).unwrap().to_scalar::<f32>().unwrap() as f64
+                loss(&logits, &y, &w, 0.0).unwrap().to_scalar::<f32>().unwrap() as f64
             };
             let logits = net.forward(&b, &bags, true, None).unwrap();
-            let grads = loss(&logits, &y, &w).unwrap().backward().unwrap();
+            let grads = loss(&logits, &y, &w, 0.0).unwrap().backward().unwrap();
             for (name, var) in net.named_vars() {
                 let g = grads
                     .get(var.as_tensor())

@@ -205,6 +205,10 @@ pub struct RnnConfig {
     /// the weights themselves.
     #[serde(default)]
     pub ema: Option<f64>,
+    /// PyTorch's `label_smoothing` of the training loss: the target puts `1 - s` on the true
+    /// class and spreads `s` evenly over all classes (a binary task counts two); 0: none.
+    #[serde(default)]
+    pub label_smoothing: f64,
     pub class_weight: ClassWeight,
     pub seed: u64,
     /// Word vectors (word2vec/fastText `.vec` text) to start the embedding from.
@@ -266,6 +270,7 @@ impl Default for RnnConfig {
             patience: None,
             refit: false,
             ema: None,
+            label_smoothing: 0.0,
             class_weight: ClassWeight::None,
             seed: 0,
             pretrained: None,
@@ -281,8 +286,9 @@ impl Default for RnnConfig {
 
 impl RnnConfig {
     /// The project's own recipe (`--model best-rnn`): see the README for how it was chosen.
+    /// English texts train with label smoothing 0.4 (validation F1 on hate speech +0.016
+    /// over six seeds); on the Russian sets it did not raise validation, so they train without.
     pub fn best(lang_is_russian: bool) -> Self {
-        let _ = lang_is_russian;
         RnnConfig {
             cell: CellKind::Gru,
             emb: 128,
@@ -303,6 +309,7 @@ impl RnnConfig {
             optimizer: OptimizerKind::Adamw,
             weight_decay: 1e-2,
             schedule: Schedule::Cosine,
+            label_smoothing: if lang_is_russian { 0.0 } else { 0.4 },
             ..RnnConfig::default()
         }
     }
@@ -363,6 +370,12 @@ impl RnnConfig {
                 return bad(format!("--ema {d}: the decay must be in [0, 1), such as 0.99"));
             }
         }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return bad(format!(
+                "--label-smoothing {}: must be in [0, 1), such as 0.1",
+                self.label_smoothing
+            ));
+        }
         if self.max_len == Some(0) {
             return bad("--max-len must be at least 1".into());
         }
@@ -413,6 +426,9 @@ mod tests {
         assert_eq!(c.pooled_width(), 64);
         let b = RnnConfig::best(false);
         assert!(b.validate().is_ok());
+        // English trains with label smoothing, Russian without (the README says why).
+        assert!(b.label_smoothing > 0.0);
+        assert_eq!(RnnConfig::best(true).label_smoothing, 0.0);
         assert_eq!(b.pooled_width(), 4 * b.hidden);
         assert!(RnnConfig {
             dropout: 1.0,
@@ -450,6 +466,16 @@ mod tests {
         .is_err());
         for (name, k, scale) in [("mean", 4, 0.25), ("sqrtn", 4, 0.5), ("sum", 4, 1.0)] {
             assert_eq!(BagCombiner::from_name(name).map(|b| b.scale(k)), Some(scale));
+        }
+        for label_smoothing in [-0.1, 1.0, f64::NAN] {
+            let err = RnnConfig {
+                label_smoothing,
+                ..c.clone()
+            }
+            .validate()
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("--label-smoothing"), "{err}");
         }
         assert!(RnnConfig { max_len: Some(0), ..c }.validate().is_err());
         let json = serde_json::to_string(&b).unwrap();

@@ -21,6 +21,8 @@ pub struct Trainer {
     pub net: SequenceClassifier,
     opt: AdamWOptimizer,
     clip: f64,
+    /// PyTorch's `label_smoothing` of the training loss.
+    label_smoothing: f64,
     /// When set, every step adds its phases' wall times here, the device synchronised
     /// between phases (benchmarks: where a step's time goes, on a GPU too).
     pub phase_times: Option<PhaseTimes>,
@@ -57,6 +59,7 @@ impl Trainer {
             net,
             opt,
             clip: config.clip,
+            label_smoothing: config.label_smoothing,
             phase_times: None,
         })
     }
@@ -109,7 +112,7 @@ impl Trainer {
             Some(l) => self.net.forward_from(&l.graph, batch, true, train)?,
             None => self.net.forward(batch, bags, true, train)?,
         };
-        let l = loss(&logits, y, w).map_err(ce)?;
+        let l = loss(&logits, y, w, self.label_smoothing).map_err(ce)?;
         let lv = l.to_scalar::<f32>().map_err(ce)? as f64;
         if !lv.is_finite() {
             return Ok(lv);
@@ -295,6 +298,7 @@ mod tests {
                 opt: AdamW::new(vars, params).unwrap(),
             },
             clip: config.clip,
+            label_smoothing: config.label_smoothing,
             // Timing the plain path's phases must not change its steps.
             phase_times: Some(PhaseTimes::default()),
         };
