@@ -248,8 +248,16 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // Errors are printed even with -q: they are what -q keeps.
-            eprintln!("error: {e:#}");
+            // Errors are printed even with -q: they are what -q keeps. Each cause once: an
+            // I/O error's message already ends with its source's.
+            let mut msg = e.to_string();
+            for cause in e.chain().skip(1) {
+                let c = cause.to_string();
+                if !msg.contains(&c) {
+                    msg = format!("{msg}: {c}");
+                }
+            }
+            eprintln!("error: {msg}");
             if is_bad_input(&e) {
                 ExitCode::from(2)
             } else {

@@ -111,7 +111,9 @@ pub struct TrainArgs {
     #[command(flatten)]
     data: DataArgs,
     /// Model kind: count-logreg, hashing-logreg, tfidf-logreg, char-tfidf-logreg, nb, nbsvm
-    /// (bag of words), or rnn, lstm, gru, best-rnn (recurrent networks).
+    /// (bag of words), rnn, lstm, gru, best-rnn (recurrent networks), or blend (best-rnn and
+    /// nbsvm, their probabilities mixed with NB-LR's share chosen on validation; takes the
+    /// flags of both).
     #[arg(long, value_name = "KIND")]
     model: String,
     /// Output model directory.
@@ -535,6 +537,10 @@ pub fn model_spec(
     match &mut spec {
         ModelSpec::Baseline(_, p) => b.apply(p, class_weight)?,
         ModelSpec::Rnn { config, .. } => n.apply(config, class_weight)?,
+        ModelSpec::Blend { config, params } => {
+            n.apply(config, class_weight)?;
+            b.apply(params, class_weight)?;
+        }
     }
     Ok(spec)
 }
@@ -553,6 +559,7 @@ pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
     let (ignored, family) = match checked {
         ModelSpec::Baseline(..) => (args.neural.given(), "recurrent-network"),
         ModelSpec::Rnn { .. } => (args.baseline.given(), "bag-of-words"),
+        ModelSpec::Blend { .. } => (Vec::new(), ""),
     };
     if !ignored.is_empty() && !quiet {
         eprintln!(

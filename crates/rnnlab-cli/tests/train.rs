@@ -319,6 +319,7 @@ fn recurrent_train_predict_eval_and_bad_flags() {
         ("--optimizer", "sgd"),
         ("--bag-maxn", "20"),
         ("--bag-buckets", "999999999"),
+        ("--label-smoothing", "1.5"),
     ] {
         let o = rnnlab(&[
             "train",
@@ -342,6 +343,99 @@ fn recurrent_train_predict_eval_and_bad_flags() {
         assert_eq!(o.status.code(), Some(2), "{flag} {value}: {}", stderr(&o));
         assert!(stderr(&o).contains(flag), "{flag}: {}", stderr(&o));
     }
+}
+
+/// `blend`: the directory holds `model.json` and two whole model directories; `predict` reads
+/// the blend and each part; a missing part is an error naming its file.
+#[test]
+fn blend_train_predict_eval_and_a_damaged_part() {
+    let (train, test) = write_corpus();
+    let out = tmp("blend-model");
+    let o = rnnlab(&[
+        "-q",
+        "train",
+        "--train",
+        train.to_str().unwrap(),
+        "--test",
+        test.to_str().unwrap(),
+        "--text-column",
+        "review",
+        "--label-column",
+        "sentiment",
+        "--lang",
+        "en",
+        "--model",
+        "blend",
+        "--emb",
+        "8",
+        "--hidden",
+        "8",
+        "--bag-buckets",
+        "1024",
+        "--epochs",
+        "2",
+        "--min-count",
+        "1",
+        "--c",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("note:"),
+        "a blend uses both flag groups: {}",
+        stderr(&o)
+    );
+    for f in [
+        "model.json",
+        "pipeline.json",
+        "metrics.json",
+        "rnn/model.safetensors",
+        "nbsvm/model.safetensors",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["kind"], "blend");
+    let w = metrics["blend_weight"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&w), "{w}");
+    assert_eq!(
+        metrics["params"]["nbsvm"]["logreg"]["C"], 2.0,
+        "baseline flags reach the NB-LR part"
+    );
+    assert_eq!(
+        metrics["params"]["rnn"]["hidden"], 8,
+        "network flags reach the recurrent part"
+    );
+    // The blend's probabilities are w NB-LR + (1 - w) network, part by part.
+    let p1 = |dir: &std::path::Path| -> Vec<f64> {
+        let p = rnnlab(&["predict", dir.to_str().unwrap(), "", "great film", "awful movie"]);
+        assert!(p.status.success(), "{}", stderr(&p));
+        String::from_utf8_lossy(&p.stdout)
+            .lines()
+            .skip(1)
+            .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    let (blend, rnn, nb) = (p1(&out), p1(&out.join("rnn")), p1(&out.join("nbsvm")));
+    assert_eq!(blend.len(), 3);
+    for i in 0..3 {
+        assert!(
+            (blend[i] - (w * nb[i] + (1.0 - w) * rnn[i])).abs() < 1e-5,
+            "{blend:?} {rnn:?} {nb:?}"
+        );
+    }
+    let e = rnnlab(&["eval", out.to_str().unwrap(), "--input", test.to_str().unwrap()]);
+    assert!(e.status.success(), "{}", stderr(&e));
+    std::fs::remove_file(out.join("nbsvm/model.safetensors")).unwrap();
+    let p = rnnlab(&["predict", out.to_str().unwrap(), "great film"]);
+    // A missing file is an I/O error (exit 1, as for any model directory), never a panic.
+    assert_eq!(p.status.code(), Some(1), "{}", stderr(&p));
+    let err = stderr(&p);
+    assert!(err.contains("nbsvm/model.safetensors"), "{err}");
+    assert_eq!(err.matches("No such file").count(), 1, "the cause once: {err}");
 }
 
 #[test]

@@ -364,7 +364,7 @@ pub fn html(report: &Value, prep: &Prepared, details: &[RunDetail]) -> String {
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|m| m["family"] == "recurrent" && m["status"] == "ok")
+        .filter(|m| (m["family"] == "recurrent" || m["family"] == "blend") && m["status"] == "ok")
         .collect();
     if !neural.is_empty() {
         h.push_str("<h2>Learning curves (validation metric and training loss per epoch, one line per seed)</h2><div class=\"plots\">");

@@ -119,7 +119,7 @@ pub fn run(prep: &Prepared, dataset: Value, plan: &Plan, obs: &mut dyn RunObserv
         let params = runs.first().map(|r| r["params"].clone()).unwrap_or(Value::Null);
         let entry = json!({
             "kind": kind,
-            "family": if spec.is_neural() { "recurrent" } else { "bag-of-words" },
+            "family": spec.family(),
             "params": params,
             "status": status,
             "error": error,
@@ -158,6 +158,13 @@ fn quick(spec: &ModelSpec) -> ModelSpec {
                 epochs: config.epochs.min(3),
                 ..config.clone()
             },
+        },
+        ModelSpec::Blend { config, params } => ModelSpec::Blend {
+            config: rnnlab_models::rnn::RnnConfig {
+                epochs: config.epochs.min(3),
+                ..config.clone()
+            },
+            params: params.clone(),
         },
         other => other.clone(),
     }

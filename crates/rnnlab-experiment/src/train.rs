@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use candle_core::Device;
 use rnnlab_models::baseline::{Baseline, BaselineKind, BaselineParams};
+use rnnlab_models::blend::{self, Blend};
 use rnnlab_models::metrics::{predict_classes, SplitMetrics};
 use rnnlab_models::rnn::{self, CellKind, RnnConfig, TrainObserver};
 use rnnlab_text::Lang;
@@ -14,15 +15,17 @@ use serde_json::{json, Value};
 use crate::prepared::Prepared;
 use crate::{round4, write_json, Error};
 
-/// What to train: a baseline with its parameters, or a recurrent network with its configuration.
+/// What to train: a baseline with its parameters, a recurrent network with its configuration,
+/// or a blend of a recurrent network with NB-LR (`blend`: `best-rnn` and `nbsvm`).
 #[derive(Debug, Clone)]
 pub enum ModelSpec {
     Baseline(BaselineKind, BaselineParams),
     Rnn { kind: String, config: RnnConfig },
+    Blend { config: RnnConfig, params: BaselineParams },
 }
 
 /// Every model kind, in the order reports list them when tied.
-pub const ALL_KINDS: [&str; 10] = [
+pub const ALL_KINDS: [&str; 11] = [
     "count-logreg",
     "hashing-logreg",
     "tfidf-logreg",
@@ -33,14 +36,21 @@ pub const ALL_KINDS: [&str; 10] = [
     "lstm",
     "gru",
     "best-rnn",
+    "blend",
 ];
 
 impl ModelSpec {
     /// The kind's defaults: the anchors' recipes for baselines and `rnn` / `lstm` / `gru`,
-    /// the project's own recipe for `best-rnn`.
+    /// the project's own recipe for `best-rnn`, and both of `best-rnn` and `nbsvm` for `blend`.
     pub fn from_kind(kind: &str, lang: Lang) -> Result<Self, Error> {
         if let Some(b) = BaselineKind::from_name(kind) {
             return Ok(ModelSpec::Baseline(b, BaselineParams::default()));
+        }
+        if kind == "blend" {
+            return Ok(ModelSpec::Blend {
+                config: RnnConfig::best(lang == Lang::Ru),
+                params: BaselineParams::default(),
+            });
         }
         let config = match kind {
             "best-rnn" => RnnConfig::best(lang == Lang::Ru),
@@ -67,11 +77,22 @@ impl ModelSpec {
         match self {
             ModelSpec::Baseline(k, _) => k.name(),
             ModelSpec::Rnn { kind, .. } => kind,
+            ModelSpec::Blend { .. } => "blend",
         }
     }
 
+    /// Whether it trains a network (seeded runs, progress bars, a device).
     pub fn is_neural(&self) -> bool {
-        matches!(self, ModelSpec::Rnn { .. })
+        !matches!(self, ModelSpec::Baseline(..))
+    }
+
+    /// The report's family column.
+    pub fn family(&self) -> &'static str {
+        match self {
+            ModelSpec::Baseline(..) => "bag-of-words",
+            ModelSpec::Rnn { .. } => "recurrent",
+            ModelSpec::Blend { .. } => "blend",
+        }
     }
 }
 
@@ -147,6 +168,46 @@ pub fn train_model(
             p_va = fit.val_proba;
             predict = (pt, predict_s);
         }
+        ModelSpec::Blend {
+            config,
+            params: nb_params,
+        } => {
+            let config = RnnConfig { seed, ..config.clone() };
+            let (mut nbsvm, _) =
+                Baseline::fit_timed(BaselineKind::Nbsvm, nb_params.clone(), labels.clone(), &tr, y_tr)?;
+            let pv_nbsvm = nbsvm.predict_proba(&va)?;
+            if let Some(pos) = labels.positive {
+                nbsvm.threshold = Some(rnnlab_models::metrics::best_threshold(y_va, &pv_nbsvm, pos));
+            }
+            let fit = rnn::fit("best-rnn", &config, labels, (&tr, y_tr), (&va, y_va), device, observer)?;
+            let (weight, blend_threshold, _) = blend::choose_weight(y_va, &pv_nbsvm, &fit.val_proba, labels);
+            let model = Blend {
+                rnn: fit.model,
+                nbsvm,
+                weight,
+                threshold: blend_threshold,
+            };
+            let t = Instant::now();
+            let pt = model.predict_proba(&te)?;
+            let predict_s = t.elapsed().as_secs_f64();
+            model.save(out, meta.clone())?;
+            let as_json = |v: serde_json::Result<Value>| v.map_err(|e| Error::Failed(e.to_string()));
+            params = json!({
+                "rnn": as_json(serde_json::to_value(&model.rnn.classifier.config))?,
+                "nbsvm": as_json(serde_json::to_value(&model.nbsvm.resolved))?,
+            });
+            timings = json!({"train_s": round4(fit.train_s), "epoch_s": fit.epoch_s.iter().map(|&s| round4(s)).collect::<Vec<_>>()});
+            extra = json!({
+                "curve": fit.curve,
+                "best_epoch": fit.best_epoch,
+                "stopped": fit.stopped,
+                "blend_weight": weight,
+            });
+            threshold = model.threshold;
+            top_features = Vec::new();
+            p_va = blend::mix(&pv_nbsvm, &fit.val_proba, weight);
+            predict = (pt, predict_s);
+        }
     }
     let (p_te, predict_s) = predict;
     let m_va = SplitMetrics::compute(
@@ -178,6 +239,12 @@ pub fn train_model(
         }
     }
     prep.pipeline.save(&out.join("pipeline.json"))?;
+    if let ModelSpec::Blend { .. } = spec {
+        // Each part is a whole model directory too, for `predict` and `eval` on its own.
+        for part in ["rnn", "nbsvm"] {
+            prep.pipeline.save(&out.join(part).join("pipeline.json"))?;
+        }
+    }
     write_json(&out.join("metrics.json"), &metrics)?;
     Ok(Trained {
         metrics,

@@ -46,7 +46,7 @@ fn check_report(out: &Path, kinds: &[&str], binary: bool) -> Value {
             assert!((0.0..=1.0).contains(&v), "{kind}: {key} {v}");
             let dir = out.join(r["dir"].as_str().unwrap());
             assert!(dir.join("model.json").is_file() && dir.join("metrics.json").is_file());
-            if m["family"] == "recurrent" {
+            if m["family"] == "recurrent" || m["family"] == "blend" {
                 assert!(!r["curve"].as_array().unwrap().is_empty());
             }
         }
@@ -68,7 +68,7 @@ fn check_report(out: &Path, kinds: &[&str], binary: bool) -> Value {
     assert!(!html.contains("<script"));
     let neural = kinds
         .iter()
-        .filter(|k| ["rnn", "lstm", "gru", "best-rnn"].contains(k))
+        .filter(|k| ["rnn", "lstm", "gru", "best-rnn", "blend"].contains(k))
         .count();
     assert_eq!(html.matches("<svg").count(), html.matches("</svg>").count());
     assert_eq!(html.matches("<svg").count(), 2 + 2 * neural + kinds.len());

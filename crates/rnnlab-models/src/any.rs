@@ -6,6 +6,7 @@ use std::path::Path;
 use candle_core::Device;
 
 use crate::baseline::Baseline;
+use crate::blend::Blend;
 use crate::labels::LabelSet;
 use crate::rnn::RnnModel;
 use crate::Error;
@@ -16,6 +17,7 @@ pub const RNN_KINDS: [&str; 4] = ["rnn", "lstm", "gru", "best-rnn"];
 pub enum AnyModel {
     Baseline(Box<Baseline>),
     Rnn(Box<RnnModel>),
+    Blend(Box<Blend>),
 }
 
 impl AnyModel {
@@ -33,7 +35,10 @@ impl AnyModel {
         let v: serde_json::Value =
             serde_json::from_str(&s).map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
         let kind = v.get("kind").and_then(|k| k.as_str()).unwrap_or_default();
-        if RNN_KINDS.contains(&kind) {
+        if kind == "blend" {
+            let (m, card) = Blend::load(dir, device)?;
+            Ok((AnyModel::Blend(Box::new(m)), card.meta))
+        } else if RNN_KINDS.contains(&kind) {
             let (m, card) = RnnModel::load(dir, device)?;
             Ok((AnyModel::Rnn(Box::new(m)), card.meta))
         } else {
@@ -46,6 +51,7 @@ impl AnyModel {
         match self {
             AnyModel::Baseline(m) => m.predict_proba(docs),
             AnyModel::Rnn(m) => m.predict_proba(docs),
+            AnyModel::Blend(m) => m.predict_proba(docs),
         }
     }
 
@@ -53,6 +59,7 @@ impl AnyModel {
         match self {
             AnyModel::Baseline(m) => &m.labels,
             AnyModel::Rnn(m) => &m.labels,
+            AnyModel::Blend(m) => m.labels(),
         }
     }
 
@@ -60,6 +67,7 @@ impl AnyModel {
         match self {
             AnyModel::Baseline(m) => m.threshold,
             AnyModel::Rnn(m) => m.threshold,
+            AnyModel::Blend(m) => m.threshold,
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Models on top of the vectorize layer: the linear bag-of-words baselines (logistic
 //! regression, naive Bayes, NB-LR), metrics in the `metrics.json` schema, and model
-//! directories, and the recurrent classifiers (RNN, LSTM, GRU) on candle.
+//! directories, the recurrent classifiers (RNN, LSTM, GRU) on candle, and a blend of a
+//! recurrent network with NB-LR.
 
 pub mod any;
 pub mod baseline;
+pub mod blend;
 pub mod labels;
 pub mod lbfgs;
 pub mod linear;

@@ -7,6 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use candle_core::Device;
+use rnnlab_models::blend::Blend;
 use rnnlab_models::rnn::rng::Rng;
 use rnnlab_models::rnn::train::{load_word_vectors, Silent};
 use rnnlab_models::rnn::{fit, CellKind, RnnConfig};
@@ -30,7 +31,7 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
-/// A small trained LSTM with the n-gram bag, and an NB-LR baseline, saved.
+/// A small trained LSTM with the n-gram bag, an NB-LR baseline, and the blend of the two, saved.
 fn saved_models(root: &Path) -> Vec<PathBuf> {
     let train = docs(&[
         "good great film",
@@ -68,7 +69,29 @@ fn saved_models(root: &Path) -> Vec<PathBuf> {
     let nb = Baseline::fit(BaselineKind::Nbsvm, params, labels(), &train, &y).unwrap();
     let nb_dir = root.join("baseline");
     nb.save(&nb_dir, json!({"text_column": "text"})).unwrap();
-    vec![rnn_dir, nb_dir]
+    let blend_dir = root.join("blend");
+    let blend = Blend {
+        rnn: r.model,
+        nbsvm: nb,
+        weight: 0.3,
+        threshold: Some(0.4),
+    };
+    blend.save(&blend_dir, json!({"text_column": "text"})).unwrap();
+    vec![rnn_dir, nb_dir, blend_dir]
+}
+
+/// Every file under `dir`, recursively.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// Every path to a value inside `v`.
@@ -145,21 +168,22 @@ fn damaged_model_directories_are_errors_not_panics() {
     let mut rng = Rng::new(17);
     let (mut loaded, mut refused) = (0, 0);
     for dir in saved_models(&root) {
-        let jsons: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
+        let jsons: Vec<PathBuf> = files(&dir)
+            .into_iter()
             .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .map(|p| p.strip_prefix(&dir).unwrap().to_path_buf())
             .collect();
         assert!(jsons.len() >= 2, "{}", dir.display());
         for round in 0..120 {
             let work = root.join(format!("work-{round}"));
             let _ = std::fs::remove_dir_all(&work);
             std::fs::create_dir_all(&work).unwrap();
-            for e in std::fs::read_dir(&dir).unwrap() {
-                let p = e.unwrap().path();
-                std::fs::copy(&p, work.join(p.file_name().unwrap())).unwrap();
+            for p in files(&dir) {
+                let to = work.join(p.strip_prefix(&dir).unwrap());
+                std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+                std::fs::copy(&p, to).unwrap();
             }
-            let file = work.join(jsons[rng.below(jsons.len())].file_name().unwrap());
+            let file = work.join(&jsons[rng.below(jsons.len())]);
             let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
             for _ in 0..1 + rng.below(3) {
                 mutate(&mut v, &mut rng);
