@@ -181,7 +181,18 @@ fn fetch_morph_dict(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The checkout this run belongs to: the nearest folder at or above the current one whose
+/// `Cargo.toml` holds `[workspace]`, else where xtask was compiled. Found at run time because a
+/// shared `CARGO_TARGET_DIR` hands one checkout's xtask binary to another.
 fn workspace_root() -> PathBuf {
+    let is_root = |d: &Path| {
+        std::fs::read_to_string(d.join("Cargo.toml")).is_ok_and(|t| t.lines().any(|l| l.trim() == "[workspace]"))
+    };
+    if let Ok(cwd) = std::env::current_dir() {
+        if let Some(d) = cwd.ancestors().find(|d| is_root(d)) {
+            return d.to_path_buf();
+        }
+    }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     root.canonicalize().unwrap_or(root)
 }
