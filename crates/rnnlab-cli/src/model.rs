@@ -272,9 +272,10 @@ pub struct NeuralArgs {
     /// about the last 100 steps).
     #[arg(long, value_name = "D", allow_negative_numbers = true)]
     ema: Option<f64>,
-    /// Smooth the training targets (PyTorch's label_smoothing): 1 - S on the true class, S
-    /// spread evenly over all classes (binary tasks count two); keeps a network from chasing
-    /// noisy labels to certainty. Validation figures are unaffected.
+    /// Smooth the training targets (PyTorch's label_smoothing): the true class with weight 1 - S
+    /// plus a uniform spread over the classes with weight S (binary tasks count two classes, so
+    /// S = 0.4 trains towards 0.2 and 0.8); keeps a network from chasing noisy labels to
+    /// certainty. Validation figures are unaffected.
     #[arg(long, value_name = "S", allow_negative_numbers = true)]
     label_smoothing: Option<f64>,
     /// Word vectors (word2vec/fastText .vec text) to start the embedding from (--emb must match).

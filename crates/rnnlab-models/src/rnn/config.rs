@@ -205,8 +205,9 @@ pub struct RnnConfig {
     /// the weights themselves.
     #[serde(default)]
     pub ema: Option<f64>,
-    /// PyTorch's `label_smoothing` of the training loss: the target puts `1 - s` on the true
-    /// class and spreads `s` evenly over all classes (a binary task counts two); 0: none.
+    /// PyTorch's `label_smoothing` of the training loss: the target is the true class with
+    /// weight `1 - s` plus the uniform distribution over the classes with weight `s` (a binary
+    /// task counts two classes: targets `s / 2` and `1 - s / 2`); 0: none.
     #[serde(default)]
     pub label_smoothing: f64,
     pub class_weight: ClassWeight,
