@@ -237,10 +237,12 @@ fn is_bad_input(e: &anyhow::Error) -> bool {
     if let Some(x) = e.downcast_ref::<rnnlab_experiment::Error>() {
         return x.is_bad_input();
     }
-    matches!(
-        e.downcast_ref::<M>(),
-        Some(M::Data(_) | M::Param(_) | M::Format(_) | M::Vectorize(_))
-    )
+    match e.downcast_ref::<M>() {
+        Some(M::Data(_) | M::Param(_) | M::Format(_) | M::Vectorize(_)) => true,
+        // A file missing from a model directory the user named.
+        Some(M::Io { source, .. }) => source.kind() == std::io::ErrorKind::NotFound,
+        _ => false,
+    }
 }
 
 fn main() -> ExitCode {

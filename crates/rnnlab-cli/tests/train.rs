@@ -431,8 +431,8 @@ fn blend_train_predict_eval_and_a_damaged_part() {
     assert!(e.status.success(), "{}", stderr(&e));
     std::fs::remove_file(out.join("nbsvm/model.safetensors")).unwrap();
     let p = rnnlab(&["predict", out.to_str().unwrap(), "great film"]);
-    // A missing file is an I/O error (exit 1, as for any model directory), never a panic.
-    assert_eq!(p.status.code(), Some(1), "{}", stderr(&p));
+    // A file missing from the directory is bad input (exit 2), as a missing input file is.
+    assert_eq!(p.status.code(), Some(2), "{}", stderr(&p));
     let err = stderr(&p);
     assert!(err.contains("nbsvm/model.safetensors"), "{err}");
     assert_eq!(err.matches("No such file").count(), 1, "the cause once: {err}");
