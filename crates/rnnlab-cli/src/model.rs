@@ -226,6 +226,10 @@ pub struct NeuralArgs {
     /// straight into the logits (a hashed linear model trained with the network).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     bag_wide: Option<bool>,
+    /// Scale each bag n-gram's vector by its NB log-count ratio on the training rows (NBSVM's
+    /// feature weights, fixed; binary tasks; needs --bag-buckets).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    bag_nb: Option<bool>,
     /// Input units: word (vocabulary of the pipeline's tokens), bpe, wordpiece or unigram.
     #[arg(long, value_name = "T")]
     tokens: Option<String>,
@@ -347,7 +351,7 @@ impl NeuralArgs {
     pub fn given(&self) -> Vec<String> {
         given!(self; emb, hidden, layers, bidirectional, dropout, recurrent_dropout, head_dropout,
             word_dropout, pooling, bos_eos, bag_buckets, bag_dim, bag_minn, bag_maxn, bag_combiner,
-            bag_wide, tokens, subword_vocab, min_count, max_len, epochs, batch_size, lr, optimizer,
+            bag_wide, bag_nb, tokens, subword_vocab, min_count, max_len, epochs, batch_size, lr, optimizer,
             weight_decay, lr_schedule, clip, patience, refit, ema, label_smoothing, pretrained)
     }
 
@@ -371,6 +375,7 @@ impl NeuralArgs {
             bag_minn,
             bag_maxn,
             bag_wide,
+            bag_nb,
             bos_eos,
             refit
         );
@@ -846,7 +851,7 @@ mod tests {
             "--lr-schedule" => "cosine",
             "--pretrained" => "v.vec",
             "--binary" | "--sublinear-tf" | "--alternate-sign" | "--bidirectional" | "--bos-eos" | "--bag-wide"
-            | "--refit" => "true",
+            | "--bag-nb" | "--refit" => "true",
             _ => "1",
         };
         let line = |flags: &[String]| -> Vec<String> {

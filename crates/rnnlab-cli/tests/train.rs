@@ -320,6 +320,7 @@ fn recurrent_train_predict_eval_and_bad_flags() {
         ("--bag-maxn", "20"),
         ("--bag-buckets", "999999999"),
         ("--label-smoothing", "1.5"),
+        ("--bag-nb", "true"),
     ] {
         let o = rnnlab(&[
             "train",

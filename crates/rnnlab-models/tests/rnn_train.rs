@@ -256,6 +256,48 @@ fn ngram_bag_learns_and_round_trips() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// `bag_nb`: the bag's fixed weights are the training rows' NB log-count ratios, travel with the
+/// model, and a multi-class task is refused.
+#[test]
+fn bag_nb_scales_the_bag_and_round_trips() {
+    let (tr, ytr) = task(300, 7);
+    let (va, yva) = task(100, 8);
+    let cfg = RnnConfig {
+        bag_buckets: 512,
+        bag_dim: 4,
+        bag_nb: true,
+        ..small(CellKind::Gru)
+    };
+    let r = fit_cpu("gru", &cfg, (&tr, &ytr), (&va, &yva));
+    let bags: Vec<Vec<u32>> = tr.iter().map(|d| rnnlab_models::rnn::bag::ngram_bag(d, &cfg)).collect();
+    let want = rnnlab_models::rnn::classifier::nb_ratios(&bags, &ytr, 1, 512);
+    assert_eq!(r.model.classifier.bag_scale.as_deref(), Some(want.as_slice()));
+    let best = r.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
+    assert!(best > 0.9, "best val F1 {best}");
+    let dir = std::env::temp_dir().join(format!("rnnlab-rnn-bag-nb-{}", std::process::id()));
+    r.model.save(&dir, serde_json::json!({})).unwrap();
+    let (loaded, _) = RnnModel::load(&dir, &Device::Cpu).unwrap();
+    assert_eq!(loaded.classifier.bag_scale, r.model.classifier.bag_scale);
+    let p = r.model.predict_proba(&va).unwrap();
+    let q = loaded.predict_proba(&va).unwrap();
+    assert_eq!(p, q);
+    // Without the scale the same weights predict otherwise: the scale is used.
+    let mut unscaled = loaded;
+    unscaled.classifier.bag_scale = None;
+    assert_ne!(unscaled.predict_proba(&va).unwrap(), p);
+    std::fs::remove_dir_all(&dir).ok();
+    let three = LabelSet::fit(&["a".to_string(), "b".to_string(), "c".to_string()], None).unwrap();
+    let y3: Vec<usize> = ytr
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| if i % 7 == 0 { 2 } else { k })
+        .collect();
+    let err = fit("gru", &cfg, &three, (&tr, &y3), (&va, &yva), &Device::Cpu, &mut Silent)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("--bag-nb"), "{err}");
+}
+
 /// `ema`: training itself is the same; what is validated and kept is the average. A decay of 0
 /// averages nothing: the plain fit exactly.
 #[test]

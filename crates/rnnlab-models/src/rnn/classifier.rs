@@ -29,9 +29,15 @@ pub struct Lookups {
     pub bag_counts: Vec<usize>,
 }
 
-/// The table's rows `ids`, `counts[r]` of them for row `r`, combined per row (mean, ...), read
-/// in place (CPU): `[rows, dim]` with no graph.
-fn bag_means(table: &Var, ids: &[u32], counts: &[usize], combiner: BagCombiner) -> Result<Tensor, Error> {
+/// The table's rows `ids`, `counts[r]` of them for row `r`, each times its `scale` (1 without),
+/// combined per row (mean, ...), read in place (CPU): `[rows, dim]` with no graph.
+fn bag_means(
+    table: &Var,
+    ids: &[u32],
+    counts: &[usize],
+    combiner: BagCombiner,
+    scale: Option<&[f32]>,
+) -> Result<Tensor, Error> {
     let dim = table.dims().last().copied().unwrap_or(1);
     let (storage, layout) = table.as_tensor().storage_and_layout();
     let data = match (&*storage, layout.contiguous_offsets()) {
@@ -44,7 +50,8 @@ fn bag_means(table: &Var, ids: &[u32], counts: &[usize], combiner: BagCombiner) 
         let dst = &mut out[r * dim..(r + 1) * dim];
         for &id in &ids[at..at + k] {
             let row = &data[id as usize * dim..(id as usize + 1) * dim];
-            dst.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
+            let w = scale.map_or(1.0, |s| s[id as usize]);
+            dst.iter_mut().zip(row).for_each(|(a, &v)| *a += w * v);
         }
         let scale = combiner.scale(k);
         dst.iter_mut().for_each(|a| *a *= scale);
@@ -52,6 +59,33 @@ fn bag_means(table: &Var, ids: &[u32], counts: &[usize], combiner: BagCombiner) 
     }
     drop(storage);
     Tensor::from_vec(out, (counts.len(), dim), table.device()).map_err(ce)
+}
+
+/// The safetensors name of the bag's fixed NB weights.
+const BAG_NB_RATIO: &str = "bag.nb_ratio";
+
+/// NB-LR's log-count ratio of each bucket on a binary task's training rows (Wang & Manning's
+/// NBSVM, smoothing 1): `ln((p_b / |p|) / (q_b / |q|))`, `p` and `q` the positive and
+/// negative rows' presence counts plus one. Scaling each n-gram's vector by it before the bag
+/// is combined lets the discriminative n-grams speak louder, as NB-LR's features do.
+pub fn nb_ratios(bags: &[Vec<u32>], y: &[usize], positive: usize, buckets: usize) -> Vec<f32> {
+    let (mut p, mut q) = (vec![1.0f64; buckets], vec![1.0f64; buckets]);
+    let mut seen: Vec<u32> = Vec::new();
+    for (bag, &k) in bags.iter().zip(y) {
+        seen.clear();
+        seen.extend(bag.iter().filter(|&&b| (b as usize) < buckets));
+        seen.sort_unstable();
+        seen.dedup();
+        let counts = if k == positive { &mut p } else { &mut q };
+        for &b in &seen {
+            counts[b as usize] += 1.0;
+        }
+    }
+    let (sp, sq): (f64, f64) = (p.iter().sum(), q.iter().sum());
+    p.iter()
+        .zip(&q)
+        .map(|(a, b)| ((a / sp) / (b / sq)).ln() as f32)
+        .collect()
 }
 
 /// Embedding, recurrent stack and head, with PyTorch's parameter names.
@@ -65,6 +99,9 @@ pub struct SequenceClassifier {
     pub bag: Option<Var>,
     /// `[bag_buckets, n_out]`: the wide part's weights (`bag_wide`), zero at first.
     pub wide: Option<Var>,
+    /// `[bag_buckets]`: each bucket's fixed weight in the bag (`bag_nb`: NB-LR's log-count
+    /// ratio on the training rows, see [`nb_ratios`]); not trained, saved as `bag.nb_ratio`.
+    pub bag_scale: Option<Vec<f32>>,
     pub rnn: RecurrentStack,
     pub fc_weight: Var,
     pub fc_bias: Var,
@@ -118,6 +155,7 @@ impl SequenceClassifier {
             embedding,
             bag,
             wide,
+            bag_scale: None,
             rnn,
             fc_weight: Var::from_tensor(&Tensor::from_vec(w, (n_out, p), device).map_err(ce)?).map_err(ce)?,
             fc_bias: Var::from_tensor(&Tensor::from_vec(b, n_out, device).map_err(ce)?).map_err(ce)?,
@@ -183,9 +221,10 @@ impl SequenceClassifier {
         }
         // Each row's rows of a table, combined: in the graph, the looked-up rows and one
         // product with a combining matrix; without one on the CPU, summed in place.
+        let scale = self.bag_scale.as_deref();
         let combine = |t: &Var, combiner: BagCombiner| -> Result<Tensor, Error> {
             if !grad && self.device.is_cpu() {
-                return bag_means(t, &bag_ids, &bag_counts, combiner);
+                return bag_means(t, &bag_ids, &bag_counts, combiner, scale);
             }
             let n = bag_ids.len();
             let idx = Tensor::from_slice(&bag_ids, n, &self.device).map_err(ce)?;
@@ -193,7 +232,10 @@ impl SequenceClassifier {
             let mut m = vec![0f32; b * n];
             let mut at = 0;
             for (r, &k) in bag_counts.iter().enumerate() {
-                m[r * n + at..r * n + at + k].fill(combiner.scale(k));
+                let s = combiner.scale(k);
+                for j in at..at + k {
+                    m[r * n + j] = s * scale.map_or(1.0, |w| w[bag_ids[j] as usize]);
+                }
                 at += k;
             }
             let m = Tensor::from_vec(m, (b, n), &self.device).map_err(ce)?;
@@ -277,9 +319,10 @@ impl SequenceClassifier {
         r.map_err(ce)
     }
 
-    /// The weights as `(name, shape, values)`, for safetensors.
+    /// The weights as `(name, shape, values)`, for safetensors (with the bag's fixed weights).
     pub fn state(&self) -> Result<Vec<crate::tensors::NamedTensor>, Error> {
-        self.named_vars()
+        let mut state = self
+            .named_vars()
             .into_iter()
             .map(|(n, v)| {
                 let shape = v.dims().to_vec();
@@ -290,7 +333,37 @@ impl SequenceClassifier {
                     .map_err(ce)?;
                 Ok((n, shape, data))
             })
-            .collect()
+            .collect::<Result<Vec<_>, Error>>()?;
+        if let Some(s) = &self.bag_scale {
+            state.push((BAG_NB_RATIO.to_string(), vec![s.len()], s.clone()));
+        }
+        Ok(state)
+    }
+
+    /// With `bag_nb`, reads the bag's fixed weights (`bag.nb_ratio`, one finite value per bucket).
+    pub fn load_bag_scale(
+        &mut self,
+        tensors: &HashMap<String, crate::tensors::Tensor>,
+        file: &Path,
+    ) -> Result<(), Error> {
+        if !self.config.bag_nb {
+            return Ok(());
+        }
+        let (shape, data) = tensors.get(BAG_NB_RATIO).ok_or_else(|| {
+            Error::Format(format!(
+                "{}: no tensor {BAG_NB_RATIO:?} (the model uses --bag-nb)",
+                file.display()
+            ))
+        })?;
+        if shape.as_slice() != [self.config.bag_buckets] || data.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Format(format!(
+                "{}: tensor {BAG_NB_RATIO:?} must hold {} finite values",
+                file.display(),
+                self.config.bag_buckets
+            )));
+        }
+        self.bag_scale = Some(data.clone());
+        Ok(())
     }
 
     /// Loads weights by name; every tensor must exist with the configured shape.
@@ -427,9 +500,11 @@ impl RnnModel {
             return Err(Error::Format(format!("{}: needs at least two labels", path.display())));
         }
         let n_out = if n_classes == 2 { 1 } else { n_classes };
-        let classifier = SequenceClassifier::new(&card.params, card.vocab_size, n_out, device)?;
+        let mut classifier = SequenceClassifier::new(&card.params, card.vocab_size, n_out, device)?;
         let weights = dir.join("model.safetensors");
-        classifier.load_state(&crate::tensors::load(&weights)?, &weights)?;
+        let tensors = crate::tensors::load(&weights)?;
+        classifier.load_state(&tensors, &weights)?;
+        classifier.load_bag_scale(&tensors, &weights)?;
         let positive = card
             .positive_label
             .as_ref()
@@ -459,6 +534,25 @@ mod tests {
         SequenceEncoder::new(6)
             .unwrap()
             .batch(&[vec![2, 3, 4, 5], vec![6], vec![3, 2, 7]], &[0, 1, 2])
+    }
+
+    #[test]
+    fn nb_ratios_are_smoothed_log_count_ratios_of_presence() {
+        // Bucket 0 in both positives (once twice over), bucket 1 in the negative only, bucket 3
+        // nowhere; ids past the buckets are ignored.
+        let bags = vec![vec![0, 0, 2], vec![0], vec![1, 2, 9]];
+        let y = [1usize, 1, 0];
+        let r = nb_ratios(&bags, &y, 1, 4);
+        // Positive counts + 1: [3, 1, 2, 1] (sum 7); negative: [1, 2, 2, 1] (sum 6).
+        let want = |p: f64, q: f64| ((p / 7.0) / (q / 6.0)).ln() as f32;
+        let expected = [want(3.0, 1.0), want(1.0, 2.0), want(2.0, 2.0), want(1.0, 1.0)];
+        for (a, b) in r.iter().zip(expected) {
+            assert!((a - b).abs() < 1e-6, "{r:?} against {expected:?}");
+        }
+        assert!(r[0] > 0.0 && r[1] < 0.0, "positive evidence up, negative down");
+        // Which class is positive flips the signs.
+        let flipped = nb_ratios(&bags, &y, 0, 4);
+        assert!(flipped[0] < 0.0 && flipped[1] > 0.0);
     }
 
     /// Analytic gradients of every parameter tensor against central differences, for each cell,

@@ -236,6 +236,10 @@ pub struct RnnConfig {
     /// trained jointly; needs `bag_buckets`).
     #[serde(default)]
     pub bag_wide: bool,
+    /// Scale each bag n-gram's vector by its NB-LR log-count ratio on the training rows, fixed
+    /// (NBSVM's feature weighting inside the bag; binary tasks; needs `bag_buckets`).
+    #[serde(default)]
+    pub bag_nb: bool,
 }
 
 fn default_bag_dim() -> usize {
@@ -281,6 +285,7 @@ impl Default for RnnConfig {
             bag_maxn: 0,
             bag_combiner: BagCombiner::Mean,
             bag_wide: false,
+            bag_nb: false,
         }
     }
 }
@@ -335,6 +340,9 @@ impl RnnConfig {
         }
         if self.bag_wide && self.bag_buckets == 0 {
             return bad("--bag-wide needs the bag's buckets (--bag-buckets N)".into());
+        }
+        if self.bag_nb && self.bag_buckets == 0 {
+            return bad("--bag-nb needs the bag's buckets (--bag-buckets N)".into());
         }
         if self.bag_buckets > (1 << 24) {
             return bad(format!("--bag-buckets {}: at most 2^24", self.bag_buckets));

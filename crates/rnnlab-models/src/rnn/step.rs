@@ -126,7 +126,8 @@ impl Trainer {
             self.add_phases(forward_s, backward_s, optimizer_s);
             return Ok(lv);
         };
-        let RowGradients { dx, dbag, dwide } = leaves.row_gradients(&mut grads, &self.net.config)?;
+        let RowGradients { dx, dbag, dwide } =
+            leaves.row_gradients(&mut grads, &self.net.config, self.net.bag_scale.as_deref())?;
         let backward_s = self.lap(&mut t)?;
         let mut rows = vec![RowGrad {
             var: &self.net.embedding,
@@ -202,7 +203,12 @@ impl Leaves {
     /// The gradients of the looked-up word vectors (`[ids, emb]`), of the bag rows (each bag
     /// vector's gradient shared out over the rows it combined, `[bag_ids, bag_dim]`) and of the
     /// wide rows (each row's sum gradient, `[bag_ids, n_out]`).
-    fn row_gradients(&self, grads: &mut GradStore, config: &RnnConfig) -> Result<RowGradients, Error> {
+    fn row_gradients(
+        &self,
+        grads: &mut GradStore,
+        config: &RnnConfig,
+        bag_scale: Option<&[f32]>,
+    ) -> Result<RowGradients, Error> {
         let mut take = |leaf: &Var| -> Result<Vec<f32>, Error> {
             match grads.remove(leaf.as_tensor()) {
                 Some(g) => g.flatten_all().and_then(|g| g.to_vec1::<f32>()).map_err(ce),
@@ -210,23 +216,31 @@ impl Leaves {
             }
         };
         let dx = take(&self.x)?;
-        // Row r's gradient `g` (width `dim`), times `scale(k)`, once per each of its k ids.
-        let spread = |g: &[f32], dim: usize, scale: &dyn Fn(usize) -> f32| -> Vec<f32> {
+        // Row r's gradient `g` (width `dim`), times `scale(k)` and the id's fixed weight (the
+        // bag's `bag_scale`; 1 without), once per each of its k ids.
+        let spread = |g: &[f32], dim: usize, scale: &dyn Fn(usize) -> f32, fixed: Option<&[f32]>| -> Vec<f32> {
             let mut rows = Vec::with_capacity(self.bag_ids.len() * dim);
+            let mut ids = self.bag_ids.iter();
             for (r, &k) in self.bag_counts.iter().enumerate() {
                 let s = scale(k);
-                for _ in 0..k {
+                for id in ids.by_ref().take(k) {
+                    let s = s * fixed.map_or(1.0, |w| w[*id as usize]);
                     rows.extend(g[r * dim..(r + 1) * dim].iter().map(|&v| v * s));
                 }
             }
             rows
         };
         let dbag = match &self.bag {
-            Some(bag) => spread(&take(bag)?, config.bag_dim, &|k| config.bag_combiner.scale(k)),
+            Some(bag) => spread(
+                &take(bag)?,
+                config.bag_dim,
+                &|k| config.bag_combiner.scale(k),
+                bag_scale,
+            ),
             None => Vec::new(),
         };
         let dwide = match &self.wide {
-            Some(wide) => spread(&take(wide)?, wide.dims()[1], &|_| 1.0),
+            Some(wide) => spread(&take(wide)?, wide.dims()[1], &|_| 1.0, bag_scale),
             None => Vec::new(),
         };
         Ok(RowGradients { dx, dbag, dwide })
@@ -249,16 +263,18 @@ mod tests {
     use rnnlab_vectorize::SequenceEncoder;
 
     /// The CPU step (looked-up rows as leaves, row gradients, in-place AdamW) gives the same
-    /// weights as candle's plain graph and candle-nn's AdamW, with a bag of n-grams, clipping
-    /// and weight decay.
+    /// weights as candle's plain graph and candle-nn's AdamW, with a bag of n-grams (its
+    /// vectors fixed-scaled or not), clipping and weight decay.
     #[test]
     fn row_gradient_step_matches_plain_graph() {
         for bag_combiner in [BagCombiner::Mean, BagCombiner::Sqrtn, BagCombiner::Sum] {
-            step_matches_plain_graph(bag_combiner);
+            for scaled in [false, true] {
+                step_matches_plain_graph(bag_combiner, scaled);
+            }
         }
     }
 
-    fn step_matches_plain_graph(bag_combiner: BagCombiner) {
+    fn step_matches_plain_graph(bag_combiner: BagCombiner, scaled: bool) {
         let config = RnnConfig {
             bag_combiner,
             bag_wide: true,
@@ -281,8 +297,14 @@ mod tests {
             .batch(&[vec![2, 3, 4, 5], vec![6], vec![3, 2, 7, 7], vec![]], &[0, 1, 2, 3]);
         let (y, w) = ([1usize, 0, 1, 0], [1.0f32, 2.0, 0.5, 1.0]);
         let bags = vec![vec![1, 5, 9, 31], vec![2], vec![5, 5, 7], vec![]];
-        let fused_net = SequenceClassifier::new(&config, 9, 1, &Device::Cpu).unwrap();
-        let plain_net = SequenceClassifier::new(&config, 9, 1, &Device::Cpu).unwrap();
+        let mut fused_net = SequenceClassifier::new(&config, 9, 1, &Device::Cpu).unwrap();
+        let mut plain_net = SequenceClassifier::new(&config, 9, 1, &Device::Cpu).unwrap();
+        if scaled {
+            // Signed and uneven, as log-count ratios are.
+            let scale: Vec<f32> = (0..32).map(|i| (i as f32 - 10.0) / 7.0).collect();
+            fused_net.bag_scale = Some(scale.clone());
+            plain_net.bag_scale = Some(scale);
+        }
         let mut fused = Trainer::new(fused_net, &config).unwrap();
         assert!(fused.opt.is_fused());
         let vars: Vec<Var> = plain_net.named_vars().into_iter().map(|(_, v)| v).collect();
@@ -305,11 +327,14 @@ mod tests {
         for step in 0..4 {
             let a = fused.step(&batch, &bags, &y, &w, config.lr, None).unwrap();
             let b = plain.step(&batch, &bags, &y, &w, config.lr, None).unwrap();
-            assert!((a - b).abs() < 1e-5, "{bag_combiner:?} step {step}: loss {a} vs {b}");
+            assert!(
+                (a - b).abs() < 1e-5,
+                "{bag_combiner:?} {scaled} step {step}: loss {a} vs {b}"
+            );
         }
         for ((name, a), (_, b)) in fused.net.named_vars().iter().zip(plain.net.named_vars().iter()) {
             let d = crate::rnn::max_diff(a.as_tensor(), b.as_tensor());
-            assert!(d < 1e-5, "{bag_combiner:?}: {name} differs by {d}");
+            assert!(d < 1e-5, "{bag_combiner:?} {scaled}: {name} differs by {d}");
         }
         assert!(fused.net.bag.is_some() && fused.net.wide.is_some());
     }

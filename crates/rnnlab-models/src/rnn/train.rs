@@ -11,7 +11,7 @@ use rnnlab_vectorize::SequenceEncoder;
 use serde::Serialize;
 
 use super::ce;
-use super::classifier::{RnnModel, SequenceClassifier};
+use super::classifier::{nb_ratios, RnnModel, SequenceClassifier};
 use super::config::RnnConfig;
 use super::input::SequenceInput;
 use super::rng::Rng;
@@ -252,7 +252,15 @@ fn fit_epochs(
     };
     let n_classes = labels.n_classes();
     let n_out = if n_classes == 2 { 1 } else { n_classes };
-    let net = SequenceClassifier::new(config, input.vocab_size(), n_out, device)?;
+    let mut net = SequenceClassifier::new(config, input.vocab_size(), n_out, device)?;
+    if config.bag_nb {
+        let Some(positive) = labels.positive.filter(|_| n_classes == 2) else {
+            return Err(Error::Param(format!(
+                "--bag-nb weighs n-grams by a binary task's NB log-count ratio; this task has {n_classes} classes"
+            )));
+        };
+        net.bag_scale = Some(nb_ratios(&train_enc.bags, y, positive, config.bag_buckets));
+    }
     if let Some(path) = &config.pretrained {
         let words = input.words().ok_or_else(|| {
             Error::Param("--pretrained word vectors need --tokens word (subword pieces are not words)".into())
