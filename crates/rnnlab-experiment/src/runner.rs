@@ -150,24 +150,13 @@ fn model_dir(out: &Path, kind: &str, seed: u64, neural: bool) -> PathBuf {
     }
 }
 
+/// `--quick`: networks (a blend's too) train for 3 epochs at most.
 fn quick(spec: &ModelSpec) -> ModelSpec {
-    match spec {
-        ModelSpec::Rnn { kind, config } => ModelSpec::Rnn {
-            kind: kind.clone(),
-            config: rnnlab_models::rnn::RnnConfig {
-                epochs: config.epochs.min(3),
-                ..config.clone()
-            },
-        },
-        ModelSpec::Blend { config, params } => ModelSpec::Blend {
-            config: rnnlab_models::rnn::RnnConfig {
-                epochs: config.epochs.min(3),
-                ..config.clone()
-            },
-            params: params.clone(),
-        },
-        other => other.clone(),
+    let mut spec = spec.clone();
+    if let ModelSpec::Rnn { config, .. } | ModelSpec::Blend { config, .. } = &mut spec {
+        config.epochs = config.epochs.min(3);
     }
+    spec
 }
 
 /// Mean and standard deviation (n - 1) over runs of each test metric and timing.

@@ -125,7 +125,7 @@ pub fn train_model(
         "id_column": prep.columns.id,
         "lang": prep.lang,
     });
-    let (p_va, threshold, params, mut timings, extra, predict, top_features);
+    let (p_va, threshold, params, mut timings, mut extra, predict, top_features);
     match spec {
         ModelSpec::Baseline(kind, params_in) => {
             let (mut model, fit) = Baseline::fit_timed(*kind, params_in.clone(), labels.clone(), &tr, y_tr)?;
@@ -155,14 +155,7 @@ pub fn train_model(
             let predict_s = t.elapsed().as_secs_f64();
             fit.model.save(out, meta.clone())?;
             params = serde_json::to_value(&fit.model.classifier.config).map_err(|e| Error::Failed(e.to_string()))?;
-            timings = json!({"train_s": round4(fit.train_s), "epoch_s": fit.epoch_s.iter().map(|&s| round4(s)).collect::<Vec<_>>()});
-            extra = json!({
-                "curve": fit.curve,
-                "best_epoch": fit.best_epoch,
-                "stopped": fit.stopped,
-                "max_len": fit.model.encoder.max_len,
-                "vocab_size": fit.model.input.vocab_size(),
-            });
+            (timings, extra) = network_record(&fit, fit.train_s);
             threshold = fit.model.threshold;
             top_features = Vec::new();
             p_va = fit.val_proba;
@@ -181,6 +174,9 @@ pub fn train_model(
             }
             let fit = rnn::fit("best-rnn", &config, labels, (&tr, y_tr), (&va, y_va), device, observer)?;
             let (weight, blend_threshold, _) = blend::choose_weight(y_va, &pv_nbsvm, &fit.val_proba, labels);
+            // Both parts' training (NB-LR's vectorizing included); `epoch_s` is the network's.
+            (timings, extra) = network_record(&fit, fit.train_s + nb_fit.vectorize_s + nb_fit.train_s);
+            extra["blend_weight"] = json!(weight);
             let model = Blend {
                 rnn: fit.model,
                 nbsvm,
@@ -195,15 +191,6 @@ pub fn train_model(
             params = json!({
                 "rnn": as_json(serde_json::to_value(&model.rnn.classifier.config))?,
                 "nbsvm": as_json(serde_json::to_value(&model.nbsvm.resolved))?,
-            });
-            // Both parts' training (NB-LR's vectorizing included); `epoch_s` is the network's.
-            let train_s = fit.train_s + nb_fit.vectorize_s + nb_fit.train_s;
-            timings = json!({"train_s": round4(train_s), "epoch_s": fit.epoch_s.iter().map(|&s| round4(s)).collect::<Vec<_>>()});
-            extra = json!({
-                "curve": fit.curve,
-                "best_epoch": fit.best_epoch,
-                "stopped": fit.stopped,
-                "blend_weight": weight,
             });
             threshold = model.threshold;
             top_features = Vec::new();
@@ -253,6 +240,21 @@ pub fn train_model(
         test_pred,
         top_features,
     })
+}
+
+/// A network's `timings` (`train_s` as given, the epochs') and its `metrics.json` fields: the
+/// learning curve, chosen epoch, why it stopped early, input length and vocabulary.
+fn network_record(fit: &rnn::FitResult, train_s: f64) -> (Value, Value) {
+    let timings =
+        json!({"train_s": round4(train_s), "epoch_s": fit.epoch_s.iter().map(|&s| round4(s)).collect::<Vec<_>>()});
+    let extra = json!({
+        "curve": fit.curve,
+        "best_epoch": fit.best_epoch,
+        "stopped": fit.stopped,
+        "max_len": fit.model.encoder.max_len,
+        "vocab_size": fit.model.input.vocab_size(),
+    });
+    (timings, extra)
 }
 
 /// Labels as JSON: numbers when they are numbers (as in the data), else strings.
