@@ -2,20 +2,22 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
-use common::{data_dir, rnnlab, stderr, tmp};
+use common::{data_dir, rnnlab, stderr, test_dir};
 
 #[test]
 fn preprocess_csv_and_parquet() {
-    let input = tmp("in.csv");
+    let dir = test_dir();
+    let input = dir.path().join("in.csv");
     std::fs::write(
         &input,
         "id;body\n1;\"I don't like it &amp; :(\"\n2;\"two\nlines, running!\"\n3;\n",
     )
     .unwrap();
     for ext in ["csv", "parquet"] {
-        let out = tmp(&format!("out.{ext}"));
+        let out = dir.path().join(format!("out.{ext}"));
         let o = rnnlab(&[
             "preprocess",
             "--input",
@@ -44,10 +46,11 @@ fn preprocess_csv_and_parquet() {
 
 #[test]
 fn saved_pipeline_is_reused() {
-    let input = tmp("p.csv");
+    let dir = test_dir();
+    let input = dir.path().join("p.csv");
     std::fs::write(&input, "text\nThe cats are running\n").unwrap();
-    let pipe = tmp("pipeline.json");
-    let out = tmp("p_out.csv");
+    let pipe = dir.path().join("pipeline.json");
+    let out = dir.path().join("p_out.csv");
     let o = rnnlab(&[
         "preprocess",
         "--input",
@@ -76,6 +79,10 @@ fn saved_pipeline_is_reused() {
 
 #[test]
 fn bad_input_exits_2_and_names_it() {
+    let dir = test_dir();
+    // No failed command leaves an output file behind.
+    let never = dir.path().join("never.csv");
+    let never = never.to_str().unwrap();
     let o = rnnlab(&[
         "preprocess",
         "--input",
@@ -83,12 +90,12 @@ fn bad_input_exits_2_and_names_it() {
         "--lang",
         "en",
         "--output",
-        "/tmp/x.csv",
+        never,
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/no/such/file.csv"), "{}", stderr(&o));
 
-    let input = tmp("cols.csv");
+    let input = dir.path().join("cols.csv");
     std::fs::write(&input, "id,tweet\n1,hello\n").unwrap();
     let o = rnnlab(&[
         "preprocess",
@@ -97,7 +104,7 @@ fn bad_input_exits_2_and_names_it() {
         "--lang",
         "en",
         "--output",
-        "/tmp/x.csv",
+        never,
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
@@ -106,7 +113,7 @@ fn bad_input_exits_2_and_names_it() {
         stderr(&o)
     );
 
-    let o = rnnlab(&["preprocess", "--dataset", "nope", "--output", "/tmp/x.csv"]);
+    let o = rnnlab(&["preprocess", "--dataset", "nope", "--output", never]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("twitter-hate-speech"), "{}", stderr(&o));
 
@@ -116,6 +123,7 @@ fn bad_input_exits_2_and_names_it() {
     let o = rnnlab(&["lemmatize", "--morph-dict", "/no/dict"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/no/dict"), "{}", stderr(&o));
+    assert!(!Path::new(never).exists());
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::tmp;
+use common::test_dir;
 
 /// A synthetic task big enough that 1000 epochs take minutes: the label is whether "good"
 /// appears among random filler words.
@@ -34,10 +34,10 @@ fn write_task(path: &Path, rows: usize) {
 }
 
 /// Starts `rnnlab train` (LSTM, 1000 epochs) and returns it once its first epoch line is out.
-fn start_training(name: &str) -> (Child, std::path::PathBuf, mpsc::Receiver<String>) {
-    let data = tmp(&format!("{name}.csv"));
+fn start_training(dir: &Path, name: &str) -> (Child, std::path::PathBuf, mpsc::Receiver<String>) {
+    let data = dir.join(format!("{name}.csv"));
     write_task(&data, 3000);
-    let out = tmp(name);
+    let out = dir.join(name);
     let mut child = Command::new(env!("CARGO_BIN_EXE_rnnlab"))
         .args([
             "train",
@@ -81,7 +81,8 @@ fn sigint(child: &Child) {
 
 #[test]
 fn ctrl_c_stops_training_and_keeps_the_best_checkpoint() {
-    let (mut child, out, rx) = start_training("interrupt-once");
+    let dir = test_dir();
+    let (mut child, out, rx) = start_training(dir.path(), "interrupt-once");
     sigint(&child);
     let status = child.wait().unwrap();
     let log: Vec<String> = rx.try_iter().collect();

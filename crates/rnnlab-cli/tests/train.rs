@@ -2,12 +2,12 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use common::{data_dir, rnnlab, stderr, tmp};
+use common::{data_dir, rnnlab, stderr, test_dir};
 
 /// A small two-class corpus with string labels.
-fn write_corpus() -> (PathBuf, PathBuf) {
+fn write_corpus(dir: &Path) -> (PathBuf, PathBuf) {
     let pos = [
         "great movie loved it",
         "what a great film",
@@ -31,7 +31,7 @@ fn write_corpus() -> (PathBuf, PathBuf) {
     }
     let test =
         "id,review,sentiment\n100,great great film,positive\n101,awful boring movie,negative\n102,loved it,positive\n";
-    let (a, b) = (tmp("train.csv"), tmp("test.csv"));
+    let (a, b) = (dir.join("train.csv"), dir.join("test.csv"));
     std::fs::write(&a, train).unwrap();
     std::fs::write(&b, test).unwrap();
     (a, b)
@@ -39,8 +39,9 @@ fn write_corpus() -> (PathBuf, PathBuf) {
 
 #[test]
 fn train_eval_predict_with_string_labels() {
-    let (train, test) = write_corpus();
-    let out = tmp("model");
+    let dir = test_dir();
+    let (train, test) = write_corpus(dir.path());
+    let out = dir.path().join("model");
     let o = rnnlab(&[
         "train",
         "--train",
@@ -106,7 +107,7 @@ fn train_eval_predict_with_string_labels() {
     assert!(lines[2].starts_with("\"awful, boring\",negative,"), "{text}");
     assert_eq!(lines.len(), 4, "an empty text still gets a prediction");
 
-    let pred = tmp("pred.csv");
+    let pred = dir.path().join("pred.csv");
     let o = rnnlab(&[
         "predict",
         out.to_str().unwrap(),
@@ -122,8 +123,9 @@ fn train_eval_predict_with_string_labels() {
 
 #[test]
 fn bad_training_input_is_exit_2() {
-    let (train, test) = write_corpus();
-    let one_class = tmp("one.csv");
+    let dir = test_dir();
+    let (train, test) = write_corpus(dir.path());
+    let one_class = dir.path().join("one.csv");
     std::fs::write(
         &one_class,
         "text,label\na,x\nb,x\nc,x\nd,x\ne,x\nf,x\ng,x\nh,x\ni,x\nj,x\n",
@@ -140,12 +142,12 @@ fn bad_training_input_is_exit_2() {
         "--model",
         "nb",
         "--out",
-        tmp("m1").to_str().unwrap(),
+        dir.path().join("m1").to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("1 distinct"), "{}", stderr(&o));
 
-    let missing = tmp("missing.csv");
+    let missing = dir.path().join("missing.csv");
     std::fs::write(&missing, "text,label\na,x\nb,\n").unwrap();
     let o = rnnlab(&[
         "train",
@@ -158,7 +160,7 @@ fn bad_training_input_is_exit_2() {
         "--model",
         "nb",
         "--out",
-        tmp("m2").to_str().unwrap(),
+        dir.path().join("m2").to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("row 2"), "{}", stderr(&o));
@@ -180,7 +182,7 @@ fn bad_training_input_is_exit_2() {
         "--min-df",
         "1000",
         "--out",
-        tmp("m3").to_str().unwrap(),
+        dir.path().join("m3").to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("min_df"), "{}", stderr(&o));
@@ -192,7 +194,7 @@ fn bad_training_input_is_exit_2() {
         "--model",
         "transformer",
         "--out",
-        "/tmp/x",
+        dir.path().join("x").to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("nbsvm"), "{}", stderr(&o));
@@ -203,15 +205,16 @@ fn bad_training_input_is_exit_2() {
 
 #[test]
 fn baselines_on_hate_speech() {
-    let Some(dir) = data_dir() else { return };
+    let Some(data) = data_dir() else { return };
+    let dir = test_dir();
     for (kind, floor) in [("tfidf-logreg", 0.70), ("nbsvm", 0.70)] {
-        let out = tmp(&format!("hate-{kind}"));
+        let out = dir.path().join(format!("hate-{kind}"));
         let o = rnnlab(&[
             "train",
             "--dataset",
             "twitter-hate-speech",
             "--data-dir",
-            dir.to_str().unwrap(),
+            data.to_str().unwrap(),
             "--model",
             kind,
             "--out",
@@ -258,8 +261,9 @@ fn bench_vectorize_prints_json() {
 
 #[test]
 fn recurrent_train_predict_eval_and_bad_flags() {
-    let (train, test) = write_corpus();
-    let out = tmp("gru-model");
+    let dir = test_dir();
+    let (train, test) = write_corpus(dir.path());
+    let out = dir.path().join("gru-model");
     let o = rnnlab(&[
         "-q",
         "train",
@@ -339,7 +343,7 @@ fn recurrent_train_predict_eval_and_bad_flags() {
             flag,
             value,
             "--out",
-            tmp("never").to_str().unwrap(),
+            dir.path().join("never").to_str().unwrap(),
         ]);
         assert_eq!(o.status.code(), Some(2), "{flag} {value}: {}", stderr(&o));
         assert!(stderr(&o).contains(flag), "{flag}: {}", stderr(&o));
@@ -350,8 +354,9 @@ fn recurrent_train_predict_eval_and_bad_flags() {
 /// the blend and each part; a missing part is an error naming its file.
 #[test]
 fn blend_train_predict_eval_and_a_damaged_part() {
-    let (train, test) = write_corpus();
-    let out = tmp("blend-model");
+    let dir = test_dir();
+    let (train, test) = write_corpus(dir.path());
+    let out = dir.path().join("blend-model");
     let o = rnnlab(&[
         "-q",
         "train",
@@ -441,7 +446,8 @@ fn blend_train_predict_eval_and_a_damaged_part() {
 
 #[test]
 fn experiment_quick_on_the_demo_corpus() {
-    let out = tmp("demo-report");
+    let dir = test_dir();
+    let out = dir.path().join("demo-report");
     let o = rnnlab(&[
         "-q",
         "experiment",
@@ -472,7 +478,7 @@ fn experiment_quick_on_the_demo_corpus() {
         "--models",
         "svm",
         "--out",
-        tmp("never2").to_str().unwrap(),
+        dir.path().join("never2").to_str().unwrap(),
     ]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("known:"), "{}", stderr(&bad));

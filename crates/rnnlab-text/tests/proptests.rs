@@ -108,9 +108,8 @@ proptest! {
     /// file, never a panic.
     #[test]
     fn csv_loading_never_panics(bytes in csv_bytes()) {
-        let dir = std::env::temp_dir().join(format!("rnnlab-csv-prop-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("f.csv");
+        let dir = tempfile::Builder::new().prefix("rnnlab-csv-prop-").tempdir().unwrap();
+        let path = dir.path().join("f.csv");
         std::fs::write(&path, &bytes).unwrap();
         let cols = rnnlab_text::dataset::Columns {
             text: "text".into(),
@@ -147,9 +146,8 @@ proptest! {
     fn well_formed_csv_round_trips(
         rows in proptest::collection::vec(("[a-zа-я😀 ,\"\n'#@&;]{1,40}", prop_oneof![Just("0"), Just("1")]), 2..30)
     ) {
-        let dir = std::env::temp_dir().join(format!("rnnlab-csv-rt-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("rt.csv");
+        let dir = tempfile::Builder::new().prefix("rnnlab-csv-rt-").tempdir().unwrap();
+        let path = dir.path().join("rt.csv");
         let mut csv = String::from("id,text,label\n");
         for (i, (text, label)) in rows.iter().enumerate() {
             csv.push_str(&format!("{},{},{}\n", i + 1, quote(text), label));

@@ -16,11 +16,13 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A path in this test process's own temporary folder.
-pub fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rnnlab-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A folder of one test's own (tests run in parallel and must not share files), removed when
+/// the test ends, failed or not.
+pub fn test_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("rnnlab-cli-test-")
+        .tempdir()
+        .expect("a temporary folder")
 }
 
 /// The data folder (see `rnnlab_text::dataset::data_dir_for_tests`).
