@@ -172,7 +172,7 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
     let specs_check: Vec<ModelSpec> = args
         .models
         .iter()
-        .map(|k| ModelSpec::from_kind(k.trim(), Lang::En))
+        .map(|k| ModelSpec::from_kind(k.trim(), Lang::En, 2))
         .collect::<Result<_, _>>()?;
     if specs_check.is_empty() {
         return Err(rnnlab_text::Error::Data("--models: give at least one model kind".into()).into());
@@ -205,7 +205,7 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
     let specs: Vec<ModelSpec> = args
         .models
         .iter()
-        .map(|k| ModelSpec::from_kind(k.trim(), prep.lang))
+        .map(|k| ModelSpec::from_kind(k.trim(), prep.lang, prep.labels.n_classes()))
         .collect::<Result<_, _>>()?;
     let seeds = if args.quick { 1 } else { args.seeds.unwrap_or(3) };
     if seeds == 0 {

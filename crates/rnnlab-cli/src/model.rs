@@ -530,16 +530,18 @@ impl TrainObserver for EpochBar {
     }
 }
 
-/// The model a `train` command line asks for, with its flags applied.
+/// The model a `train` command line asks for on a task in `lang` with `n_classes` classes,
+/// with its flags applied.
 pub fn model_spec(
     kind: &str,
     lang: rnnlab_text::Lang,
+    n_classes: usize,
     b: &BaselineArgs,
     n: &NeuralArgs,
     cw: &str,
 ) -> Result<ModelSpec> {
     let class_weight = parse_class_weight(cw)?;
-    let mut spec = ModelSpec::from_kind(kind, lang)?;
+    let mut spec = ModelSpec::from_kind(kind, lang, n_classes)?;
     match &mut spec {
         ModelSpec::Baseline(_, p) => b.apply(p, class_weight)?,
         ModelSpec::Rnn { config, .. } => n.apply(config, class_weight)?,
@@ -557,6 +559,7 @@ pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
     let checked = model_spec(
         &args.model,
         rnnlab_text::Lang::En,
+        2,
         &args.baseline,
         &args.neural,
         &args.class_weights,
@@ -580,6 +583,7 @@ pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
     let spec = model_spec(
         &args.model,
         prep.lang,
+        prep.labels.n_classes(),
         &args.baseline,
         &args.neural,
         &args.class_weights,

@@ -415,6 +415,10 @@ fn blend_train_predict_eval_and_a_damaged_part() {
         metrics["params"]["rnn"]["hidden"], 8,
         "network flags reach the recurrent part"
     );
+    assert_eq!(
+        metrics["params"]["rnn"]["bag_nb"], true,
+        "best-rnn weighs a binary task's bag by NB ratios"
+    );
     // The blend's probabilities are w NB-LR + (1 - w) network, part by part.
     let p1 = |dir: &std::path::Path| -> Vec<f64> {
         let p = rnnlab(&["predict", dir.to_str().unwrap(), "", "great film", "awful movie"]);

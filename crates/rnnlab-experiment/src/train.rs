@@ -40,20 +40,21 @@ pub const ALL_KINDS: [&str; 11] = [
 ];
 
 impl ModelSpec {
-    /// The kind's defaults: the anchors' recipes for baselines and `rnn` / `lstm` / `gru`,
-    /// the project's own recipe for `best-rnn`, and both of `best-rnn` and `nbsvm` for `blend`.
-    pub fn from_kind(kind: &str, lang: Lang) -> Result<Self, Error> {
+    /// The kind's defaults for a task in `lang` with `n_classes` classes: the anchors' recipes
+    /// for baselines and `rnn` / `lstm` / `gru`, the project's own recipe for `best-rnn`, and
+    /// both of `best-rnn` and `nbsvm` for `blend`.
+    pub fn from_kind(kind: &str, lang: Lang, n_classes: usize) -> Result<Self, Error> {
         if let Some(b) = BaselineKind::from_name(kind) {
             return Ok(ModelSpec::Baseline(b, BaselineParams::default()));
         }
         if kind == "blend" {
             return Ok(ModelSpec::Blend {
-                config: RnnConfig::best(lang == Lang::Ru),
+                config: RnnConfig::best(lang == Lang::Ru, n_classes),
                 params: BaselineParams::default(),
             });
         }
         let config = match kind {
-            "best-rnn" => RnnConfig::best(lang == Lang::Ru),
+            "best-rnn" => RnnConfig::best(lang == Lang::Ru, n_classes),
             _ => match CellKind::from_name(kind) {
                 Some(cell) => RnnConfig {
                     cell,

@@ -136,7 +136,7 @@ fn quick_demo_with_every_model_kind() {
     let plan = Plan {
         specs: ALL_KINDS
             .iter()
-            .map(|k| ModelSpec::from_kind(k, Lang::En).unwrap())
+            .map(|k| ModelSpec::from_kind(k, Lang::En, 2).unwrap())
             .collect(),
         seeds: 1,
         quick: true,
@@ -190,7 +190,7 @@ fn quick_slices_of_the_real_data_sets() {
         let plan = Plan {
             specs: kinds
                 .iter()
-                .map(|k| ModelSpec::from_kind(k, spec.lang).unwrap())
+                .map(|k| ModelSpec::from_kind(k, spec.lang, prep.labels.n_classes()).unwrap())
                 .collect(),
             seeds: 1,
             quick: true,
@@ -222,13 +222,13 @@ fn a_failing_model_is_reported_and_the_others_finish() {
     let prep = Prepared::new("demo", &data, cols, &pre, Some("positive"))
         .unwrap()
         .slice(400);
-    let mut bad = ModelSpec::from_kind("lstm", Lang::En).unwrap();
+    let mut bad = ModelSpec::from_kind("lstm", Lang::En, 2).unwrap();
     if let ModelSpec::Rnn { config, .. } = &mut bad {
         config.pretrained = Some(PathBuf::from("/nonexistent/vectors.vec"));
     }
     let out = out_dir("fail");
     let plan = Plan {
-        specs: vec![bad, ModelSpec::from_kind("nb", Lang::En).unwrap()],
+        specs: vec![bad, ModelSpec::from_kind("nb", Lang::En, 2).unwrap()],
         seeds: 1,
         quick: true,
         out: out.clone(),
