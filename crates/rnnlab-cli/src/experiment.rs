@@ -172,7 +172,8 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
     let specs_check: Vec<ModelSpec> = args
         .models
         .iter()
-        .map(|k| ModelSpec::from_kind(k.trim(), Lang::En, 2))
+        // Classes not known yet (0): no class-dependent defaults in this check.
+        .map(|k| ModelSpec::from_kind(k.trim(), Lang::En, 0))
         .collect::<Result<_, _>>()?;
     if specs_check.is_empty() {
         return Err(rnnlab_text::Error::Data("--models: give at least one model kind".into()).into());

@@ -559,7 +559,7 @@ pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
     let checked = model_spec(
         &args.model,
         rnnlab_text::Lang::En,
-        2,
+        0, // classes not known yet: no class-dependent defaults in this check
         &args.baseline,
         &args.neural,
         &args.class_weights,

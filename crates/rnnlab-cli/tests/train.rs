@@ -487,3 +487,64 @@ fn experiment_quick_on_the_demo_corpus() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("known:"), "{}", stderr(&bad));
 }
+
+/// `best-rnn`'s `--bag-nb` is a binary task's default: without a bag a binary task is told
+/// how to turn it off, and a three-class task trains without it.
+#[test]
+fn best_rnn_sets_bag_nb_for_binary_tasks_only() {
+    let dir = test_dir();
+    let (binary, test) = write_corpus(dir.path());
+    let three = dir.path().join("three.csv");
+    let mut rows = String::from("id,review,sentiment\n");
+    for i in 0..60 {
+        let (t, l) = [
+            ("great film", "positive"),
+            ("awful film", "negative"),
+            ("a film", "neutral"),
+        ][i % 3];
+        rows.push_str(&format!("{i},{t} {i},{l}\n"));
+    }
+    std::fs::write(&three, rows).unwrap();
+    let train = |data: &Path, out: &str| {
+        rnnlab(&[
+            "-q",
+            "train",
+            "--train",
+            data.to_str().unwrap(),
+            "--test",
+            if data == three {
+                three.to_str().unwrap()
+            } else {
+                test.to_str().unwrap()
+            },
+            "--text-column",
+            "review",
+            "--label-column",
+            "sentiment",
+            "--lang",
+            "en",
+            "--model",
+            "best-rnn",
+            "--bag-buckets",
+            "0",
+            "--emb",
+            "8",
+            "--hidden",
+            "8",
+            "--epochs",
+            "1",
+            "--out",
+            dir.path().join(out).to_str().unwrap(),
+        ])
+    };
+    let o = train(&binary, "binary");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--bag-nb false"), "{}", stderr(&o));
+    assert!(!dir.path().join("binary").exists());
+    let o = train(&three, "three");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("three/metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["params"]["bag_nb"], false);
+    assert_eq!(metrics["labels"].as_array().unwrap().len(), 3);
+}

@@ -42,7 +42,8 @@ pub const ALL_KINDS: [&str; 11] = [
 impl ModelSpec {
     /// The kind's defaults for a task in `lang` with `n_classes` classes: the anchors' recipes
     /// for baselines and `rnn` / `lstm` / `gru`, the project's own recipe for `best-rnn`, and
-    /// both of `best-rnn` and `nbsvm` for `blend`.
+    /// both of `best-rnn` and `nbsvm` for `blend`. `n_classes` 0 means not known yet: the
+    /// defaults that depend on it (best-rnn's `bag_nb` for binary tasks) stay off.
     pub fn from_kind(kind: &str, lang: Lang, n_classes: usize) -> Result<Self, Error> {
         if let Some(b) = BaselineKind::from_name(kind) {
             return Ok(ModelSpec::Baseline(b, BaselineParams::default()));
