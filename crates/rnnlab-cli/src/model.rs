@@ -227,7 +227,8 @@ pub struct NeuralArgs {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     bag_wide: Option<bool>,
     /// Scale each bag n-gram's vector by its NB log-count ratio on the training rows (NBSVM's
-    /// feature weights, fixed; binary tasks; needs --bag-buckets).
+    /// feature weights, fixed; binary tasks; needs --bag-buckets; default off, on in best-rnn
+    /// for binary tasks).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     bag_nb: Option<bool>,
     /// Input units: word (vocabulary of the pipeline's tokens), bpe, wordpiece or unigram.
