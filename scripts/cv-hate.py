@@ -14,15 +14,27 @@ Standard library only; each model directory is kept in --work and reused.
 import argparse, csv, json, os, shlex, subprocess
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-ap.add_argument("--rnnlab", default="target/release/rnnlab")
-ap.add_argument("--data-dir", default=os.environ.get("RNNLAB_DATA_DIR", "../shared/data"))
-ap.add_argument("--work", default="/tmp/cv-hate")
-ap.add_argument("--folds", type=int, default=5)
+ap.add_argument("--rnnlab", default="target/release/rnnlab", help="the rnnlab binary (default: %(default)s)")
+ap.add_argument("--data-dir", default=os.environ.get("RNNLAB_DATA_DIR", "../shared/data"),
+                help="the data folder (default: $RNNLAB_DATA_DIR, else ../shared/data)")
+ap.add_argument("--work", default="/tmp/cv-hate",
+                help="fold files and model directories; models already there are reused (default: %(default)s)")
+ap.add_argument("--folds", type=int, default=5, help="K (default: %(default)s)")
 ap.add_argument("--fasttext", metavar="PYTHON",
                 help="also cross-validate the fastText anchor (wordNgrams 2, char 2-5, its settings and "
                      "preprocessing) with this Python, which has the fasttext package (../shared/anchors/setup.sh)")
-ap.add_argument("models", nargs="+", metavar='NAME="FLAGS"')
+ap.add_argument("models", nargs="+", metavar='NAME="FLAGS"',
+                help='a row of the table: its name and its `rnnlab train` model flags, e.g. bag-nb="--model best-rnn --bag-nb"')
 a = ap.parse_args()
+for spec in a.models:
+    if "=" not in spec or not spec.partition("=")[0]:
+        ap.error(f'{spec!r}: give a model as NAME="rnnlab train flags"')
+if not os.access(a.rnnlab, os.X_OK):
+    ap.error(f"{a.rnnlab}: no rnnlab binary there (cargo build --release -p rnnlab-cli, or --rnnlab PATH)")
+if a.folds < 2:
+    ap.error("--folds must be at least 2")
+if not os.path.isfile(os.path.join(a.data_dir, "twitter-hate-speech", "split.csv")):
+    ap.error(f"{a.data_dir}: no twitter-hate-speech/split.csv there (see --data-dir)")
 os.makedirs(a.work, exist_ok=True)
 K = a.folds
 enc = dict(encoding="utf-8", errors="surrogateescape", newline="")
