@@ -3,6 +3,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use common::{data_dir, rnnlab, stderr, test_dir};
 
@@ -37,12 +38,10 @@ fn write_corpus(dir: &Path) -> (PathBuf, PathBuf) {
     (a, b)
 }
 
-#[test]
-fn train_eval_predict_with_string_labels() {
-    let dir = test_dir();
-    let (train, test) = write_corpus(dir.path());
-    let out = dir.path().join("model");
-    let o = rnnlab(&[
+/// `rnnlab train` on `write_corpus`'s files (columns `review` and `sentiment`, English), with
+/// `flags` after.
+fn train_corpus(train: &Path, test: &Path, flags: &[&str]) -> Output {
+    let mut args = vec![
         "train",
         "--train",
         train.to_str().unwrap(),
@@ -52,21 +51,36 @@ fn train_eval_predict_with_string_labels() {
         "review",
         "--label-column",
         "sentiment",
-        "--id-column",
-        "id",
         "--lang",
         "en",
-        "--model",
-        "tfidf-logreg",
-        "--min-df",
-        "1",
-        "--hidden",
-        "8",
-        "--ema",
-        "0.9",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(flags);
+    rnnlab(&args)
+}
+
+#[test]
+fn train_eval_predict_with_string_labels() {
+    let dir = test_dir();
+    let (train, test) = write_corpus(dir.path());
+    let out = dir.path().join("model");
+    let o = train_corpus(
+        &train,
+        &test,
+        &[
+            "--id-column",
+            "id",
+            "--model",
+            "tfidf-logreg",
+            "--min-df",
+            "1",
+            "--hidden",
+            "8",
+            "--ema",
+            "0.9",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("note: --hidden, --ema are recurrent-network flags; tfidf-logreg does not use them"),
@@ -165,25 +179,18 @@ fn bad_training_input_is_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("row 2"), "{}", stderr(&o));
 
-    let o = rnnlab(&[
-        "train",
-        "--train",
-        train.to_str().unwrap(),
-        "--test",
-        test.to_str().unwrap(),
-        "--text-column",
-        "review",
-        "--label-column",
-        "sentiment",
-        "--lang",
-        "en",
-        "--model",
-        "count-logreg",
-        "--min-df",
-        "1000",
-        "--out",
-        dir.path().join("m3").to_str().unwrap(),
-    ]);
+    let o = train_corpus(
+        &train,
+        &test,
+        &[
+            "--model",
+            "count-logreg",
+            "--min-df",
+            "1000",
+            "--out",
+            dir.path().join("m3").to_str().unwrap(),
+        ],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("min_df"), "{}", stderr(&o));
 
@@ -264,35 +271,28 @@ fn recurrent_train_predict_eval_and_bad_flags() {
     let dir = test_dir();
     let (train, test) = write_corpus(dir.path());
     let out = dir.path().join("gru-model");
-    let o = rnnlab(&[
-        "-q",
-        "train",
-        "--train",
-        train.to_str().unwrap(),
-        "--test",
-        test.to_str().unwrap(),
-        "--text-column",
-        "review",
-        "--label-column",
-        "sentiment",
-        "--lang",
-        "en",
-        "--model",
-        "gru",
-        "--bidirectional",
-        "--pooling",
-        "max",
-        "--emb",
-        "8",
-        "--hidden",
-        "8",
-        "--epochs",
-        "3",
-        "--min-count",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = train_corpus(
+        &train,
+        &test,
+        &[
+            "-q",
+            "--model",
+            "gru",
+            "--bidirectional",
+            "--pooling",
+            "max",
+            "--emb",
+            "8",
+            "--hidden",
+            "8",
+            "--epochs",
+            "3",
+            "--min-count",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     for f in [
         "model.json",
@@ -326,25 +326,18 @@ fn recurrent_train_predict_eval_and_bad_flags() {
         ("--label-smoothing", "1.5"),
         ("--bag-nb", "true"),
     ] {
-        let o = rnnlab(&[
-            "train",
-            "--train",
-            train.to_str().unwrap(),
-            "--test",
-            test.to_str().unwrap(),
-            "--text-column",
-            "review",
-            "--label-column",
-            "sentiment",
-            "--lang",
-            "en",
-            "--model",
-            "lstm",
-            flag,
-            value,
-            "--out",
-            dir.path().join("never").to_str().unwrap(),
-        ]);
+        let o = train_corpus(
+            &train,
+            &test,
+            &[
+                "--model",
+                "lstm",
+                flag,
+                value,
+                "--out",
+                dir.path().join("never").to_str().unwrap(),
+            ],
+        );
         assert_eq!(o.status.code(), Some(2), "{flag} {value}: {}", stderr(&o));
         assert!(stderr(&o).contains(flag), "{flag}: {}", stderr(&o));
     }
@@ -357,36 +350,29 @@ fn blend_train_predict_eval_and_a_damaged_part() {
     let dir = test_dir();
     let (train, test) = write_corpus(dir.path());
     let out = dir.path().join("blend-model");
-    let o = rnnlab(&[
-        "-q",
-        "train",
-        "--train",
-        train.to_str().unwrap(),
-        "--test",
-        test.to_str().unwrap(),
-        "--text-column",
-        "review",
-        "--label-column",
-        "sentiment",
-        "--lang",
-        "en",
-        "--model",
-        "blend",
-        "--emb",
-        "8",
-        "--hidden",
-        "8",
-        "--bag-buckets",
-        "1024",
-        "--epochs",
-        "2",
-        "--min-count",
-        "1",
-        "--c",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = train_corpus(
+        &train,
+        &test,
+        &[
+            "-q",
+            "--model",
+            "blend",
+            "--emb",
+            "8",
+            "--hidden",
+            "8",
+            "--bag-buckets",
+            "1024",
+            "--epochs",
+            "2",
+            "--min-count",
+            "1",
+            "--c",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         !stderr(&o).contains("note:"),
@@ -506,36 +492,25 @@ fn best_rnn_sets_bag_nb_for_binary_tasks_only() {
     }
     std::fs::write(&three, rows).unwrap();
     let train = |data: &Path, out: &str| {
-        rnnlab(&[
-            "-q",
-            "train",
-            "--train",
-            data.to_str().unwrap(),
-            "--test",
-            if data == three {
-                three.to_str().unwrap()
-            } else {
-                test.to_str().unwrap()
-            },
-            "--text-column",
-            "review",
-            "--label-column",
-            "sentiment",
-            "--lang",
-            "en",
-            "--model",
-            "best-rnn",
-            "--bag-buckets",
-            "0",
-            "--emb",
-            "8",
-            "--hidden",
-            "8",
-            "--epochs",
-            "1",
-            "--out",
-            dir.path().join(out).to_str().unwrap(),
-        ])
+        train_corpus(
+            data,
+            if data == three { &three } else { &test },
+            &[
+                "-q",
+                "--model",
+                "best-rnn",
+                "--bag-buckets",
+                "0",
+                "--emb",
+                "8",
+                "--hidden",
+                "8",
+                "--epochs",
+                "1",
+                "--out",
+                dir.path().join(out).to_str().unwrap(),
+            ],
+        )
     };
     let o = train(&binary, "binary");
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
