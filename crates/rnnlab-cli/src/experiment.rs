@@ -49,10 +49,29 @@ pub struct ExperimentArgs {
 }
 
 /// An overall bar across the plan, and the per-epoch bar of the running model.
-struct Progress {
+pub struct Progress {
     overall: Option<indicatif::ProgressBar>,
     epochs: EpochBar,
     quiet: bool,
+    /// What a run's `test` metrics measure, for its line: `test`, or `held` in `rnnlab cv`.
+    scored_on: &'static str,
+}
+
+impl Progress {
+    pub fn new(quiet: bool, scored_on: &'static str) -> Self {
+        Progress {
+            overall: None,
+            epochs: EpochBar::new(true),
+            quiet,
+            scored_on,
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if let Some(b) = self.overall.take() {
+            b.finish_and_clear();
+        }
+    }
 }
 
 impl RunObserver for Progress {
@@ -82,7 +101,8 @@ impl RunObserver for Progress {
                     .or_else(|| m["test"]["f1_macro"].as_f64())
                     .unwrap_or(f64::NAN);
                 format!(
-                    "{kind} seed {seed}: test {f1:.4}, train {:.1}s",
+                    "{kind} seed {seed}: {} {f1:.4}, train {:.1}s",
+                    self.scored_on,
                     m["timings"]["train_s"].as_f64().unwrap_or(0.0)
                 )
             }
@@ -144,7 +164,7 @@ fn read_reference(path: &std::path::Path) -> Result<Vec<Value>> {
 }
 
 /// `YYYYMMDD-HHMMSS` in UTC.
-fn timestamp() -> String {
+pub fn timestamp() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs()) as i64;
@@ -167,6 +187,28 @@ fn timestamp() -> String {
     )
 }
 
+/// The data that `data` names, preprocessed, or the built-in demo corpus when it names none
+/// (or `demo`); also the files read and whether it is the demo.
+pub fn prepare_or_demo(data: &DataArgs, prep: &PrepArgs, seed: u64) -> Result<(Prepared, Vec<PathBuf>, bool)> {
+    let is_demo = data.train.is_none() && data.dataset.as_deref().is_none_or(|d| d == "demo");
+    if !is_demo {
+        let (prepared, files) = prepare(data, prep, seed)?;
+        return Ok((prepared, files, false));
+    }
+    let corpus = demo::generate(0);
+    // The English pipeline (stemming) needs no dictionary, so the demo runs on a fresh machine.
+    let pipeline = prep.pipeline(Some(Lang::En))?;
+    let lemmatizer = prep.lemmatizer(&pipeline)?;
+    let pre = Preprocessor::new(pipeline, lemmatizer)?;
+    let columns = Columns {
+        text: "text".into(),
+        label: "label".into(),
+        id: Some("id".into()),
+    };
+    let prepared = Prepared::new("demo", &corpus, columns, &pre, Some("positive"))?;
+    Ok((prepared, Vec::new(), true))
+}
+
 pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
     let device = rnnlab_models::rnn::parse_device(&args.device)?;
     let specs_check: Vec<ModelSpec> = args
@@ -184,25 +226,7 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
         .map(read_reference)
         .transpose()?
         .unwrap_or_default();
-    let is_demo = args.data.train.is_none() && args.data.dataset.as_deref().is_none_or(|d| d == "demo");
-    let (prep, files): (Prepared, Vec<PathBuf>) = if is_demo {
-        let data = demo::generate(0);
-        // The English pipeline (stemming) needs no dictionary, so the demo runs on a fresh machine.
-        let pipeline = args.prep.pipeline(Some(Lang::En))?;
-        let lemmatizer = args.prep.lemmatizer(&pipeline)?;
-        let pre = Preprocessor::new(pipeline, lemmatizer)?;
-        let columns = Columns {
-            text: "text".into(),
-            label: "label".into(),
-            id: Some("id".into()),
-        };
-        (
-            Prepared::new("demo", &data, columns, &pre, Some("positive"))?,
-            Vec::new(),
-        )
-    } else {
-        prepare(&args.data, &args.prep, args.seed)?
-    };
+    let (prep, files, is_demo) = prepare_or_demo(&args.data, &args.prep, args.seed)?;
     let specs: Vec<ModelSpec> = args
         .models
         .iter()
@@ -265,16 +289,10 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
             out.display()
         );
     }
-    let mut progress = Progress {
-        overall: None,
-        epochs: EpochBar::new(true),
-        quiet,
-    };
+    let mut progress = Progress::new(quiet, "test");
     crate::interrupt::install();
     let report = rnnlab_experiment::run(&prep, dataset, &plan, &mut progress)?;
-    if let Some(b) = progress.overall.take() {
-        b.finish_and_clear();
-    }
+    progress.finish();
     println!("{}", report::table(&report));
     for f in report::findings(&report) {
         println!("- {}", f.replace("**", ""));

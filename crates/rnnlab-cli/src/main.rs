@@ -3,6 +3,7 @@
 //! and errors; the work itself happens in the library crates.
 
 mod bench;
+mod cv;
 mod experiment;
 mod interrupt;
 mod model;
@@ -68,6 +69,11 @@ enum Command {
     /// report (report.json, report.md, report.html) with every model's directory.
     #[command(after_help = EXPERIMENT_EXAMPLES)]
     Experiment(Box<experiment::ExperimentArgs>),
+    /// Cross-validate one model on a data set's training split (scikit-learn's
+    /// `cross_val_score`, stratified folds): figures per held fold and pooled over all of them,
+    /// never reading the test split; writes cv.json and the fold models.
+    #[command(after_help = CV_EXAMPLES)]
+    Cv(Box<cv::CvArgs>),
 }
 
 const TRAIN_EXAMPLES: &str = "Examples:
@@ -77,6 +83,13 @@ const TRAIN_EXAMPLES: &str = "Examples:
   rnnlab train --train F.csv --test F.csv --text-column text --label-column label --lang ru \\
       --model gru --bidirectional --pooling max --out runs/gru
 Then: rnnlab eval runs/lstm --input F.csv; rnnlab predict runs/lstm \"some text\"";
+
+const CV_EXAMPLES: &str = "Examples:
+  rnnlab cv --dataset twitter-hate-speech --data-dir ../shared/data --model nbsvm
+  rnnlab cv --dataset twitter-hate-speech --model best-rnn --seeds 3 --out runs/cv-best
+  rnnlab cv --dataset twitter-hate-speech --model best-rnn --bag-nb false --seeds 3 --out runs/cv-plain
+Compare two variants by their pooled figures over the same seeds (the folds are the same on
+every run); a difference under twice its standard error is noise.";
 
 const PREDICT_EXAMPLES: &str = "Examples:
   rnnlab predict runs/lstm \"what a lovely day\" \"another text\"
@@ -224,6 +237,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Predict(args) => model::predict(args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Experiment(args) => experiment::run(*args, cli.quiet),
+        Command::Cv(args) => cv::run(*args, cli.quiet),
     }
 }
 

@@ -110,12 +110,8 @@ impl DataArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     data: DataArgs,
-    /// Model kind: count-logreg, hashing-logreg, tfidf-logreg, char-tfidf-logreg, nb, nbsvm
-    /// (bag of words), rnn, lstm, gru, best-rnn (recurrent networks), or blend (best-rnn and
-    /// nbsvm, their probabilities mixed with NB-LR's share chosen on validation; takes the
-    /// flags of both).
-    #[arg(long, value_name = "KIND")]
-    model: String,
+    #[command(flatten)]
+    model: ModelArgs,
     /// Output model directory.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -123,14 +119,69 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     #[command(flatten)]
-    baseline: BaselineArgs,
+    prep: PrepArgs,
+}
+
+/// The model a command trains: its kind and every model flag (`train`, `cv`).
+#[derive(Args)]
+pub struct ModelArgs {
+    /// Model kind: count-logreg, hashing-logreg, tfidf-logreg, char-tfidf-logreg, nb, nbsvm
+    /// (bag of words), rnn, lstm, gru, best-rnn (recurrent networks), or blend (best-rnn and
+    /// nbsvm, their probabilities mixed with NB-LR's share chosen on validation; takes the
+    /// flags of both).
+    #[arg(long, value_name = "KIND")]
+    pub model: String,
     #[command(flatten)]
-    neural: NeuralArgs,
+    pub baseline: BaselineArgs,
+    #[command(flatten)]
+    pub neural: NeuralArgs,
     /// Class weights: none or balanced (n / (classes * count)).
     #[arg(long, value_name = "none|balanced", default_value = "none")]
-    class_weights: String,
-    #[command(flatten)]
-    prep: PrepArgs,
+    pub class_weights: String,
+}
+
+impl ModelArgs {
+    /// The `--device` asked for.
+    pub fn device(&self) -> Result<candle_core::Device> {
+        Ok(rnnlab_models::rnn::parse_device(&self.neural.device)?)
+    }
+
+    /// The model for a task in `lang` with `n_classes` classes, with the flags applied.
+    pub fn spec(&self, lang: rnnlab_text::Lang, n_classes: usize) -> Result<ModelSpec> {
+        let class_weight = parse_class_weight(&self.class_weights)?;
+        let mut spec = ModelSpec::from_kind(&self.model, lang, n_classes)?;
+        match &mut spec {
+            ModelSpec::Baseline(_, p) => self.baseline.apply(p, class_weight)?,
+            ModelSpec::Rnn { config, .. } => self.neural.apply(config, class_weight)?,
+            ModelSpec::Blend { config, params } => {
+                self.neural.apply(config, class_weight)?;
+                self.baseline.apply(params, class_weight)?;
+            }
+        }
+        Ok(spec)
+    }
+
+    /// Checks the flags before the (slower) preprocessing, and notes the given flags that the
+    /// chosen model does not use (not an error: scripts share flag sets).
+    pub fn check(&self, quiet: bool, command: &str) -> Result<()> {
+        // Classes not known yet (0): no class-dependent defaults in this check.
+        let checked = self.spec(rnnlab_text::Lang::En, 0)?;
+        let (ignored, family) = match checked {
+            ModelSpec::Baseline(..) => (self.neural.given(), "recurrent-network"),
+            ModelSpec::Rnn { .. } => (self.baseline.given(), "bag-of-words"),
+            ModelSpec::Blend { .. } => (Vec::new(), ""),
+        };
+        if !ignored.is_empty() && !quiet {
+            eprintln!(
+                "note: {} {} {family} flags; {} does not use {} (see `rnnlab {command} --help`)",
+                ignored.join(", "),
+                if ignored.len() == 1 { "is a" } else { "are" },
+                self.model,
+                if ignored.len() == 1 { "it" } else { "them" }
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Flags of the bag-of-words baselines (scikit-learn's names); unset flags take each kind's default.
@@ -531,64 +582,11 @@ impl TrainObserver for EpochBar {
     }
 }
 
-/// The model a `train` command line asks for on a task in `lang` with `n_classes` classes,
-/// with its flags applied.
-pub fn model_spec(
-    kind: &str,
-    lang: rnnlab_text::Lang,
-    n_classes: usize,
-    b: &BaselineArgs,
-    n: &NeuralArgs,
-    cw: &str,
-) -> Result<ModelSpec> {
-    let class_weight = parse_class_weight(cw)?;
-    let mut spec = ModelSpec::from_kind(kind, lang, n_classes)?;
-    match &mut spec {
-        ModelSpec::Baseline(_, p) => b.apply(p, class_weight)?,
-        ModelSpec::Rnn { config, .. } => n.apply(config, class_weight)?,
-        ModelSpec::Blend { config, params } => {
-            n.apply(config, class_weight)?;
-            b.apply(params, class_weight)?;
-        }
-    }
-    Ok(spec)
-}
-
 pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
-    let device = rnnlab_models::rnn::parse_device(&args.neural.device)?;
-    // Check the model flags before the (slower) preprocessing.
-    let checked = model_spec(
-        &args.model,
-        rnnlab_text::Lang::En,
-        0, // classes not known yet: no class-dependent defaults in this check
-        &args.baseline,
-        &args.neural,
-        &args.class_weights,
-    )?;
-    // Flags of the other family are not an error (scripts share flag sets), but say so.
-    let (ignored, family) = match checked {
-        ModelSpec::Baseline(..) => (args.neural.given(), "recurrent-network"),
-        ModelSpec::Rnn { .. } => (args.baseline.given(), "bag-of-words"),
-        ModelSpec::Blend { .. } => (Vec::new(), ""),
-    };
-    if !ignored.is_empty() && !quiet {
-        eprintln!(
-            "note: {} {} {family} flags; {} does not use {} (see `rnnlab train --help`)",
-            ignored.join(", "),
-            if ignored.len() == 1 { "is a" } else { "are" },
-            args.model,
-            if ignored.len() == 1 { "it" } else { "them" }
-        );
-    }
+    let device = args.model.device()?;
+    args.model.check(quiet, "train")?;
     let (prep, _) = prepare(&args.data, &args.prep, args.seed)?;
-    let spec = model_spec(
-        &args.model,
-        prep.lang,
-        prep.labels.n_classes(),
-        &args.baseline,
-        &args.neural,
-        &args.class_weights,
-    )?;
+    let spec = args.model.spec(prep.lang, prep.labels.n_classes())?;
     if !quiet {
         eprintln!(
             "{}: {} train / {} val / {} test rows, {} classes; training {}",

@@ -41,8 +41,13 @@ fn write_corpus(dir: &Path) -> (PathBuf, PathBuf) {
 /// `rnnlab train` on `write_corpus`'s files (columns `review` and `sentiment`, English), with
 /// `flags` after.
 fn train_corpus(train: &Path, test: &Path, flags: &[&str]) -> Output {
+    corpus_command("train", train, test, flags)
+}
+
+/// `rnnlab COMMAND` (`train` or `cv`) on `write_corpus`'s files, with `flags` after.
+fn corpus_command(command: &str, train: &Path, test: &Path, flags: &[&str]) -> Output {
     let mut args = vec![
-        "train",
+        command,
         "--train",
         train.to_str().unwrap(),
         "--test",
@@ -522,4 +527,78 @@ fn best_rnn_sets_bag_nb_for_binary_tasks_only() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("three/metrics.json")).unwrap()).unwrap();
     assert_eq!(metrics["params"]["bag_nb"], false);
     assert_eq!(metrics["labels"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn cv_scores_every_training_row_once_and_refuses_bad_folds() {
+    let dir = test_dir();
+    let (train, test) = write_corpus(dir.path());
+    let out = dir.path().join("cv");
+    let o = corpus_command(
+        "cv",
+        &train,
+        &test,
+        &["--model", "nbsvm", "--folds", "3", "--out", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.contains("| seed | held 0 | held 1 | held 2 | pooled f1 |"),
+        "{table}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("cv.json")).unwrap()).unwrap();
+    assert_eq!(doc["folds"], 3);
+    assert_eq!(doc["kind"], "nbsvm");
+    let training_rows = doc["training_rows"].as_u64().unwrap();
+    // 40 rows, a tenth of them for validation.
+    assert_eq!(training_rows, 36);
+    let confusion = doc["runs"][0]["pooled"]["confusion"].as_array().unwrap();
+    let total: u64 = confusion
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|x| x.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, training_rows, "every training row held out once");
+    for f in 0..3 {
+        assert!(out.join(format!("seed-0/fold-{f}/metrics.json")).is_file());
+    }
+    // A network runs once per seed; the summary covers the seeds.
+    let out2 = dir.path().join("cv-gru");
+    let o = corpus_command(
+        "cv",
+        &train,
+        &test,
+        &[
+            "--model",
+            "gru",
+            "--epochs",
+            "1",
+            "--folds",
+            "2",
+            "--seeds",
+            "2",
+            "--out",
+            out2.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("pooled f1 over 2 seeds"));
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out2.join("cv.json")).unwrap()).unwrap();
+    assert_eq!(doc["runs"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["summary"]["n"], 2);
+    // Bad flags: exit 2, the flag named, nothing written.
+    for (flags, says) in [
+        (&["--model", "nbsvm", "--folds", "1"][..], "--folds 1"),
+        (&["--model", "nbsvm", "--seeds", "0"][..], "--seeds"),
+        (&["--model", "nbsvm", "--folds", "30"][..], "fewer than the 30 folds"),
+        (&["--model", "nope"][..], "unknown model kind"),
+    ] {
+        let bad = dir.path().join("bad");
+        let mut args = flags.to_vec();
+        args.extend(["--out", bad.to_str().unwrap()]);
+        let o = corpus_command("cv", &train, &test, &args);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{flags:?}: {}", stderr(&o));
+        assert!(!bad.exists(), "{flags:?} wrote {}", bad.display());
+    }
 }

@@ -1,9 +1,10 @@
 //! The experiment layer: prepares a labelled data set once, trains any model kind on it
 //! (bag-of-words baselines and recurrent networks alike, into a model directory with its
 //! `metrics.json`), runs a plan of kinds and seeds, and writes the report (`report.json`,
-//! `report.md`, `report.html`). Used by `rnnlab train`, `rnnlab experiment` and
+//! `report.md`, `report.html`). Used by `rnnlab train`, `rnnlab experiment`, `rnnlab cv` and
 //! `cargo xtask experiment`; it draws nothing on the terminal itself (see [`runner::RunObserver`]).
 
+pub mod cv;
 pub mod demo;
 pub mod prepared;
 pub mod report;
@@ -13,6 +14,7 @@ pub mod train;
 
 use std::path::{Path, PathBuf};
 
+pub use cv::{cross_validate, CvPlan};
 pub use prepared::Prepared;
 pub use runner::{run, Plan, RunObserver};
 pub use train::{train_model, ModelSpec};

@@ -44,12 +44,20 @@ impl SplitMetrics {
         for (&t, &p) in y_true.iter().zip(y_pred) {
             confusion[t][p] += 1;
         }
+        Self::from_confusion(confusion, positive)
+    }
+
+    /// The metrics of a confusion matrix (rows true classes, columns predicted): how pooled
+    /// figures are made, e.g. over the held folds of a cross-validation.
+    pub fn from_confusion(confusion: Vec<Vec<u64>>, positive: Option<usize>) -> Self {
+        let n_classes = confusion.len();
+        let total: u64 = confusion.iter().flatten().sum();
         let correct: u64 = (0..n_classes).map(|k| confusion[k][k]).sum();
         let per: Vec<(f64, f64, f64)> = (0..n_classes).map(|k| prf(&confusion, k)).collect();
         let mean = |f: fn(&(f64, f64, f64)) -> f64| per.iter().map(f).sum::<f64>() / n_classes as f64;
         let pos = positive.map(|k| per[k]);
         SplitMetrics {
-            accuracy: ratio(correct, y_true.len() as u64),
+            accuracy: ratio(correct, total),
             f1_macro: mean(|x| x.2),
             precision_macro: mean(|x| x.0),
             recall_macro: mean(|x| x.1),
@@ -119,6 +127,22 @@ mod tests {
         assert!((m.recall.unwrap() - 2.0 / 3.0).abs() < 1e-12);
         assert!((m.accuracy - 0.6).abs() < 1e-12);
         assert!((m.f1_macro - (2.0 / 3.0 + 0.5) / 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn pooled_confusion_gives_the_metrics_of_all_rows_together() {
+        let (y1, p1) = ([1, 1, 0, 0], [1, 0, 1, 0]);
+        let (y2, p2) = ([1, 0, 0], [1, 0, 0]);
+        let a = SplitMetrics::compute(&y1, &p1, 2, Some(1));
+        let b = SplitMetrics::compute(&y2, &p2, 2, Some(1));
+        let sum: Vec<Vec<u64>> = (0..2)
+            .map(|i| (0..2).map(|j| a.confusion[i][j] + b.confusion[i][j]).collect())
+            .collect();
+        let pooled = SplitMetrics::from_confusion(sum, Some(1));
+        let all = SplitMetrics::compute(&[1, 1, 0, 0, 1, 0, 0], &[1, 0, 1, 0, 1, 0, 0], 2, Some(1));
+        assert_eq!(pooled, all);
+        // tp 2, fp 1, fn 1: F1 2/3, which is not the mean of the two parts' F1 (0.5 and 1).
+        assert!((pooled.f1.unwrap() - 2.0 / 3.0).abs() < 1e-12);
     }
 
     #[test]

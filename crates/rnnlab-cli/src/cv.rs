@@ -1,0 +1,82 @@
+//! `rnnlab cv`: K-fold cross-validation of one model on a data set's training split.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use rnnlab_experiment::cv::{cross_validate, markdown, CvPlan};
+
+use crate::experiment::{prepare_or_demo, timestamp, Progress};
+use crate::model::{DataArgs, ModelArgs};
+use crate::PrepArgs;
+
+#[derive(Args)]
+pub struct CvArgs {
+    /// A named data set, files, or `demo` (the default when no data is given).
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// K: each of K models trains on K - 1 folds of the training split and is scored on the
+    /// one left out; folds are stratified by class, in file order, the same on every run.
+    #[arg(long, value_name = "K", default_value_t = 5)]
+    folds: usize,
+    /// Runs of a network, seeds 0..N (a baseline is deterministic and runs once); the
+    /// summary gives the pooled figure's mean, std and standard error over them.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seeds: usize,
+    /// Where cv.json and the fold models (seed-S/fold-K/) go (default:
+    /// reports/cv-<dataset>-<model>-<UTC timestamp>/).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Seed of the validation split of --train files.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[command(flatten)]
+    prep: PrepArgs,
+}
+
+pub fn run(args: CvArgs, quiet: bool) -> Result<()> {
+    let device = args.model.device()?;
+    args.model.check(quiet, "cv")?;
+    if args.folds < 2 {
+        return Err(rnnlab_models::Error::Param(format!("--folds {}: need at least 2", args.folds)).into());
+    }
+    if args.seeds == 0 {
+        return Err(rnnlab_models::Error::Param("--seeds must be at least 1".into()).into());
+    }
+    let (prep, _, _) = prepare_or_demo(&args.data, &args.prep, args.seed)?;
+    let spec = args.model.spec(prep.lang, prep.labels.n_classes())?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        let name = prep.name.replace(['/', '\\'], "_");
+        PathBuf::from("reports").join(format!("cv-{name}-{}-{}", spec.kind(), timestamp()))
+    });
+    if !quiet {
+        eprintln!(
+            "{}: {}-fold cross-validation of {} on {} training rows, {} seed(s); the {} validation rows \
+             choose epochs and thresholds, the test split is not read -> {}",
+            prep.name,
+            args.folds,
+            spec.kind(),
+            prep.rows[0].len(),
+            if spec.is_neural() { args.seeds } else { 1 },
+            prep.rows[1].len(),
+            out.display()
+        );
+    }
+    let plan = CvPlan {
+        spec,
+        folds: args.folds,
+        seeds: (0..args.seeds as u64).collect(),
+        out: out.clone(),
+        device,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let mut progress = Progress::new(quiet, "held");
+    crate::interrupt::install();
+    let doc = cross_validate(&prep, &plan, &mut progress)?;
+    progress.finish();
+    println!("{}", markdown(&doc));
+    println!("cv.json: {}", out.join("cv.json").display());
+    Ok(())
+}

@@ -1,0 +1,278 @@
+//! K-fold cross-validation of one model on a data set's training split, as scikit-learn's
+//! `cross_val_score` with `StratifiedKFold`: each fold's model trains on the other K - 1 folds
+//! (the fixed validation split still chooses its epoch and threshold) and is scored on its held
+//! fold. The held folds together cover every training row, so the pooled figure (from the
+//! summed confusion matrices) rests on many more rows than the test split, which
+//! cross-validation never reads: a choice made on it leaves the test figures honest.
+
+use std::path::PathBuf;
+
+use candle_core::Device;
+use rnnlab_models::metrics::SplitMetrics;
+use serde_json::{json, Value};
+
+use crate::prepared::Prepared;
+use crate::runner::RunObserver;
+use crate::train::{train_model, ModelSpec};
+use crate::{round4, write_json, Error};
+
+/// The fold (0..k) of each row with labels `y`: rows sorted by class (stably, so file order
+/// within a class) are dealt out in turn, so every fold has each class's share within one row
+/// and the folds' sizes differ by at most one. No shuffling: the same data give the same folds.
+pub fn stratified_folds(y: &[usize], k: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..y.len()).collect();
+    order.sort_by_key(|&i| y[i]);
+    let mut fold = vec![0; y.len()];
+    for (p, &i) in order.iter().enumerate() {
+        fold[i] = p % k.max(1);
+    }
+    fold
+}
+
+impl Prepared {
+    /// Fold `k` of a cross-validation: training rows are the training split's rows outside
+    /// fold `k`, test rows the ones in it (`folds` from [`stratified_folds`] over the training
+    /// split); validation is unchanged.
+    pub fn fold(&self, folds: &[usize], k: usize) -> Prepared {
+        let pick = |held: bool| -> (Vec<usize>, Vec<usize>) {
+            (0..self.rows[0].len())
+                .filter(|&i| (folds[i] == k) == held)
+                .map(|i| (self.rows[0][i], self.y[0][i]))
+                .unzip()
+        };
+        let (train_rows, train_y) = pick(false);
+        let (held_rows, held_y) = pick(true);
+        Prepared {
+            name: self.name.clone(),
+            columns: self.columns.clone(),
+            lang: self.lang,
+            pipeline: self.pipeline.clone(),
+            texts: self.texts.clone(),
+            tokens: self.tokens.clone(),
+            rows: [train_rows, self.rows[1].clone(), held_rows],
+            y: [train_y, self.y[1].clone(), held_y],
+            labels: self.labels.clone(),
+            preprocess_s: self.preprocess_s,
+        }
+    }
+}
+
+/// What to cross-validate.
+pub struct CvPlan {
+    pub spec: ModelSpec,
+    /// K.
+    pub folds: usize,
+    /// Seeds of a network's runs (a baseline is deterministic: it runs with the first only).
+    pub seeds: Vec<u64>,
+    /// Where the fold models go (`seed-S/fold-K/`) and `cv.json`.
+    pub out: PathBuf,
+    pub device: Device,
+    /// The command line, for `cv.json`.
+    pub command: String,
+}
+
+/// Runs the plan and writes `cv.json` into `plan.out` after every seed; returns it. Its
+/// `runs` have, per seed, each held fold's figures and the pooled ones; `summary` the pooled
+/// main metric's mean, standard deviation and standard error over the seeds that finished.
+pub fn cross_validate(prep: &Prepared, plan: &CvPlan, obs: &mut dyn RunObserver) -> Result<Value, Error> {
+    let k = plan.folds;
+    if k < 2 {
+        return Err(Error::Input(format!("--folds {k}: need at least 2")));
+    }
+    let counts = prep.class_counts(0);
+    if let Some((c, &n)) = counts.iter().enumerate().find(|(_, &n)| n < k) {
+        return Err(Error::Input(format!(
+            "{}: class {:?} has {n} training rows, fewer than the {k} folds (give a smaller --folds)",
+            prep.name, prep.labels.labels[c]
+        )));
+    }
+    if plan.seeds.is_empty() {
+        return Err(Error::Input("--seeds must be at least 1".into()));
+    }
+    let seeds: &[u64] = if plan.spec.is_neural() {
+        &plan.seeds
+    } else {
+        &plan.seeds[..1]
+    };
+    std::fs::create_dir_all(&plan.out).map_err(|e| Error::io(&plan.out, e))?;
+    let folds = stratified_folds(&prep.y[0], k);
+    let parts: Vec<Prepared> = (0..k).map(|f| prep.fold(&folds, f)).collect();
+    let main = if prep.labels.is_binary() { "f1" } else { "f1_macro" };
+    let n_classes = prep.labels.n_classes();
+    let kind = plan.spec.kind().to_string();
+    obs.plan(seeds.len() * k);
+    let mut doc = json!({
+        "dataset": prep.name,
+        "kind": kind,
+        "command": plan.command,
+        "folds": k,
+        "fold_sizes": parts.iter().map(|p| p.rows[2].len()).collect::<Vec<_>>(),
+        "training_rows": prep.rows[0].len(),
+        "class_counts": counts,
+        "labels": prep.labels.labels,
+        "metric": main,
+        "runs": [],
+        "interrupted": false,
+    });
+    let mut pooled_main = Vec::new();
+    'seeds: for &seed in seeds {
+        let mut confusion = vec![vec![0u64; n_classes]; n_classes];
+        let (mut held, mut val, mut params) = (Vec::new(), Vec::new(), Value::Null);
+        for (f, part) in parts.iter().enumerate() {
+            if obs.interrupted() {
+                doc["interrupted"] = json!(true);
+                break 'seeds;
+            }
+            let label = format!("{kind} fold {f}");
+            obs.run_start(&label, seed);
+            let dir = plan.out.join(format!("seed-{seed}")).join(format!("fold-{f}"));
+            let trained = match train_model(part, &plan.spec, seed, &dir, &plan.device, obs.trainer()) {
+                Ok(t) => t,
+                Err(e) => {
+                    obs.run_end(&label, seed, Err(&e.to_string()));
+                    return Err(e);
+                }
+            };
+            obs.run_end(&label, seed, Ok(&trained.metrics));
+            let m: SplitMetrics = serde_json::from_value(trained.metrics["test"].clone())
+                .map_err(|e| Error::Failed(format!("fold {f}: metrics: {e}")))?;
+            for (row, add) in confusion.iter_mut().zip(&m.confusion) {
+                for (x, a) in row.iter_mut().zip(add) {
+                    *x += a;
+                }
+            }
+            held.push(round4(m.main_metric()));
+            val.push(round4(trained.metrics["val"][main].as_f64().unwrap_or(f64::NAN)));
+            params = trained.metrics["params"].clone();
+        }
+        let pooled = SplitMetrics::from_confusion(confusion, prep.labels.positive);
+        pooled_main.push(pooled.main_metric());
+        let run = json!({
+            "seed": seed,
+            "held": held,
+            "val": val,
+            "pooled": pooled,
+            "pooled_main": round4(pooled.main_metric()),
+            "params": params,
+        });
+        doc["runs"].as_array_mut().expect("runs is an array").push(run);
+        doc["summary"] = summary(&pooled_main);
+        write_json(&plan.out.join("cv.json"), &doc)?;
+    }
+    doc["summary"] = summary(&pooled_main);
+    write_json(&plan.out.join("cv.json"), &doc)?;
+    Ok(doc)
+}
+
+/// Mean, sample standard deviation and standard error of the mean (0 for one value).
+fn summary(xs: &[f64]) -> Value {
+    let n = xs.len();
+    if n == 0 {
+        return json!({"n": 0});
+    }
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    let std = if n > 1 {
+        (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+    } else {
+        0.0
+    };
+    json!({
+        "n": n,
+        "mean": round4(mean),
+        "std": round4(std),
+        "sem": round4(std / (n as f64).sqrt()),
+        "min": round4(xs.iter().copied().fold(f64::INFINITY, f64::min)),
+        "max": round4(xs.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
+    })
+}
+
+/// `cv.json` as a Markdown table: a row per seed (held folds, pooled), then the summary line.
+pub fn markdown(doc: &Value) -> String {
+    let k = doc["folds"].as_u64().unwrap_or(0) as usize;
+    let metric = doc["metric"].as_str().unwrap_or("f1");
+    let mut s = format!(
+        "{}, {}: {k}-fold stratified cross-validation of the {} training rows (held folds of {}); \
+         the test split is not read\n\n| seed | {} | pooled {metric} | val {metric} (mean) |\n|---{}|---|---|\n",
+        doc["dataset"].as_str().unwrap_or("?"),
+        doc["kind"].as_str().unwrap_or("?"),
+        doc["training_rows"],
+        doc["fold_sizes"]
+            .as_array()
+            .map(|a| a.iter().map(Value::to_string).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default(),
+        (0..k).map(|f| format!("held {f}")).collect::<Vec<_>>().join(" | "),
+        "|---".repeat(k),
+    );
+    let f4 = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.4}"));
+    for run in doc["runs"].as_array().into_iter().flatten() {
+        let held: Vec<String> = run["held"].as_array().into_iter().flatten().map(f4).collect();
+        let val: Vec<f64> = run["val"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_f64)
+            .collect();
+        let val_mean = if val.is_empty() {
+            f64::NAN
+        } else {
+            val.iter().sum::<f64>() / val.len() as f64
+        };
+        s += &format!(
+            "| {} | {} | {} | {val_mean:.4} |\n",
+            run["seed"],
+            held.join(" | "),
+            f4(&run["pooled_main"])
+        );
+    }
+    let sm = &doc["summary"];
+    if sm["n"].as_u64().unwrap_or(0) > 1 {
+        s += &format!(
+            "\npooled {metric} over {} seeds: {} ± {} (std; standard error {})\n",
+            sm["n"],
+            f4(&sm["mean"]),
+            f4(&sm["std"]),
+            f4(&sm["sem"])
+        );
+    }
+    if doc["interrupted"].as_bool() == Some(true) {
+        s += "\ninterrupted: the table has the seeds that finished\n";
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_are_stratified_balanced_and_cover_every_row() {
+        // 13 rows of class 0, 5 of class 1, interleaved.
+        let y: Vec<usize> = (0..18).map(|i| usize::from(i % 4 == 1 || i == 17)).collect();
+        let n1 = y.iter().filter(|&&c| c == 1).count();
+        assert_eq!(n1, 5);
+        let folds = stratified_folds(&y, 3);
+        assert_eq!(folds.len(), y.len());
+        let size = |f: usize, c: Option<usize>| {
+            (0..y.len())
+                .filter(|&i| folds[i] == f && c.is_none_or(|c| y[i] == c))
+                .count()
+        };
+        for f in 0..3 {
+            assert_eq!(size(f, None), 6, "fold {f}");
+            // class 1 has 5 rows: 2, 2, 1 or a permutation; class 0 13 rows: 5, 4, 4.
+            assert!((1..=2).contains(&size(f, Some(1))), "fold {f}");
+            assert!((4..=5).contains(&size(f, Some(0))), "fold {f}");
+        }
+        assert_eq!(stratified_folds(&y, 3), folds, "deterministic");
+    }
+
+    #[test]
+    fn summary_of_one_and_of_several() {
+        assert_eq!(summary(&[0.5])["std"], json!(0.0));
+        let s = summary(&[0.70, 0.72, 0.74]);
+        assert_eq!(s["mean"], json!(0.72));
+        assert_eq!(s["std"], json!(0.02));
+        assert_eq!(s["sem"], json!(round4(0.02 / 3f64.sqrt())));
+        assert_eq!(summary(&[])["n"], json!(0));
+    }
+}
