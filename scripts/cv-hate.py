@@ -6,7 +6,10 @@ seed. Here every model trains K times on (K-1)/K of the training split (the fixe
 split still chooses its epoch and threshold) and is scored on the held 1/K at its own
 threshold; together the held folds cover all 25,569 training rows (1,790 hateful). Models are
 given as NAME="rnnlab train flags"; the first is the reference for the paired differences.
-Standard library only; each model directory is kept in --work and reused.
+Standard library only; each model directory is kept in --work and reused. Its folds are
+round-robin over the training rows in file order (row i in fold i mod K); `rnnlab cv` does the
+same for rnnlab's own models in one command, with folds stratified by class; this script is
+for rows beside the fastText anchor, and it made the README's first cross-validation table.
 
     python3 scripts/cv-hate.py [--rnnlab target/release/rnnlab] [--data-dir ../shared/data] \\
         [--work /tmp/cv-hate] [--folds 5] nbsvm="--model nbsvm" best-rnn="--model best-rnn"
