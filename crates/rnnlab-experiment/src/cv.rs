@@ -133,8 +133,12 @@ pub fn cross_validate(prep: &Prepared, plan: &CvPlan, obs: &mut dyn RunObserver)
                     return Err(e);
                 }
             };
-            obs.run_end(&label, seed, Ok(&trained.metrics));
-            let m: SplitMetrics = serde_json::from_value(trained.metrics["test"].clone())
+            // The fold's `metrics.json` says that its `test` figures are the held fold's.
+            let mut metrics = trained.metrics;
+            metrics["cv"] = json!({"fold": f, "folds": k, "test": format!("held fold {f} of the training split")});
+            write_json(&dir.join("metrics.json"), &metrics)?;
+            obs.run_end(&label, seed, Ok(&metrics));
+            let m: SplitMetrics = serde_json::from_value(metrics["test"].clone())
                 .map_err(|e| Error::Failed(format!("fold {f}: metrics: {e}")))?;
             for (row, add) in confusion.iter_mut().zip(&m.confusion) {
                 for (x, a) in row.iter_mut().zip(add) {
@@ -142,8 +146,8 @@ pub fn cross_validate(prep: &Prepared, plan: &CvPlan, obs: &mut dyn RunObserver)
                 }
             }
             held.push(round4(m.main_metric()));
-            val.push(round4(trained.metrics["val"][main].as_f64().unwrap_or(f64::NAN)));
-            params = trained.metrics["params"].clone();
+            val.push(round4(metrics["val"][main].as_f64().unwrap_or(f64::NAN)));
+            params = metrics["params"].clone();
         }
         let pooled = SplitMetrics::from_confusion(confusion, prep.labels.positive);
         pooled_main.push(pooled.main_metric());

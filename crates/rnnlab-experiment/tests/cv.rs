@@ -100,6 +100,16 @@ fn each_fold_is_a_model_of_the_other_folds_and_the_test_split_is_never_read() {
         let f1 = direct.metrics["test"]["f1"].as_f64().unwrap();
         assert!((held_f1.as_f64().unwrap() - f1).abs() < 1e-4, "fold {f}");
         assert!(dir.path().join(format!("seed-0/fold-{f}/model.json")).is_file());
+        let saved: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(format!("seed-0/fold-{f}/metrics.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(saved["cv"]["fold"], f);
+        assert_eq!(
+            saved["test"]["f1"].as_f64(),
+            Some(f1),
+            "the fold's test figures are its held fold's"
+        );
     }
     held_rows.sort_unstable();
     let mut train_rows = prep.rows[0].clone();
