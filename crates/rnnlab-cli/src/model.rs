@@ -282,6 +282,10 @@ pub struct NeuralArgs {
     /// for binary tasks).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     bag_nb: Option<bool>,
+    /// While training, leave each n-gram of a text's bag out with probability P, afresh every
+    /// step (dropout on the bag's features; needs --bag-buckets; default 0).
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
+    bag_dropout: Option<f32>,
     /// Input units: word (vocabulary of the pipeline's tokens), bpe, wordpiece or unigram.
     #[arg(long, value_name = "T")]
     tokens: Option<String>,
@@ -403,7 +407,7 @@ impl NeuralArgs {
     pub fn given(&self) -> Vec<String> {
         given!(self; emb, hidden, layers, bidirectional, dropout, recurrent_dropout, head_dropout,
             word_dropout, pooling, bos_eos, bag_buckets, bag_dim, bag_minn, bag_maxn, bag_combiner,
-            bag_wide, bag_nb, tokens, subword_vocab, min_count, max_len, epochs, batch_size, lr, optimizer,
+            bag_wide, bag_nb, bag_dropout, tokens, subword_vocab, min_count, max_len, epochs, batch_size, lr, optimizer,
             weight_decay, lr_schedule, clip, patience, refit, ema, label_smoothing, pretrained)
     }
 
@@ -428,6 +432,7 @@ impl NeuralArgs {
             bag_maxn,
             bag_wide,
             bag_nb,
+            bag_dropout,
             bos_eos,
             refit
         );

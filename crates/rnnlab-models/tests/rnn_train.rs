@@ -432,3 +432,33 @@ fn refit_trains_again_on_train_and_val_and_keeps_the_first_runs_choices() {
         nll(&p)
     );
 }
+
+/// `bag_dropout`: training with the bag's n-grams thinned still learns, repeats with the same
+/// seed, and trains other weights than without it (the thinning happens).
+#[test]
+fn bag_dropout_learns_repeatably_and_changes_training() {
+    let (tr, ytr) = task(300, 9);
+    let (va, yva) = task(100, 10);
+    let cfg = RnnConfig {
+        bag_buckets: 512,
+        bag_dim: 4,
+        bag_dropout: 0.5,
+        ..small(CellKind::Gru)
+    };
+    let a = fit_cpu("gru", &cfg, (&tr, &ytr), (&va, &yva));
+    let b = fit_cpu("gru", &cfg, (&tr, &ytr), (&va, &yva));
+    let best = a.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
+    assert!(best > 0.9, "best val F1 {best}");
+    let p = a.model.predict_proba(&va).unwrap();
+    assert_eq!(p, b.model.predict_proba(&va).unwrap(), "same seed, same model");
+    let plain = fit_cpu(
+        "gru",
+        &RnnConfig {
+            bag_dropout: 0.0,
+            ..cfg
+        },
+        (&tr, &ytr),
+        (&va, &yva),
+    );
+    assert_ne!(plain.model.predict_proba(&va).unwrap(), p);
+}

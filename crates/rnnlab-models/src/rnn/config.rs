@@ -240,6 +240,10 @@ pub struct RnnConfig {
     /// (NBSVM's feature weighting inside the bag; binary tasks; needs `bag_buckets`).
     #[serde(default)]
     pub bag_nb: bool,
+    /// While training, each n-gram of a text's bag is left out with this probability, afresh
+    /// every step (dropout on the bag's features: the mean is over the n-grams kept).
+    #[serde(default)]
+    pub bag_dropout: f32,
 }
 
 fn default_bag_dim() -> usize {
@@ -286,6 +290,7 @@ impl Default for RnnConfig {
             bag_combiner: BagCombiner::Mean,
             bag_wide: false,
             bag_nb: false,
+            bag_dropout: 0.0,
         }
     }
 }
@@ -359,6 +364,12 @@ impl RnnConfig {
         }
         if !(0.0..1.0).contains(&self.word_dropout) {
             return bad(format!("--word-dropout {}: must be in [0, 1)", self.word_dropout));
+        }
+        if !(0.0..1.0).contains(&self.bag_dropout) {
+            return bad(format!("--bag-dropout {}: must be in [0, 1)", self.bag_dropout));
+        }
+        if self.bag_dropout > 0.0 && self.bag_buckets == 0 {
+            return bad("--bag-dropout needs the bag's buckets (--bag-buckets N)".into());
         }
         if !(0.0..1.0).contains(&self.head_dropout) {
             return bad(format!("--head-dropout {}: must be in [0, 1)", self.head_dropout));
@@ -487,6 +498,24 @@ mod tests {
         }
         .validate()
         .is_err());
+        // Bag dropout: a probability, and only with a bag.
+        for (bag_dropout, buckets, ok) in [
+            (0.3, 1024, true),
+            (1.0, 1024, false),
+            (f32::NAN, 1024, false),
+            (0.3, 0, false),
+        ] {
+            let r = RnnConfig {
+                bag_dropout,
+                bag_buckets: buckets,
+                ..c.clone()
+            }
+            .validate();
+            assert_eq!(r.is_ok(), ok, "{bag_dropout} with {buckets} buckets: {r:?}");
+            if let Err(e) = r {
+                assert!(e.to_string().contains("--bag-dropout"), "{e}");
+            }
+        }
         for (name, k, scale) in [("mean", 4, 0.25), ("sqrtn", 4, 0.5), ("sum", 4, 1.0)] {
             assert_eq!(BagCombiner::from_name(name).map(|b| b.scale(k)), Some(scale));
         }

@@ -301,9 +301,18 @@ fn fit_epochs(
             step += 1;
             let mut batch = encoder.batch(seqs, chunk);
             word_dropout(&mut batch.ids, config.word_dropout, &mut rng);
+            // With bag dropout the batch's thinned bags are its own, indexed by position.
+            let thinned;
+            let bags = if config.bag_dropout > 0.0 {
+                thinned = bag_dropout(&train_enc.bags, chunk, config.bag_dropout, &mut rng);
+                batch.rows = (0..chunk.len()).collect();
+                &thinned
+            } else {
+                &train_enc.bags
+            };
             let yb: Vec<usize> = chunk.iter().map(|&r| y[r]).collect();
             let wb: Vec<f32> = chunk.iter().map(|&r| weights[r]).collect();
-            let lv = trainer.step(&batch, &train_enc.bags, &yb, &wb, lr, Some(&mut rng))?;
+            let lv = trainer.step(&batch, bags, &yb, &wb, lr, Some(&mut rng))?;
             if !lv.is_finite() {
                 stopped = Some(format!(
                     "the training loss became {lv} at epoch {epoch}, batch {}; kept the weights of epoch {} \
@@ -504,6 +513,13 @@ fn word_dropout(ids: &mut [u32], p: f32, rng: &mut Rng) {
     }
 }
 
+/// The bags of documents `rows`, in that order, each n-gram left out with probability `p`.
+fn bag_dropout(bags: &[Vec<u32>], rows: &[usize], p: f32, rng: &mut Rng) -> Vec<Vec<u32>> {
+    rows.iter()
+        .map(|&r| bags[r].iter().copied().filter(|_| rng.uniform() >= p).collect())
+        .collect()
+}
+
 /// The L2 norm of all of `vars`' gradients together. Each parameter's sum of squares stays on
 /// the device; one read-back for all of them (on a GPU a read-back per parameter would stall
 /// the queue as often).
@@ -579,6 +595,22 @@ mod tests {
             let two = value(loss(&Tensor::from_vec(pairs, (4, 2), &dev).unwrap(), &y, &w, s).unwrap());
             assert!((binary - two).abs() < 1e-5, "s = {s}: {binary} against {two}");
         }
+    }
+
+    #[test]
+    fn bag_dropout_keeps_order_and_drops_at_its_rate() {
+        let bags: Vec<Vec<u32>> = (0..50).map(|d| (0..200).map(|i| d * 1000 + i).collect()).collect();
+        let rows = [7, 3, 42];
+        let kept = bag_dropout(&bags, &rows, 0.3, &mut Rng::new(5));
+        assert_eq!(kept.len(), 3);
+        for (k, &r) in kept.iter().zip(&rows) {
+            // A subsequence of the document's own bag, about 70 % of it.
+            let mut it = bags[r].iter();
+            assert!(k.iter().all(|x| it.any(|y| y == x)), "row {r}");
+            assert!((110..=170).contains(&k.len()), "row {r}: kept {}", k.len());
+        }
+        let all = bag_dropout(&bags, &rows, 0.0, &mut Rng::new(5));
+        assert_eq!(all, rows.iter().map(|&r| bags[r].clone()).collect::<Vec<_>>());
     }
 
     #[test]
