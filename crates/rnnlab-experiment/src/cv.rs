@@ -42,18 +42,10 @@ impl Prepared {
         };
         let (train_rows, train_y) = pick(false);
         let (held_rows, held_y) = pick(true);
-        Prepared {
-            name: self.name.clone(),
-            columns: self.columns.clone(),
-            lang: self.lang,
-            pipeline: self.pipeline.clone(),
-            texts: self.texts.clone(),
-            tokens: self.tokens.clone(),
-            rows: [train_rows, self.rows[1].clone(), held_rows],
-            y: [train_y, self.y[1].clone(), held_y],
-            labels: self.labels.clone(),
-            preprocess_s: self.preprocess_s,
-        }
+        self.with_rows(
+            [train_rows, self.rows[1].clone(), held_rows],
+            [train_y, self.y[1].clone(), held_y],
+        )
     }
 }
 

@@ -88,6 +88,11 @@ impl Prepared {
         let (r0, y0) = take(0);
         let (r1, y1) = take(1);
         let (r2, y2) = take(2);
+        self.with_rows([r0, r1, r2], [y0, y1, y2])
+    }
+
+    /// A copy with other rows in the splits (`rows` and their labels `y`, train, val, test).
+    pub fn with_rows(&self, rows: [Vec<usize>; 3], y: [Vec<usize>; 3]) -> Prepared {
         Prepared {
             name: self.name.clone(),
             columns: self.columns.clone(),
@@ -95,8 +100,8 @@ impl Prepared {
             pipeline: self.pipeline.clone(),
             texts: self.texts.clone(),
             tokens: self.tokens.clone(),
-            rows: [r0, r1, r2],
-            y: [y0, y1, y2],
+            rows,
+            y,
             labels: self.labels.clone(),
             preprocess_s: self.preprocess_s,
         }
