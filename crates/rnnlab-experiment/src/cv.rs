@@ -66,6 +66,8 @@ pub struct CvPlan {
 /// Runs the plan and writes `cv.json` into `plan.out` after every seed; returns it. Its
 /// `runs` have, per seed, each held fold's figures and the pooled ones; `summary` the pooled
 /// main metric's mean, standard deviation and standard error over the seeds that finished.
+/// When `obs` reports an interruption (before a fold, or during one: then that fold was cut
+/// short), the seed in progress is left out and `interrupted` is true.
 pub fn cross_validate(prep: &Prepared, plan: &CvPlan, obs: &mut dyn RunObserver) -> Result<Value, Error> {
     let k = plan.folds;
     if k < 2 {
@@ -125,6 +127,11 @@ pub fn cross_validate(prep: &Prepared, plan: &CvPlan, obs: &mut dyn RunObserver)
                     return Err(e);
                 }
             };
+            // A fold cut short by the user would skew the pooled figure: its seed does not count.
+            if obs.interrupted() {
+                doc["interrupted"] = json!(true);
+                break 'seeds;
+            }
             // The fold's `metrics.json` says that its `test` figures are the held fold's.
             let mut metrics = trained.metrics;
             metrics["cv"] = json!({"fold": f, "folds": k, "test": format!("held fold {f} of the training split")});

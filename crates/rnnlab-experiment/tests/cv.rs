@@ -227,3 +227,45 @@ fn hate_speech_folds_keep_the_share_of_hateful_tweets() {
         "pooled {pooled} outside the folds' {held:?}"
     );
 }
+
+/// Says "interrupted" from its `from`-th question on (a user's Ctrl-C).
+struct CtrlC {
+    asked: usize,
+    from: usize,
+    quiet: Silent,
+}
+
+impl RunObserver for CtrlC {
+    fn trainer(&mut self) -> &mut dyn TrainObserver {
+        &mut self.quiet
+    }
+    fn interrupted(&mut self) -> bool {
+        self.asked += 1;
+        self.asked >= self.from
+    }
+}
+
+#[test]
+fn an_interruption_keeps_the_finished_seeds_only() {
+    let prep = demo().slice_sizes(300, 100);
+    let mut spec = ModelSpec::from_kind("gru", Lang::En, 2).unwrap();
+    if let ModelSpec::Rnn { config, .. } = &mut spec {
+        config.epochs = 1;
+    }
+    // Asked before and after each fold: seed 0's two folds answer 1-4, seed 1's first 5.
+    for (from, seeds_kept) in [(5, 1), (4, 0), (1, 0)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut obs = CtrlC {
+            asked: 0,
+            from,
+            quiet: Silent,
+        };
+        let doc = cross_validate(&prep, &plan(spec.clone(), 2, &[0, 1], dir.path()), &mut obs).unwrap();
+        assert_eq!(doc["interrupted"], true, "from {from}");
+        assert_eq!(doc["runs"].as_array().unwrap().len(), seeds_kept, "from {from}");
+        assert_eq!(doc["summary"]["n"], seeds_kept, "from {from}");
+        let saved: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("cv.json")).unwrap()).unwrap();
+        assert_eq!(saved, doc);
+        assert!(markdown(&doc).contains("interrupted"));
+    }
+}
