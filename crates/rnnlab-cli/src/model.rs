@@ -277,6 +277,10 @@ pub struct NeuralArgs {
     /// straight into the logits (a hashed linear model trained with the network).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     bag_wide: Option<bool>,
+    /// The wide part's learning rate as a multiple of --lr (default 1; below 1 it learns more
+    /// slowly than the network).
+    #[arg(long, value_name = "X")]
+    bag_wide_lr: Option<f32>,
     /// Scale each bag n-gram's vector by its NB log-count ratio on the training rows (NBSVM's
     /// feature weights, fixed; binary tasks; needs --bag-buckets; default off, on in best-rnn
     /// for binary tasks).
@@ -407,7 +411,7 @@ impl NeuralArgs {
     pub fn given(&self) -> Vec<String> {
         given!(self; emb, hidden, layers, bidirectional, dropout, recurrent_dropout, head_dropout,
             word_dropout, pooling, bos_eos, bag_buckets, bag_dim, bag_minn, bag_maxn, bag_combiner,
-            bag_wide, bag_nb, bag_dropout, tokens, subword_vocab, min_count, max_len, epochs, batch_size, lr, optimizer,
+            bag_wide, bag_wide_lr, bag_nb, bag_dropout, tokens, subword_vocab, min_count, max_len, epochs, batch_size, lr, optimizer,
             weight_decay, lr_schedule, clip, patience, refit, ema, label_smoothing, pretrained)
     }
 
@@ -431,6 +435,7 @@ impl NeuralArgs {
             bag_minn,
             bag_maxn,
             bag_wide,
+            bag_wide_lr,
             bag_nb,
             bag_dropout,
             bos_eos,

@@ -292,6 +292,7 @@ impl SequenceClassifier {
             .and_then(|z| z.broadcast_add(&w(&self.fc_bias)))
             .map_err(ce)?;
         match &rows.wide {
+            Some(wide) if c.bag_wide_lr != 1.0 => (logits + (wide * c.bag_wide_lr as f64).map_err(ce)?).map_err(ce),
             Some(wide) => (logits + wide).map_err(ce),
             None => Ok(logits),
         }
@@ -577,6 +578,8 @@ mod tests {
                 bag_buckets,
                 bag_dim: 3,
                 bag_wide: bag_buckets > 0,
+                // The wide part's scaled path (`--bag-wide-lr`), whose gradient the scale enters.
+                bag_wide_lr: 0.5,
                 ..RnnConfig::default()
             };
             let net = SequenceClassifier::new(&config, 8, n_out, &Device::Cpu).unwrap();

@@ -236,6 +236,12 @@ pub struct RnnConfig {
     /// trained jointly; needs `bag_buckets`).
     #[serde(default)]
     pub bag_wide: bool,
+    /// The wide part's learning rate as a multiple of `lr`: the logits get `bag_wide_lr` times
+    /// its weights, so each AdamW step moves its contribution that much less (Adam's step does
+    /// not depend on the gradient's scale). Below 1 it learns more slowly than the network,
+    /// which it otherwise overtakes within two epochs.
+    #[serde(default = "one")]
+    pub bag_wide_lr: f32,
     /// Scale each bag n-gram's vector by its NB-LR log-count ratio on the training rows, fixed
     /// (NBSVM's feature weighting inside the bag; binary tasks; needs `bag_buckets`).
     #[serde(default)]
@@ -248,6 +254,10 @@ pub struct RnnConfig {
 
 fn default_bag_dim() -> usize {
     32
+}
+
+fn one() -> f32 {
+    1.0
 }
 
 impl Default for RnnConfig {
@@ -289,6 +299,7 @@ impl Default for RnnConfig {
             bag_maxn: 0,
             bag_combiner: BagCombiner::Mean,
             bag_wide: false,
+            bag_wide_lr: 1.0,
             bag_nb: false,
             bag_dropout: 0.0,
         }
@@ -348,6 +359,9 @@ impl RnnConfig {
         }
         if self.bag_wide && self.bag_buckets == 0 {
             return bad("--bag-wide needs the bag's buckets (--bag-buckets N)".into());
+        }
+        if !(self.bag_wide_lr > 0.0 && self.bag_wide_lr <= 1e3) {
+            return bad(format!("--bag-wide-lr {}: must be in (0, 1000]", self.bag_wide_lr));
         }
         if self.bag_nb && self.bag_buckets == 0 {
             return bad(
@@ -498,6 +512,16 @@ mod tests {
         }
         .validate()
         .is_err());
+        for bag_wide_lr in [0.0, -1.0, f32::NAN, f32::INFINITY] {
+            let err = RnnConfig {
+                bag_wide_lr,
+                ..c.clone()
+            }
+            .validate()
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("--bag-wide-lr"), "{err}");
+        }
         // Bag dropout: a probability, and only with a bag.
         for (bag_dropout, buckets, ok) in [
             (0.3, 1024, true),
