@@ -1,10 +1,11 @@
 //! `rnnlab cv`: K-fold cross-validation of one model on a data set's training split.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
 use rnnlab_experiment::cv::{cross_validate, markdown, CvPlan};
+use serde_json::Value;
 
 use crate::experiment::{prepare_or_demo, timestamp, Progress};
 use crate::model::{DataArgs, ModelArgs};
@@ -29,6 +30,11 @@ pub struct CvArgs {
     /// reports/cv-<dataset>-<model>-<UTC timestamp>/).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Another run's cv.json (or its folder) of the same data and folds: also print the
+    /// difference of the pooled figures, seed by seed (or against its single run, a
+    /// baseline's), with its standard error.
+    #[arg(long, value_name = "CV.json")]
+    against: Option<PathBuf>,
     /// Seed of the validation split of --train files.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -45,6 +51,7 @@ pub fn run(args: CvArgs, quiet: bool) -> Result<()> {
     if args.seeds == 0 {
         return Err(rnnlab_models::Error::Param("--seeds must be at least 1".into()).into());
     }
+    let against = args.against.as_deref().map(read_cv_json).transpose()?;
     let (prep, _, _) = prepare_or_demo(&args.data, &args.prep, args.seed)?;
     let spec = args.model.spec(prep.lang, prep.labels.n_classes())?;
     let out = args.out.clone().unwrap_or_else(|| {
@@ -71,6 +78,7 @@ pub fn run(args: CvArgs, quiet: bool) -> Result<()> {
         out: out.clone(),
         device,
         command: std::env::args().collect::<Vec<_>>().join(" "),
+        against,
     };
     let mut progress = Progress::new(quiet, "held");
     crate::interrupt::install();
@@ -79,4 +87,21 @@ pub fn run(args: CvArgs, quiet: bool) -> Result<()> {
     println!("{}", markdown(&doc));
     println!("cv.json: {}", out.join("cv.json").display());
     Ok(())
+}
+
+/// A `cv.json`, given as the file or the folder that holds it.
+fn read_cv_json(path: &Path) -> Result<Value> {
+    let file = if path.is_dir() {
+        path.join("cv.json")
+    } else {
+        path.to_path_buf()
+    };
+    let text =
+        std::fs::read_to_string(&file).map_err(|e| rnnlab_text::Error::Data(format!("{}: {e}", file.display())))?;
+    let doc: Value =
+        serde_json::from_str(&text).map_err(|e| rnnlab_text::Error::Data(format!("{}: {e}", file.display())))?;
+    if !doc["runs"].is_array() || !doc["folds"].is_u64() {
+        return Err(rnnlab_text::Error::Data(format!("{}: not a cv.json of `rnnlab cv`", file.display())).into());
+    }
+    Ok(doc)
 }

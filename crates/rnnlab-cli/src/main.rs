@@ -85,11 +85,11 @@ const TRAIN_EXAMPLES: &str = "Examples:
 Then: rnnlab eval runs/lstm --input F.csv; rnnlab predict runs/lstm \"some text\"";
 
 const CV_EXAMPLES: &str = "Examples:
-  rnnlab cv --dataset twitter-hate-speech --data-dir ../shared/data --model nbsvm
-  rnnlab cv --dataset twitter-hate-speech --model best-rnn --seeds 3 --out runs/cv-best
-  rnnlab cv --dataset twitter-hate-speech --model best-rnn --bag-nb false --seeds 3 --out runs/cv-plain
-Compare two variants by their pooled figures over the same seeds (the folds are the same on
-every run); a difference under twice its standard error is noise.";
+  rnnlab cv --dataset twitter-hate-speech --data-dir ../shared/data --model nbsvm --out runs/cv-nbsvm
+  rnnlab cv --dataset twitter-hate-speech --model best-rnn --seeds 3 --out runs/cv-best --against runs/cv-nbsvm
+  rnnlab cv --dataset twitter-hate-speech --model best-rnn --bag-nb false --seeds 3 --against runs/cv-best
+The folds are the same on every run, so --against compares two runs seed by seed; a difference
+under twice its standard error is noise.";
 
 const PREDICT_EXAMPLES: &str = "Examples:
   rnnlab predict runs/lstm \"what a lovely day\" \"another text\"

@@ -586,12 +586,41 @@ fn cv_scores_every_training_row_once_and_refuses_bad_folds() {
     let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out2.join("cv.json")).unwrap()).unwrap();
     assert_eq!(doc["runs"].as_array().unwrap().len(), 2);
     assert_eq!(doc["summary"]["n"], 2);
+    // --against the first run (its folder): the difference, printed and in cv.json.
+    let out3 = dir.path().join("cv-against");
+    let o = corpus_command(
+        "cv",
+        &train,
+        &test,
+        &[
+            "--model",
+            "nb",
+            "--folds",
+            "3",
+            "--against",
+            out.to_str().unwrap(),
+            "--out",
+            out3.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("minus nbsvm (--against)"));
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out3.join("cv.json")).unwrap()).unwrap();
+    assert_eq!(doc["against"]["kind"], "nbsvm");
     // Bad flags: exit 2, the flag named, nothing written.
     for (flags, says) in [
         (&["--model", "nbsvm", "--folds", "1"][..], "--folds 1"),
         (&["--model", "nbsvm", "--seeds", "0"][..], "--seeds"),
         (&["--model", "nbsvm", "--folds", "30"][..], "fewer than the 30 folds"),
         (&["--model", "nope"][..], "unknown model kind"),
+        (
+            &["--model", "nb", "--against", "/nonexistent/cv.json"][..],
+            "/nonexistent/cv.json",
+        ),
+        (
+            &["--model", "nb", "--against", train.to_str().unwrap()][..],
+            "train.csv",
+        ),
     ] {
         let bad = dir.path().join("bad");
         let mut args = flags.to_vec();

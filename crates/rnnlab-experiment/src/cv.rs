@@ -61,6 +61,8 @@ pub struct CvPlan {
     pub device: Device,
     /// The command line, for `cv.json`.
     pub command: String,
+    /// Another run's `cv.json` of the same data and folds, to compare with (see [`compare`]).
+    pub against: Option<Value>,
 }
 
 /// Runs the plan and writes `cv.json` into `plan.out` after every seed; returns it. Its
@@ -108,6 +110,9 @@ pub fn cross_validate(prep: &Prepared, plan: &CvPlan, obs: &mut dyn RunObserver)
         "runs": [],
         "interrupted": false,
     });
+    if let Some(reference) = &plan.against {
+        same_folds(&doc, reference)?;
+    }
     let mut pooled_main = Vec::new();
     'seeds: for &seed in seeds {
         let mut confusion = vec![vec![0u64; n_classes]; n_classes];
@@ -160,11 +165,93 @@ pub fn cross_validate(prep: &Prepared, plan: &CvPlan, obs: &mut dyn RunObserver)
         });
         doc["runs"].as_array_mut().expect("runs is an array").push(run);
         doc["summary"] = summary(&pooled_main);
+        if let Some(reference) = &plan.against {
+            doc["against"] = compare(&doc, reference)?;
+        }
         write_json(&plan.out.join("cv.json"), &doc)?;
     }
     doc["summary"] = summary(&pooled_main);
     write_json(&plan.out.join("cv.json"), &doc)?;
     Ok(doc)
+}
+
+/// An error unless `doc` and `reference` (two `cv.json`) cross-validate the same data in the
+/// same folds.
+fn same_folds(doc: &Value, reference: &Value) -> Result<(), Error> {
+    for key in [
+        "dataset",
+        "folds",
+        "fold_sizes",
+        "training_rows",
+        "class_counts",
+        "labels",
+        "metric",
+    ] {
+        if doc[key] != reference[key] {
+            return Err(Error::Input(format!(
+                "--against: not the same data and folds ({key}: {} here, {} there)",
+                doc[key], reference[key]
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `doc` against `reference`, another `cv.json` of the same folds: the difference of the pooled
+/// main metric, seed by seed where both ran the seed (paired: the same folds, the same seed),
+/// or against `reference`'s single run (a baseline); its mean, standard error and the held folds
+/// where `doc` is ahead. An error when the two are not the same data and folds.
+pub fn compare(doc: &Value, reference: &Value) -> Result<Value, Error> {
+    same_folds(doc, reference)?;
+    let main = |run: &Value| -> f64 {
+        let pooled = &run["pooled"];
+        pooled["f1"]
+            .as_f64()
+            .or_else(|| pooled["f1_macro"].as_f64())
+            .unwrap_or(f64::NAN)
+    };
+    let held = |run: &Value| -> Vec<f64> {
+        run["held"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_f64)
+            .collect()
+    };
+    let ours = doc["runs"].as_array().cloned().unwrap_or_default();
+    let theirs = reference["runs"].as_array().cloned().unwrap_or_default();
+    let pairs: Vec<(&Value, &Value)> = match theirs.as_slice() {
+        [] => Vec::new(),
+        [one] => ours.iter().map(|r| (r, one)).collect(),
+        _ => ours
+            .iter()
+            .filter_map(|r| theirs.iter().find(|t| t["seed"] == r["seed"]).map(|t| (r, t)))
+            .collect(),
+    };
+    if pairs.is_empty() {
+        return Err(Error::Input("--against: no seed in common with the reference".into()));
+    }
+    let diffs: Vec<f64> = pairs.iter().map(|(a, b)| main(a) - main(b)).collect();
+    let (mut ahead, mut folds) = (0, 0);
+    for (a, b) in &pairs {
+        for (x, y) in held(a).iter().zip(held(b)) {
+            folds += 1;
+            ahead += usize::from(*x > y);
+        }
+    }
+    let s = summary(&diffs);
+    let (mean, sem) = (s["mean"].as_f64().unwrap_or(f64::NAN), s["sem"].as_f64().unwrap_or(0.0));
+    Ok(json!({
+        "kind": reference["kind"],
+        "command": reference["command"],
+        "seeds": pairs.iter().map(|(a, _)| a["seed"].clone()).collect::<Vec<_>>(),
+        "diffs": diffs.iter().map(|&d| round4(d)).collect::<Vec<_>>(),
+        "mean": round4(mean),
+        "sem": sem,
+        "t": if sem > 0.0 { json!(round4(mean / sem)) } else { Value::Null },
+        "ahead_folds": ahead,
+        "folds": folds,
+    }))
 }
 
 /// Mean, sample standard deviation and standard error of the mean (0 for one value).
@@ -235,6 +322,21 @@ pub fn markdown(doc: &Value) -> String {
             f4(&sm["mean"]),
             f4(&sm["std"]),
             f4(&sm["sem"])
+        );
+    }
+    let vs = &doc["against"];
+    if vs.is_object() {
+        let n = vs["diffs"].as_array().map_or(0, Vec::len);
+        s += &format!(
+            "\nminus {} (--against): pooled {metric} {:+.4} over {n} seed(s){}; ahead in {} of {} held folds\n",
+            vs["kind"].as_str().unwrap_or("?"),
+            vs["mean"].as_f64().unwrap_or(f64::NAN),
+            match vs["t"].as_f64() {
+                Some(t) => format!(", standard error {} ({t:.1} standard errors)", f4(&vs["sem"])),
+                None => String::new(),
+            },
+            vs["ahead_folds"],
+            vs["folds"]
         );
     }
     if doc["interrupted"].as_bool() == Some(true) {

@@ -3,7 +3,7 @@
 //! are errors; on the demo corpus and on a slice of the hate-speech data.
 
 use candle_core::Device;
-use rnnlab_experiment::cv::{cross_validate, markdown, stratified_folds, CvPlan};
+use rnnlab_experiment::cv::{compare, cross_validate, markdown, stratified_folds, CvPlan};
 use rnnlab_experiment::{train_model, ModelSpec, Prepared, RunObserver};
 use rnnlab_models::rnn::train::Silent;
 use rnnlab_models::rnn::TrainObserver;
@@ -41,6 +41,7 @@ fn plan(spec: ModelSpec, folds: usize, seeds: &[u64], out: &std::path::Path) -> 
         out: out.to_path_buf(),
         device: Device::Cpu,
         command: "test".into(),
+        against: None,
     }
 }
 
@@ -268,4 +269,50 @@ fn an_interruption_keeps_the_finished_seeds_only() {
         assert_eq!(saved, doc);
         assert!(markdown(&doc).contains("interrupted"));
     }
+}
+
+#[test]
+fn against_another_run_gives_the_differences_seed_by_seed() {
+    let prep = demo().slice_sizes(600, 200);
+    let gru = |epochs: usize| {
+        let mut spec = ModelSpec::from_kind("gru", Lang::En, 2).unwrap();
+        if let ModelSpec::Rnn { config, .. } = &mut spec {
+            config.epochs = epochs;
+        }
+        spec
+    };
+    let quiet = || Runs(Silent, Vec::new());
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let nbsvm = ModelSpec::from_kind("nbsvm", Lang::En, 2).unwrap();
+    let base = cross_validate(&prep, &plan(nbsvm, 2, &[0], dirs[0].path()), &mut quiet()).unwrap();
+    let one = cross_validate(&prep, &plan(gru(1), 2, &[0, 1], dirs[1].path()), &mut quiet()).unwrap();
+    let pooled = |doc: &Value, i: usize| doc["runs"][i]["pooled"]["f1"].as_f64().unwrap();
+    // Against a baseline's single run: each seed minus that run.
+    let mut p = plan(gru(2), 2, &[0, 1], dirs[2].path());
+    p.against = Some(base.clone());
+    let two = cross_validate(&prep, &p, &mut quiet()).unwrap();
+    let vs = &two["against"];
+    assert_eq!(vs["kind"], "nbsvm");
+    for i in 0..2 {
+        let want = pooled(&two, i) - pooled(&base, 0);
+        assert!((vs["diffs"][i].as_f64().unwrap() - want).abs() < 1e-4, "seed {i}");
+    }
+    assert!(vs["ahead_folds"].as_u64().unwrap() <= 4 && vs["folds"] == 4);
+    assert!(markdown(&two).contains("minus nbsvm (--against)"), "{}", markdown(&two));
+    // Against a network's seeds: paired by seed, only the seeds both ran.
+    let vs = compare(&two, &one).unwrap();
+    assert_eq!(vs["seeds"], serde_json::json!([0, 1]));
+    let d: Vec<f64> = (0..2).map(|i| pooled(&two, i) - pooled(&one, i)).collect();
+    assert!((vs["mean"].as_f64().unwrap() - (d[0] + d[1]) / 2.0).abs() < 1e-4);
+    let sem = (d[0] - d[1]).abs() / 2.0; // std of two values / sqrt(2)
+    assert!((vs["sem"].as_f64().unwrap() - sem).abs() < 1e-4, "{vs}");
+    // Other folds: refused before any training.
+    let mut p = plan(gru(1), 3, &[0], dirs[3].path());
+    p.against = Some(base);
+    let e = cross_validate(&prep, &p, &mut quiet()).unwrap_err();
+    assert!(
+        e.is_bad_input() && e.to_string().contains("not the same data and folds"),
+        "{e}"
+    );
+    assert!(!dirs[3].path().join("cv.json").exists());
 }
