@@ -90,7 +90,6 @@ pub fn cross_validate(prep: &Prepared, plan: &CvPlan, obs: &mut dyn RunObserver)
     } else {
         &plan.seeds[..1]
     };
-    std::fs::create_dir_all(&plan.out).map_err(|e| Error::io(&plan.out, e))?;
     let folds = stratified_folds(&prep.y[0], k);
     let parts: Vec<Prepared> = (0..k).map(|f| prep.fold(&folds, f)).collect();
     let main = if prep.labels.is_binary() { "f1" } else { "f1_macro" };
@@ -113,6 +112,7 @@ pub fn cross_validate(prep: &Prepared, plan: &CvPlan, obs: &mut dyn RunObserver)
     if let Some(reference) = &plan.against {
         same_folds(&doc, reference)?;
     }
+    std::fs::create_dir_all(&plan.out).map_err(|e| Error::io(&plan.out, e))?;
     let mut pooled_main = Vec::new();
     'seeds: for &seed in seeds {
         let mut confusion = vec![vec![0u64; n_classes]; n_classes];

@@ -314,5 +314,9 @@ fn against_another_run_gives_the_differences_seed_by_seed() {
         e.is_bad_input() && e.to_string().contains("not the same data and folds"),
         "{e}"
     );
-    assert!(!dirs[3].path().join("cv.json").exists());
+    let out = dirs[3].path().join("refused");
+    let mut p = plan(gru(1), 3, &[0], &out);
+    p.against = Some(two);
+    assert!(cross_validate(&prep, &p, &mut quiet()).is_err());
+    assert!(!out.exists(), "a refused plan makes no folder");
 }
