@@ -274,11 +274,12 @@ pub struct NeuralArgs {
     #[arg(long, value_name = "C")]
     bag_combiner: Option<String>,
     /// A wide part: one weight per bag bucket and output, summed over the document's n-grams
-    /// straight into the logits (a hashed linear model trained with the network).
+    /// (times their NB ratios with --bag-nb) straight into the logits (a hashed linear model
+    /// trained with the network; default off, on in best-rnn for binary tasks).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     bag_wide: Option<bool>,
-    /// The wide part's learning rate as a multiple of --lr (default 1; below 1 it learns more
-    /// slowly than the network).
+    /// The wide part's learning rate as a multiple of --lr (default 1, best-rnn 0.1; below 1 it
+    /// learns more slowly than the network).
     #[arg(long, value_name = "X")]
     bag_wide_lr: Option<f32>,
     /// Scale each bag n-gram's vector by its NB log-count ratio on the training rows (NBSVM's

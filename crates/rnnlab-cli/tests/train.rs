@@ -410,6 +410,7 @@ fn blend_train_predict_eval_and_a_damaged_part() {
         metrics["params"]["rnn"]["bag_nb"], true,
         "best-rnn weighs a binary task's bag by NB ratios"
     );
+    assert_eq!(metrics["params"]["rnn"]["bag_wide"], true, "and has the wide part");
     // The blend's probabilities are w NB-LR + (1 - w) network, part by part.
     let p1 = |dir: &std::path::Path| -> Vec<f64> {
         let p = rnnlab(&["predict", dir.to_str().unwrap(), "", "great film", "awful movie"]);
@@ -479,10 +480,10 @@ fn experiment_quick_on_the_demo_corpus() {
     assert!(stderr(&bad).contains("known:"), "{}", stderr(&bad));
 }
 
-/// `best-rnn`'s `--bag-nb` is a binary task's default: without a bag a binary task is told
-/// how to turn it off, and a three-class task trains without it.
+/// `best-rnn`'s `--bag-nb` and `--bag-wide` are a binary task's defaults: without a bag a
+/// binary task is told how to turn them off, and a three-class task trains without them.
 #[test]
-fn best_rnn_sets_bag_nb_for_binary_tasks_only() {
+fn best_rnn_sets_bag_nb_and_wide_for_binary_tasks_only() {
     let dir = test_dir();
     let (binary, test) = write_corpus(dir.path());
     let three = dir.path().join("three.csv");
@@ -519,13 +520,14 @@ fn best_rnn_sets_bag_nb_for_binary_tasks_only() {
     };
     let o = train(&binary, "binary");
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--bag-nb false"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--bag-wide false --bag-nb false"), "{}", stderr(&o));
     assert!(!dir.path().join("binary").exists());
     let o = train(&three, "three");
     assert!(o.status.success(), "{}", stderr(&o));
     let metrics: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("three/metrics.json")).unwrap()).unwrap();
     assert_eq!(metrics["params"]["bag_nb"], false);
+    assert_eq!(metrics["params"]["bag_wide"], false);
     assert_eq!(metrics["labels"].as_array().unwrap().len(), 3);
 }
 
