@@ -240,7 +240,7 @@ pub struct RnnConfig {
     /// its weights, so each AdamW step moves its contribution that much less (Adam's step does
     /// not depend on the gradient's scale). Below 1 it learns more slowly than the network,
     /// which it otherwise overtakes within two epochs.
-    #[serde(default = "one")]
+    #[serde(default = "default_bag_wide_lr")]
     pub bag_wide_lr: f32,
     /// Scale each bag n-gram's vector by its NB-LR log-count ratio on the training rows, fixed
     /// (NBSVM's feature weighting inside the bag; binary tasks; needs `bag_buckets`).
@@ -256,7 +256,7 @@ fn default_bag_dim() -> usize {
     32
 }
 
-fn one() -> f32 {
+fn default_bag_wide_lr() -> f32 {
     1.0
 }
 
@@ -463,6 +463,24 @@ impl RnnConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn model_json_written_before_the_wide_rate_and_bag_dropout_still_loads() {
+        let mut v = serde_json::to_value(RnnConfig {
+            bag_wide_lr: 0.1,
+            bag_dropout: 0.3,
+            ..RnnConfig::default()
+        })
+        .unwrap();
+        let fields = v.as_object_mut().unwrap();
+        assert!(fields.remove("bag_wide_lr").is_some() && fields.remove("bag_dropout").is_some());
+        let old: RnnConfig = serde_json::from_value(v).unwrap();
+        assert_eq!(
+            (old.bag_wide_lr, old.bag_dropout),
+            (1.0, 0.0),
+            "the behaviour before them"
+        );
+    }
 
     #[test]
     fn names_round_trip_and_validation() {
