@@ -315,8 +315,9 @@ impl RnnConfig {
     /// train without. Binary tasks weigh the bag's n-grams by their NB log-count ratios
     /// (`bag_nb`; cross-validation 0.7361 against 0.7322, three seeds each) and add the wide
     /// part at a tenth of the learning rate, NBSVM's linear model inside the network (`bag_wide`,
-    /// `bag_wide_lr`; cross-validation over six seeds 0.7448 against 0.7393; at the full
-    /// rate it overtakes the network within two epochs: 0.7267).
+    /// `bag_wide_lr`; cross-validation over six seeds 0.7447 against 0.7393 on the README's
+    /// folds, level on `rnnlab cv`'s stratified ones; at the full rate it overtakes the network
+    /// within two epochs: 0.7267).
     pub fn best(lang_is_russian: bool, n_classes: usize) -> Self {
         RnnConfig {
             cell: CellKind::Gru,
