@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
-use rnnlab_experiment::cv::{cross_validate, markdown, CvPlan};
+use rnnlab_experiment::cv::{check_counts, cross_validate, markdown, CvPlan};
 use serde_json::Value;
 
 use crate::experiment::{prepare_or_demo, timestamp, Progress};
@@ -45,12 +45,8 @@ pub struct CvArgs {
 pub fn run(args: CvArgs, quiet: bool) -> Result<()> {
     let device = args.model.device()?;
     args.model.check(quiet, "cv")?;
-    if args.folds < 2 {
-        return Err(rnnlab_models::Error::Param(format!("--folds {}: need at least 2", args.folds)).into());
-    }
-    if args.seeds == 0 {
-        return Err(rnnlab_models::Error::Param("--seeds must be at least 1".into()).into());
-    }
+    // Before the (slower) preprocessing.
+    check_counts(args.folds, args.seeds)?;
     let against = args.against.as_deref().map(read_cv_json).transpose()?;
     let (prep, _, _) = prepare_or_demo(&args.data, &args.prep, args.seed)?;
     let spec = args.model.spec(prep.lang, prep.labels.n_classes())?;

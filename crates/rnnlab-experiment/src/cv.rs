@@ -65,6 +65,18 @@ pub struct CvPlan {
     pub against: Option<Value>,
 }
 
+/// Checks a plan's fold and seed counts (before any data is read, so a command line can fail
+/// fast): at least 2 folds and 1 seed.
+pub fn check_counts(folds: usize, seeds: usize) -> Result<(), Error> {
+    if folds < 2 {
+        return Err(Error::Input(format!("--folds {folds}: need at least 2")));
+    }
+    if seeds == 0 {
+        return Err(Error::Input("--seeds must be at least 1".into()));
+    }
+    Ok(())
+}
+
 /// Runs the plan and writes `cv.json` into `plan.out` after every seed; returns it. Its
 /// `runs` have, per seed, each held fold's figures and the pooled ones; `summary` the pooled
 /// main metric's mean, standard deviation and standard error over the seeds that finished.
@@ -72,18 +84,13 @@ pub struct CvPlan {
 /// short), the seed in progress is left out and `interrupted` is true.
 pub fn cross_validate(prep: &Prepared, plan: &CvPlan, obs: &mut dyn RunObserver) -> Result<Value, Error> {
     let k = plan.folds;
-    if k < 2 {
-        return Err(Error::Input(format!("--folds {k}: need at least 2")));
-    }
+    check_counts(k, plan.seeds.len())?;
     let counts = prep.class_counts(0);
     if let Some((c, &n)) = counts.iter().enumerate().find(|(_, &n)| n < k) {
         return Err(Error::Input(format!(
             "{}: class {:?} has {n} training rows, fewer than the {k} folds (give a smaller --folds)",
             prep.name, prep.labels.labels[c]
         )));
-    }
-    if plan.seeds.is_empty() {
-        return Err(Error::Input("--seeds must be at least 1".into()));
     }
     let seeds: &[u64] = if plan.spec.is_neural() {
         &plan.seeds
