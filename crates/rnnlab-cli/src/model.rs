@@ -291,6 +291,21 @@ pub struct NeuralArgs {
     /// step (dropout on the bag's features; needs --bag-buckets; default 0).
     #[arg(long, value_name = "P", allow_negative_numbers = true)]
     bag_dropout: Option<f32>,
+    /// Character-aware input: buckets of hashed character n-grams of each token (`<word>`,
+    /// --char-minn to --char-maxn characters), whose mean vector (--char-dim wide) joins the
+    /// token's word vector at the recurrent input, fastText's subword vectors per token, so a
+    /// word the vocabulary maps to <unk> still has its own input (0: none; --tokens word).
+    #[arg(long, value_name = "N")]
+    char_buckets: Option<usize>,
+    /// Width of each token's character n-gram vector (default 32).
+    #[arg(long, value_name = "N")]
+    char_dim: Option<usize>,
+    /// Shortest character n-gram of the character-aware input (default 3).
+    #[arg(long, value_name = "N")]
+    char_minn: Option<usize>,
+    /// Longest character n-gram of the character-aware input (default 5).
+    #[arg(long, value_name = "N")]
+    char_maxn: Option<usize>,
     /// Input units: word (vocabulary of the pipeline's tokens), bpe, wordpiece or unigram.
     #[arg(long, value_name = "T")]
     tokens: Option<String>,
@@ -412,7 +427,7 @@ impl NeuralArgs {
     pub fn given(&self) -> Vec<String> {
         given!(self; emb, hidden, layers, bidirectional, dropout, recurrent_dropout, head_dropout,
             word_dropout, pooling, bos_eos, bag_buckets, bag_dim, bag_minn, bag_maxn, bag_combiner,
-            bag_wide, bag_wide_lr, bag_nb, bag_dropout, tokens, subword_vocab, min_count, max_len, epochs, batch_size, lr, optimizer,
+            bag_wide, bag_wide_lr, bag_nb, bag_dropout, char_buckets, char_dim, char_minn, char_maxn, tokens, subword_vocab, min_count, max_len, epochs, batch_size, lr, optimizer,
             weight_decay, lr_schedule, clip, patience, refit, ema, label_smoothing, pretrained)
     }
 
@@ -439,6 +454,10 @@ impl NeuralArgs {
             bag_wide_lr,
             bag_nb,
             bag_dropout,
+            char_buckets,
+            char_dim,
+            char_minn,
+            char_maxn,
             bos_eos,
             refit
         );

@@ -290,6 +290,10 @@ fn recurrent_train_predict_eval_and_bad_flags() {
             "8",
             "--hidden",
             "8",
+            "--char-buckets",
+            "1024",
+            "--char-dim",
+            "4",
             "--epochs",
             "3",
             "--min-count",
@@ -312,6 +316,11 @@ fn recurrent_train_predict_eval_and_bad_flags() {
         serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
     assert_eq!(metrics["kind"], "gru");
     assert_eq!(metrics["curve"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        (&metrics["params"]["char_buckets"], &metrics["params"]["char_dim"]),
+        (&serde_json::json!(1024), &serde_json::json!(4)),
+        "the character n-gram flags reach the network"
+    );
     assert!(metrics["threshold"].as_f64().is_some());
     // An empty text still gets a prediction.
     let p = rnnlab(&["predict", out.to_str().unwrap(), "", "great film"]);
@@ -330,6 +339,7 @@ fn recurrent_train_predict_eval_and_bad_flags() {
         ("--bag-buckets", "999999999"),
         ("--label-smoothing", "1.5"),
         ("--bag-nb", "true"),
+        ("--char-buckets", "99999999"),
     ] {
         let o = train_corpus(
             &train,

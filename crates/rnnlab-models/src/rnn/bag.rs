@@ -37,24 +37,67 @@ pub fn ngram_bag(tokens: &[String], config: &RnnConfig) -> Vec<u32> {
         let mut chars: Vec<char> = Vec::new();
         let mut buf = String::new();
         for t in tokens {
-            chars.clear();
-            chars.push('<');
-            chars.extend(t.chars());
-            chars.push('>');
-            for n in config.bag_minn..=config.bag_maxn.min(chars.len()) {
-                for gram in chars.windows(n) {
-                    // fastText leaves out the whole `<word>`: the unigram covers it.
-                    if n == chars.len() {
-                        continue;
-                    }
-                    buf.clear();
-                    buf.extend(gram);
-                    push(hash(3, &[buf.as_bytes()]));
-                }
-            }
+            char_ngrams(t, config.bag_minn, config.bag_maxn, &mut chars, &mut buf, &mut push);
         }
     }
     ids
+}
+
+/// Calls `push` with the hash of each character n-gram of `<token>`, `minn` to `maxn`
+/// characters long (`chars` and `buf` are scratch space).
+fn char_ngrams(
+    token: &str,
+    minn: usize,
+    maxn: usize,
+    chars: &mut Vec<char>,
+    buf: &mut String,
+    push: &mut impl FnMut(u64),
+) {
+    chars.clear();
+    chars.push('<');
+    chars.extend(token.chars());
+    chars.push('>');
+    for n in minn..=maxn.min(chars.len()) {
+        for gram in chars.windows(n) {
+            // fastText leaves out the whole `<word>`: the unigram covers it.
+            if n == chars.len() {
+                continue;
+            }
+            buf.clear();
+            buf.extend(gram);
+            push(hash(3, &[buf.as_bytes()]));
+        }
+    }
+}
+
+/// Each token's character n-gram buckets for the character-aware input (`char_buckets`), in
+/// token order: token `j` has `counts[j]` of them, following those of the tokens before it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenGrams {
+    pub ids: Vec<u32>,
+    pub counts: Vec<u32>,
+}
+
+/// The character n-grams of every token of one document (empty when `char_buckets` is 0).
+/// The `<s>`/`</s>` markers have none: they are positions, not words.
+pub fn token_grams(tokens: &[String], config: &RnnConfig) -> TokenGrams {
+    let buckets = config.char_buckets as u64;
+    let mut grams = TokenGrams::default();
+    if buckets == 0 {
+        return grams;
+    }
+    let (mut chars, mut buf) = (Vec::new(), String::new());
+    for t in tokens {
+        let before = grams.ids.len();
+        if t != super::input::BOS && t != super::input::EOS {
+            let ids = &mut grams.ids;
+            char_ngrams(t, config.char_minn, config.char_maxn, &mut chars, &mut buf, &mut |h| {
+                ids.push((h % buckets) as u32)
+            });
+        }
+        grams.counts.push((grams.ids.len() - before) as u32);
+    }
+    grams
 }
 
 #[cfg(test)]
@@ -92,5 +135,37 @@ mod tests {
             ngram_bag(&toks("ab c"), &cfg(0, 0)),
             ngram_bag(&toks("a bc"), &cfg(0, 0))
         );
+    }
+
+    #[test]
+    fn token_grams_follow_the_tokens_and_skip_markers() {
+        let config = RnnConfig {
+            char_buckets: 500,
+            char_minn: 3,
+            char_maxn: 4,
+            ..RnnConfig::default()
+        };
+        let doc = toks("<s> hello üñí a </s>");
+        let g = token_grams(&doc, &config);
+        // <hello> (7 chars): 5 3-grams + 4 4-grams; <üñí> (5): 3 + 2; <a> (3 = the whole word): none.
+        assert_eq!(g.counts, [0, 9, 5, 0, 0]);
+        assert_eq!(g.ids.len(), 14);
+        assert!(g.ids.iter().all(|&b| b < 500));
+        // A token's n-grams do not depend on its neighbours.
+        let alone = token_grams(&toks("üñí"), &config);
+        assert_eq!(alone.ids, g.ids[9..14]);
+        // The same n-grams as the bag's character part, hashed into the same buckets.
+        let bag = ngram_bag(
+            &toks("hello"),
+            &RnnConfig {
+                bag_buckets: 500,
+                bag_minn: 3,
+                bag_maxn: 4,
+                ..RnnConfig::default()
+            },
+        );
+        assert_eq!(bag[1..], g.ids[..9]);
+        assert!(token_grams(&doc, &RnnConfig::default()).ids.is_empty());
+        assert_eq!(token_grams(&[], &config), TokenGrams::default());
     }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ce;
 use super::config::{BagCombiner, Pooling, RnnConfig};
-use super::input::{Encoded, SequenceInput};
+use super::input::{DocFeatures, Encoded, SequenceInput};
 use super::recurrent::{mask_tensor, step_mask, Dropout, RecurrentStack};
 use super::rng::Rng;
 use crate::labels::LabelSet;
@@ -27,6 +27,12 @@ pub struct Lookups {
     /// The buckets those vectors are, and how many belong to each row.
     pub bag_ids: Vec<u32>,
     pub bag_counts: Vec<usize>,
+    /// `[batch, time, char_dim]`: the mean of each token's character n-gram vectors
+    /// (`char_buckets`; zero at padded steps and at tokens without n-grams).
+    pub chars: Option<Tensor>,
+    /// The buckets those vectors are, and how many belong to each step (`batch * time`).
+    pub char_ids: Vec<u32>,
+    pub char_counts: Vec<usize>,
 }
 
 /// The table's rows `ids`, `counts[r]` of them for row `r`, each times its `scale` (1 without),
@@ -99,6 +105,9 @@ pub struct SequenceClassifier {
     pub bag: Option<Var>,
     /// `[bag_buckets, n_out]`: the wide part's weights (`bag_wide`), zero at first.
     pub wide: Option<Var>,
+    /// `[char_buckets, char_dim]`: vectors of hashed character n-grams of the tokens
+    /// (`char_buckets > 0`), whose per-token mean joins the word vector.
+    pub chars: Option<Var>,
     /// `[bag_buckets]`: each bucket's fixed weight in the bag (`bag_nb`: NB-LR's log-count
     /// ratio on the training rows, see [`nb_ratios`]); not trained, saved as `bag.nb_ratio`.
     pub bag_scale: Option<Vec<f32>>,
@@ -121,7 +130,7 @@ impl SequenceClassifier {
             Var::from_tensor(&Tensor::from_vec(emb, (vocab_size, config.emb), device).map_err(ce)?).map_err(ce)?;
         let rnn = RecurrentStack::new(
             config.cell,
-            config.emb,
+            config.input_width(),
             config.hidden,
             config.layers,
             config.bidirectional,
@@ -135,6 +144,16 @@ impl SequenceClassifier {
                 .map(|_| rng.symmetric(1.0 / d as f32))
                 .collect();
             let t = Tensor::from_vec(v, (config.bag_buckets, d), device).map_err(ce)?;
+            Some(Var::from_tensor(&t).map_err(ce)?)
+        } else {
+            None
+        };
+        let chars = if config.char_buckets > 0 {
+            let d = config.char_dim;
+            let v: Vec<f32> = (0..config.char_buckets * d)
+                .map(|_| rng.symmetric(1.0 / d as f32))
+                .collect();
+            let t = Tensor::from_vec(v, (config.char_buckets, d), device).map_err(ce)?;
             Some(Var::from_tensor(&t).map_err(ce)?)
         } else {
             None
@@ -155,6 +174,7 @@ impl SequenceClassifier {
             embedding,
             bag,
             wide,
+            chars,
             bag_scale: None,
             rnn,
             fc_weight: Var::from_tensor(&Tensor::from_vec(w, (n_out, p), device).map_err(ce)?).map_err(ce)?,
@@ -172,29 +192,33 @@ impl SequenceClassifier {
         if let Some(wide) = &self.wide {
             v.push(("wide.weight".to_string(), wide.clone()));
         }
+        if let Some(chars) = &self.chars {
+            v.push(("char.weight".to_string(), chars.clone()));
+        }
         v.extend(self.rnn.named_vars().into_iter().map(|(n, t)| (format!("rnn.{n}"), t)));
         v.push(("fc.weight".into(), self.fc_weight.clone()));
         v.push(("fc.bias".into(), self.fc_bias.clone()));
         v
     }
 
-    /// Logits `[batch, n_out]` of a padded batch whose documents' n-gram bags are `bags`
-    /// (indexed like the batch's `rows`; unused without a bag). `train` brings dropout (with
-    /// its generator); `grad = false` keeps no graph.
+    /// Logits `[batch, n_out]` of a padded batch whose documents' n-gram bags and tokens'
+    /// character n-grams are `docs` (indexed like the batch's `rows`; unused without those
+    /// tables). `train` brings dropout (with its generator); `grad = false` keeps no graph.
     pub fn forward(
         &self,
         batch: &PaddedBatch,
-        bags: &[Vec<u32>],
+        docs: DocFeatures<'_>,
         grad: bool,
         train: Option<&mut Rng>,
     ) -> Result<Tensor, Error> {
-        let rows = self.lookups(batch, bags, grad)?;
+        let rows = self.lookups(batch, docs, grad)?;
         self.forward_from(&rows, batch, grad, train)
     }
 
-    /// The rows the batch looks up: word vectors `[batch, time, emb]` and bag-of-n-gram vectors
-    /// `[n, bag_dim]` (tracked for gradients when `grad`).
-    pub fn lookups(&self, batch: &PaddedBatch, bags: &[Vec<u32>], grad: bool) -> Result<Lookups, Error> {
+    /// The rows the batch looks up: word vectors `[batch, time, emb]`, bag-of-n-gram vectors
+    /// `[batch, bag_dim]` and character n-gram vectors `[batch, time, char_dim]` (tracked for
+    /// gradients when `grad`).
+    pub fn lookups(&self, batch: &PaddedBatch, docs: DocFeatures<'_>, grad: bool) -> Result<Lookups, Error> {
         let (b, t) = (batch.lengths.len(), batch.max_len);
         let table = |v: &Var| super::tracked(v, grad);
         let ids = Tensor::from_slice(&batch.ids, b * t, &self.device).map_err(ce)?;
@@ -202,18 +226,69 @@ impl SequenceClassifier {
             .index_select(&ids, 0)
             .and_then(|e| e.reshape((b, t, self.config.emb)))
             .map_err(ce)?;
+        let mut found = Lookups {
+            x,
+            bag: None,
+            wide: None,
+            bag_ids: Vec::new(),
+            bag_counts: Vec::new(),
+            chars: None,
+            char_ids: Vec::new(),
+            char_counts: Vec::new(),
+        };
+        if let Some(chars) = &self.chars {
+            // Step j of row i is token j of its document (the batch keeps the first `t`).
+            let (mut ids, mut counts) = (Vec::new(), Vec::with_capacity(b * t));
+            for &row in &batch.rows {
+                let grams = docs
+                    .chars
+                    .get(row)
+                    .ok_or_else(|| Error::Training(format!("no character n-grams for document {row}")))?;
+                let mut at = 0usize;
+                for &k in grams.counts.iter().take(t) {
+                    let k = k as usize;
+                    let end = (at + k).min(grams.ids.len());
+                    ids.extend(
+                        grams.ids[at..end]
+                            .iter()
+                            .map(|&i| i.min(self.config.char_buckets as u32 - 1)),
+                    );
+                    counts.push(end - at);
+                    at = end;
+                }
+                counts.resize(counts.len() + t - grams.counts.len().min(t), 0);
+            }
+            let mean = if !grad && self.device.is_cpu() {
+                bag_means(chars, &ids, &counts, BagCombiner::Mean, None)?
+            } else {
+                // Each n-gram's row, times 1/count of its step, added into its step's row.
+                let n = ids.len();
+                let (mut steps, mut scale) = (Vec::with_capacity(n), Vec::with_capacity(n));
+                for (p, &k) in counts.iter().enumerate() {
+                    steps.extend(std::iter::repeat_n(p as u32, k));
+                    scale.extend(std::iter::repeat_n(BagCombiner::Mean.scale(k), k));
+                }
+                let dim = self.config.char_dim;
+                let r = (|| -> candle_core::Result<Tensor> {
+                    let idx = Tensor::from_slice(&ids, n, &self.device)?;
+                    let rows = table(chars).index_select(&idx, 0)?;
+                    let rows = rows.broadcast_mul(&Tensor::from_vec(scale, (n, 1), &self.device)?)?;
+                    let steps = Tensor::from_vec(steps, n, &self.device)?;
+                    Tensor::zeros((b * t, dim), candle_core::DType::F32, &self.device)?.index_add(&steps, &rows, 0)
+                })();
+                r.map_err(ce)?
+            };
+            found.chars = Some(mean.reshape((b, t, self.config.char_dim)).map_err(ce)?);
+            found.char_ids = ids;
+            found.char_counts = counts;
+        }
         let Some(bag) = &self.bag else {
-            return Ok(Lookups {
-                x,
-                bag: None,
-                wide: None,
-                bag_ids: Vec::new(),
-                bag_counts: Vec::new(),
-            });
+            return Ok(found);
         };
         let (mut bag_ids, mut bag_counts) = (Vec::new(), Vec::with_capacity(b));
         for &row in &batch.rows {
-            let ids = bags
+            let ids = docs
+                .bags
                 .get(row)
                 .ok_or_else(|| Error::Training(format!("no n-gram bag for document {row}")))?;
             bag_ids.extend(ids.iter().map(|&i| i.min(self.config.bag_buckets as u32 - 1)));
@@ -241,18 +316,14 @@ impl SequenceClassifier {
             let m = Tensor::from_vec(m, (b, n), &self.device).map_err(ce)?;
             m.matmul(&rows).map_err(ce)
         };
-        let mean = combine(bag, self.config.bag_combiner)?;
-        let wide = match &self.wide {
+        found.bag = Some(combine(bag, self.config.bag_combiner)?);
+        found.wide = match &self.wide {
             Some(w) => Some(combine(w, BagCombiner::Sum)?),
             None => None,
         };
-        Ok(Lookups {
-            x,
-            bag: Some(mean),
-            wide,
-            bag_ids,
-            bag_counts,
-        })
+        found.bag_ids = bag_ids;
+        found.bag_counts = bag_counts;
+        Ok(found)
     }
 
     /// [`Self::forward`] from the looked-up rows on.
@@ -266,10 +337,13 @@ impl SequenceClassifier {
         let c = &self.config;
         let (b, t) = (batch.lengths.len(), batch.max_len);
         let w = |v: &Var| super::tracked(v, grad);
-        let mut x = rows.x.clone();
+        let mut x = match &rows.chars {
+            Some(chars) => Tensor::cat(&[&rows.x, chars], D::Minus1).map_err(ce)?,
+            None => rows.x.clone(),
+        };
         if let Some(rng) = train.as_deref_mut() {
             if c.dropout > 0.0 {
-                x = (x * mask_tensor(rng, &[b, t, c.emb], c.dropout, &self.device)?).map_err(ce)?;
+                x = (x * mask_tensor(rng, &[b, t, c.input_width()], c.dropout, &self.device)?).map_err(ce)?;
             }
         }
         let dropout = train.as_deref_mut().map(|rng| Dropout {
@@ -411,7 +485,7 @@ impl SequenceClassifier {
         let mut out = vec![Vec::new(); seqs.len()];
         for bucket in encoder.buckets(seqs, &rows, 512) {
             let batch = encoder.batch(seqs, &bucket);
-            let logits = self.forward(&batch, &docs.bags, false, None)?;
+            let logits = self.forward(&batch, docs.features(), false, None)?;
             let probs = if self.n_out == 1 {
                 let p = candle_nn::ops::sigmoid(&logits).and_then(|p| p.flatten_all()?.to_vec1::<f32>());
                 p.map_err(ce)?.into_iter().map(|p| vec![1.0 - p, p]).collect::<Vec<_>>()
@@ -528,6 +602,7 @@ impl RnnModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rnn::bag::TokenGrams;
     use crate::rnn::config::CellKind;
     use crate::rnn::train::loss;
 
@@ -556,17 +631,31 @@ mod tests {
         assert!(flipped[0] < 0.0 && flipped[1] > 0.0);
     }
 
+    /// Character n-grams for [`batch`]'s documents: tokens with several, one, none, repeats.
+    fn token_grams() -> Vec<TokenGrams> {
+        let g = |ids: &[u32], counts: &[u32]| TokenGrams {
+            ids: ids.to_vec(),
+            counts: counts.to_vec(),
+        };
+        vec![
+            g(&[1, 4, 2, 2, 5, 7], &[2, 0, 3, 1]),
+            g(&[3], &[1]),
+            g(&[0, 6, 4], &[2, 1, 0]),
+        ]
+    }
+
     /// Analytic gradients of every parameter tensor against central differences, for each cell,
-    /// pooling, 2 layers, both directions and a ragged batch.
+    /// pooling, 2 layers, both directions and a ragged batch; with the bag, the wide part and
+    /// the character n-grams.
     #[test]
     fn gradients_match_finite_differences() {
-        for (cell, pooling, n_out, bag_buckets) in [
-            (CellKind::Rnn, Pooling::Last, 1, 0),
-            (CellKind::Lstm, Pooling::Mean, 3, 0),
-            (CellKind::Gru, Pooling::MeanMax, 1, 0),
-            (CellKind::Lstm, Pooling::Max, 3, 0),
-            (CellKind::Gru, Pooling::MeanMax, 1, 16),
-            (CellKind::Lstm, Pooling::Last, 3, 16),
+        for (cell, pooling, n_out, bag_buckets, char_buckets) in [
+            (CellKind::Rnn, Pooling::Last, 1, 0, 0),
+            (CellKind::Lstm, Pooling::Mean, 3, 0, 0),
+            (CellKind::Gru, Pooling::MeanMax, 1, 0, 8),
+            (CellKind::Lstm, Pooling::Max, 3, 0, 0),
+            (CellKind::Gru, Pooling::MeanMax, 1, 16, 0),
+            (CellKind::Lstm, Pooling::Last, 3, 16, 8),
         ] {
             let config = RnnConfig {
                 cell,
@@ -580,6 +669,8 @@ mod tests {
                 bag_wide: bag_buckets > 0,
                 // The wide part's scaled path (`--bag-wide-lr`), whose gradient the scale enters.
                 bag_wide_lr: 0.5,
+                char_buckets,
+                char_dim: 2,
                 ..RnnConfig::default()
             };
             let net = SequenceClassifier::new(&config, 8, n_out, &Device::Cpu).unwrap();
@@ -587,11 +678,16 @@ mod tests {
             let y = [1usize, 0, if n_out == 1 { 1 } else { 2 }];
             let w = [1.0f32, 2.0, 0.5];
             let bags = vec![vec![1, 5, 9, 15], vec![2], vec![5, 5, 7]];
+            let chars = token_grams();
+            let docs = DocFeatures {
+                bags: &bags,
+                chars: &chars,
+            };
             let f = |net: &SequenceClassifier| -> f64 {
-                let logits = net.forward(&b, &bags, false, None).unwrap();
+                let logits = net.forward(&b, docs, false, None).unwrap();
                 loss(&logits, &y, &w, 0.0).unwrap().to_scalar::<f32>().unwrap() as f64
             };
-            let logits = net.forward(&b, &bags, true, None).unwrap();
+            let logits = net.forward(&b, docs, true, None).unwrap();
             let grads = loss(&logits, &y, &w, 0.0).unwrap().backward().unwrap();
             for (name, var) in net.named_vars() {
                 let g = grads
@@ -640,6 +736,7 @@ mod tests {
             // The same sequence alone and padded beside a longer one.
             let docs = |seqs: Vec<Vec<u32>>| Encoded {
                 bags: vec![Vec::new(); seqs.len()],
+                chars: Vec::new(),
                 seqs,
             };
             let seqs = vec![vec![2, 3], vec![2, 3, 4, 5, 6, 7]];

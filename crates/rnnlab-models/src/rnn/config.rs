@@ -250,6 +250,19 @@ pub struct RnnConfig {
     /// every step (dropout on the bag's features: the mean is over the n-grams kept).
     #[serde(default)]
     pub bag_dropout: f32,
+    /// Character-aware input: buckets of hashed character n-grams of each token (`<word>`,
+    /// `char_minn` to `char_maxn` characters), whose mean vector, `char_dim` wide, is
+    /// concatenated to the token's word vector before the recurrent stack (fastText's subword
+    /// vectors, per token): a rare word the vocabulary maps to `<unk>` still has its own input.
+    /// 0: none; word tokens only.
+    #[serde(default)]
+    pub char_buckets: usize,
+    #[serde(default = "default_char_dim")]
+    pub char_dim: usize,
+    #[serde(default = "default_char_minn")]
+    pub char_minn: usize,
+    #[serde(default = "default_char_maxn")]
+    pub char_maxn: usize,
 }
 
 fn default_bag_dim() -> usize {
@@ -258,6 +271,18 @@ fn default_bag_dim() -> usize {
 
 fn default_bag_wide_lr() -> f32 {
     1.0
+}
+
+fn default_char_dim() -> usize {
+    32
+}
+
+fn default_char_minn() -> usize {
+    3
+}
+
+fn default_char_maxn() -> usize {
+    5
 }
 
 impl Default for RnnConfig {
@@ -302,6 +327,10 @@ impl Default for RnnConfig {
             bag_wide_lr: 1.0,
             bag_nb: false,
             bag_dropout: 0.0,
+            char_buckets: 0,
+            char_dim: default_char_dim(),
+            char_minn: default_char_minn(),
+            char_maxn: default_char_maxn(),
         }
     }
 }
@@ -389,6 +418,23 @@ impl RnnConfig {
         if !(0.0..1.0).contains(&self.bag_dropout) {
             return bad(format!("--bag-dropout {}: must be in [0, 1)", self.bag_dropout));
         }
+        if self.char_buckets > 0 {
+            if self.char_dim == 0 {
+                return bad("--char-dim must be at least 1 when --char-buckets is set".into());
+            }
+            if self.char_minn == 0 || self.char_maxn < self.char_minn || self.char_maxn > 12 {
+                return bad(format!(
+                    "--char-minn {} --char-maxn {}: need 1 <= minn <= maxn <= 12",
+                    self.char_minn, self.char_maxn
+                ));
+            }
+            if self.char_buckets > (1 << 24) {
+                return bad(format!("--char-buckets {}: at most 2^24", self.char_buckets));
+            }
+            if self.tokens != TokensKind::Word {
+                return bad("--char-buckets needs --tokens word (character n-grams of whole words)".into());
+            }
+        }
         if self.bag_dropout > 0.0 && self.bag_buckets == 0 {
             return bad("--bag-dropout needs the bag's buckets (--bag-buckets N)".into());
         }
@@ -436,6 +482,12 @@ impl RnnConfig {
         Ok(())
     }
 
+    /// Width of each step's input to the recurrent stack: the word vector, then the character
+    /// n-grams' vector if any.
+    pub fn input_width(&self) -> usize {
+        self.emb + if self.char_buckets > 0 { self.char_dim } else { 0 }
+    }
+
     /// Directions of each layer.
     pub fn directions(&self) -> usize {
         if self.bidirectional {
@@ -466,21 +518,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn model_json_written_before_the_wide_rate_and_bag_dropout_still_loads() {
+    fn model_json_written_before_the_wide_rate_bag_dropout_and_char_ngrams_still_loads() {
         let mut v = serde_json::to_value(RnnConfig {
             bag_wide_lr: 0.1,
             bag_dropout: 0.3,
+            char_buckets: 1024,
+            char_dim: 8,
             ..RnnConfig::default()
         })
         .unwrap();
         let fields = v.as_object_mut().unwrap();
-        assert!(fields.remove("bag_wide_lr").is_some() && fields.remove("bag_dropout").is_some());
+        for f in [
+            "bag_wide_lr",
+            "bag_dropout",
+            "char_buckets",
+            "char_dim",
+            "char_minn",
+            "char_maxn",
+        ] {
+            assert!(fields.remove(f).is_some(), "{f}");
+        }
         let old: RnnConfig = serde_json::from_value(v).unwrap();
         assert_eq!(
-            (old.bag_wide_lr, old.bag_dropout),
-            (1.0, 0.0),
+            (old.bag_wide_lr, old.bag_dropout, old.char_buckets),
+            (1.0, 0.0, 0),
             "the behaviour before them"
         );
+        assert_eq!(old.input_width(), old.emb);
     }
 
     #[test]
@@ -549,6 +613,61 @@ mod tests {
             .to_string();
             assert!(err.contains("--bag-wide-lr"), "{err}");
         }
+        // Character n-grams: widths and lengths in range, whole words only.
+        let chars = RnnConfig {
+            char_buckets: 1024,
+            ..c.clone()
+        };
+        assert!(chars.validate().is_ok());
+        assert_eq!(chars.input_width(), c.emb + chars.char_dim);
+        for (bad, flag) in [
+            (
+                RnnConfig {
+                    char_dim: 0,
+                    ..chars.clone()
+                },
+                "--char-dim",
+            ),
+            (
+                RnnConfig {
+                    char_minn: 0,
+                    ..chars.clone()
+                },
+                "--char-minn",
+            ),
+            (
+                RnnConfig {
+                    char_minn: 5,
+                    char_maxn: 4,
+                    ..chars.clone()
+                },
+                "--char-maxn",
+            ),
+            (
+                RnnConfig {
+                    char_buckets: (1 << 24) + 1,
+                    ..chars.clone()
+                },
+                "--char-buckets",
+            ),
+            (
+                RnnConfig {
+                    tokens: TokensKind::Bpe,
+                    ..chars.clone()
+                },
+                "--tokens word",
+            ),
+        ] {
+            let err = bad.validate().unwrap_err().to_string();
+            assert!(err.contains(flag), "{flag}: {err}");
+        }
+        // Off, the character settings are not checked.
+        assert!(RnnConfig {
+            char_dim: 0,
+            ..c.clone()
+        }
+        .validate()
+        .is_ok());
         // Bag dropout: a probability, and only with a bag.
         for (bag_dropout, buckets, ok) in [
             (0.3, 1024, true),

@@ -7,14 +7,34 @@ use std::path::Path;
 use rnnlab_vectorize::subword::{SubwordKind, SubwordParams, SubwordTokenizer};
 use rnnlab_vectorize::Vocabulary;
 
+use super::bag::TokenGrams;
 use super::config::{RnnConfig, TokensKind};
 use crate::Error;
 
-/// Documents as the classifier reads them: embedding ids, and the bag-of-n-gram buckets of each
-/// document (empty lists when the bag is off).
+/// Documents as the classifier reads them: embedding ids, the bag-of-n-gram buckets of each
+/// document and the character n-grams of each token (empty when those are off).
 pub struct Encoded {
     pub seqs: Vec<Vec<u32>>,
     pub bags: Vec<Vec<u32>>,
+    pub chars: Vec<TokenGrams>,
+}
+
+impl Encoded {
+    pub fn features(&self) -> DocFeatures<'_> {
+        DocFeatures {
+            bags: &self.bags,
+            chars: &self.chars,
+        }
+    }
+}
+
+/// What a batch looks up beside its word ids, per document, indexed like the batch's `rows`:
+/// each document's n-gram bag and its tokens' character n-grams (either may be empty when the
+/// network has no such table).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DocFeatures<'a> {
+    pub bags: &'a [Vec<u32>],
+    pub chars: &'a [TokenGrams],
 }
 
 /// The start and end markers `config.bos_eos` puts around every text (fastText ends every
@@ -80,13 +100,14 @@ impl SequenceInput {
         }
     }
 
-    /// Ids and n-gram bags of every document (with the start and end markers of
+    /// Ids, n-gram bags and tokens' character n-grams of every document (with the start and end markers of
     /// `config.bos_eos`).
     pub fn encode_docs(&self, docs: &[Vec<String>], config: &RnnConfig) -> Result<Encoded, Error> {
         let docs = &*marked(docs, config);
         Ok(Encoded {
             seqs: docs.iter().map(|d| self.encode(d)).collect::<Result<_, _>>()?,
             bags: docs.iter().map(|d| super::bag::ngram_bag(d, config)).collect(),
+            chars: docs.iter().map(|d| super::bag::token_grams(d, config)).collect(),
         })
     }
 

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::classifier::SequenceClassifier;
 use super::config::{CellKind, OptimizerKind, Pooling, RnnConfig};
+use super::input::DocFeatures;
 use super::recurrent::Kernel;
 use super::rng::Rng;
 use super::step::{PhaseTimes, Trainer};
@@ -212,7 +213,8 @@ pub struct TrainBench {
 impl TrainBench {
     /// One step; returns the loss.
     pub fn step(&mut self) -> Result<f64, Error> {
-        self.trainer.step(&self.batch, &[], &self.y, &self.w, self.lr, None)
+        self.trainer
+            .step(&self.batch, DocFeatures::default(), &self.y, &self.w, self.lr, None)
     }
 }
 
@@ -225,7 +227,7 @@ pub struct InferBench {
 impl InferBench {
     /// The batch's probabilities.
     pub fn run(&self) -> Result<Vec<f32>, Error> {
-        let logits = self.net.forward(&self.batch, &[], false, None)?;
+        let logits = self.net.forward(&self.batch, DocFeatures::default(), false, None)?;
         candle_nn::ops::sigmoid(&logits)
             .and_then(|p| p.flatten_all()?.to_vec1::<f32>())
             .map_err(super::ce)

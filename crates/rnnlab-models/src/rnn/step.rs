@@ -10,7 +10,8 @@ use rnnlab_vectorize::PaddedBatch;
 
 use super::ce;
 use super::classifier::{Lookups, SequenceClassifier};
-use super::config::{OptimizerKind, RnnConfig};
+use super::config::{BagCombiner, OptimizerKind, RnnConfig};
+use super::input::DocFeatures;
 use super::optim::{AdamWOptimizer, RowGrad};
 use super::rng::Rng;
 use super::train::loss;
@@ -93,7 +94,7 @@ impl Trainer {
     pub fn step(
         &mut self,
         batch: &PaddedBatch,
-        bags: &[Vec<u32>],
+        docs: DocFeatures<'_>,
         y: &[usize],
         w: &[f32],
         lr: f64,
@@ -104,13 +105,13 @@ impl Trainer {
         // gradients go to the optimiser as rows: no dense table-sized gradient (with its
         // zeroing and accumulation) per step.
         let leaves = if self.opt.is_fused() {
-            Some(Leaves::look_up(&self.net, batch, bags)?)
+            Some(Leaves::look_up(&self.net, batch, docs)?)
         } else {
             None
         };
         let logits = match &leaves {
             Some(l) => self.net.forward_from(&l.graph, batch, true, train)?,
-            None => self.net.forward(batch, bags, true, train)?,
+            None => self.net.forward(batch, docs, true, train)?,
         };
         let l = loss(&logits, y, w, self.label_smoothing).map_err(ce)?;
         let lv = l.to_scalar::<f32>().map_err(ce)? as f64;
@@ -126,8 +127,12 @@ impl Trainer {
             self.add_phases(forward_s, backward_s, optimizer_s);
             return Ok(lv);
         };
-        let RowGradients { dx, dbag, dwide } =
-            leaves.row_gradients(&mut grads, &self.net.config, self.net.bag_scale.as_deref())?;
+        let RowGradients {
+            dx,
+            dbag,
+            dwide,
+            dchars,
+        } = leaves.row_gradients(&mut grads, &self.net.config, self.net.bag_scale.as_deref())?;
         let backward_s = self.lap(&mut t)?;
         let mut rows = vec![RowGrad {
             var: &self.net.embedding,
@@ -148,6 +153,13 @@ impl Trainer {
                 rows: &dwide,
             });
         }
+        if let Some(table) = &self.net.chars {
+            rows.push(RowGrad {
+                var: table,
+                ids: &leaves.char_ids,
+                rows: &dchars,
+            });
+        }
         self.opt.step_with_rows(&mut grads, &rows, lr, self.clip)?;
         let optimizer_s = self.lap(&mut t)?;
         self.add_phases(forward_s, backward_s, optimizer_s);
@@ -163,46 +175,56 @@ impl Trainer {
     }
 }
 
-/// A batch's looked-up rows as leaves of the graph: the word vectors, the bag means and the
-/// wide sums.
+/// A batch's looked-up rows as leaves of the graph: the word vectors, the bag means, the wide
+/// sums and the tokens' character n-gram means.
 struct Leaves {
     x: Var,
     bag: Option<Var>,
     wide: Option<Var>,
+    chars: Option<Var>,
     bag_ids: Vec<u32>,
     bag_counts: Vec<usize>,
+    char_ids: Vec<u32>,
+    char_counts: Vec<usize>,
     /// The same tensors as [`Lookups`], for the forward pass.
     graph: Lookups,
 }
 
 impl Leaves {
-    fn look_up(net: &SequenceClassifier, batch: &PaddedBatch, bags: &[Vec<u32>]) -> Result<Self, Error> {
-        let found = net.lookups(batch, bags, false)?;
+    fn look_up(net: &SequenceClassifier, batch: &PaddedBatch, docs: DocFeatures<'_>) -> Result<Self, Error> {
+        let found = net.lookups(batch, docs, false)?;
         let x = Var::from_tensor(&found.x).map_err(ce)?;
         let leaf = |t: &Option<candle_core::Tensor>| -> Result<Option<Var>, Error> {
             t.as_ref().map(|t| Var::from_tensor(t).map_err(ce)).transpose()
         };
-        let (bag, wide) = (leaf(&found.bag)?, leaf(&found.wide)?);
+        let (bag, wide, chars) = (leaf(&found.bag)?, leaf(&found.wide)?, leaf(&found.chars)?);
         let graph = Lookups {
             x: x.as_tensor().clone(),
             bag: bag.as_ref().map(|v| v.as_tensor().clone()),
             wide: wide.as_ref().map(|v| v.as_tensor().clone()),
             bag_ids: Vec::new(),
             bag_counts: found.bag_counts.clone(),
+            chars: chars.as_ref().map(|v| v.as_tensor().clone()),
+            char_ids: Vec::new(),
+            char_counts: Vec::new(),
         };
         Ok(Leaves {
             x,
             bag,
             wide,
+            chars,
             bag_ids: found.bag_ids,
             bag_counts: found.bag_counts,
+            char_ids: found.char_ids,
+            char_counts: found.char_counts,
             graph,
         })
     }
 
     /// The gradients of the looked-up word vectors (`[ids, emb]`), of the bag rows (each bag
-    /// vector's gradient shared out over the rows it combined, `[bag_ids, bag_dim]`) and of the
-    /// wide rows (each row's sum gradient, `[bag_ids, n_out]`).
+    /// vector's gradient shared out over the rows it combined, `[bag_ids, bag_dim]`), of the
+    /// wide rows (each row's sum gradient, `[bag_ids, n_out]`) and of the character n-gram
+    /// rows (each step's mean gradient shared out, `[char_ids, char_dim]`).
     fn row_gradients(
         &self,
         grads: &mut GradStore,
@@ -217,11 +239,16 @@ impl Leaves {
         };
         let dx = take(&self.x)?;
         // Row r's gradient `g` (width `dim`), times `scale(k)` and the id's fixed weight (the
-        // bag's `bag_scale`; 1 without), once per each of its k ids.
-        let spread = |g: &[f32], dim: usize, scale: &dyn Fn(usize) -> f32, fixed: Option<&[f32]>| -> Vec<f32> {
-            let mut rows = Vec::with_capacity(self.bag_ids.len() * dim);
-            let mut ids = self.bag_ids.iter();
-            for (r, &k) in self.bag_counts.iter().enumerate() {
+        // bag's `bag_scale`; 1 without), once per each of its `counts[r] = k` ids.
+        let spread = |g: &[f32],
+                      dim: usize,
+                      (ids, counts): (&[u32], &[usize]),
+                      scale: &dyn Fn(usize) -> f32,
+                      fixed: Option<&[f32]>|
+         -> Vec<f32> {
+            let mut rows = Vec::with_capacity(ids.len() * dim);
+            let mut ids = ids.iter();
+            for (r, &k) in counts.iter().enumerate() {
                 let s = scale(k);
                 for id in ids.by_ref().take(k) {
                     let s = s * fixed.map_or(1.0, |w| w[*id as usize]);
@@ -230,20 +257,37 @@ impl Leaves {
             }
             rows
         };
+        let bag_rows = (&self.bag_ids[..], &self.bag_counts[..]);
         let dbag = match &self.bag {
             Some(bag) => spread(
                 &take(bag)?,
                 config.bag_dim,
+                bag_rows,
                 &|k| config.bag_combiner.scale(k),
                 bag_scale,
             ),
             None => Vec::new(),
         };
         let dwide = match &self.wide {
-            Some(wide) => spread(&take(wide)?, wide.dims()[1], &|_| 1.0, bag_scale),
+            Some(wide) => spread(&take(wide)?, wide.dims()[1], bag_rows, &|_| 1.0, bag_scale),
             None => Vec::new(),
         };
-        Ok(RowGradients { dx, dbag, dwide })
+        let dchars = match &self.chars {
+            Some(chars) => spread(
+                &take(chars)?,
+                config.char_dim,
+                (&self.char_ids, &self.char_counts),
+                &|k| BagCombiner::Mean.scale(k),
+                None,
+            ),
+            None => Vec::new(),
+        };
+        Ok(RowGradients {
+            dx,
+            dbag,
+            dwide,
+            dchars,
+        })
     }
 }
 
@@ -252,6 +296,7 @@ struct RowGradients {
     dx: Vec<f32>,
     dbag: Vec<f32>,
     dwide: Vec<f32>,
+    dchars: Vec<f32>,
 }
 
 #[cfg(test)]
@@ -264,7 +309,7 @@ mod tests {
 
     /// The CPU step (looked-up rows as leaves, row gradients, in-place AdamW) gives the same
     /// weights as candle's plain graph and candle-nn's AdamW, with a bag of n-grams (its
-    /// vectors fixed-scaled or not), clipping and weight decay.
+    /// vectors fixed-scaled or not), the tokens' character n-grams, clipping and weight decay.
     #[test]
     fn row_gradient_step_matches_plain_graph() {
         for bag_combiner in [BagCombiner::Mean, BagCombiner::Sqrtn, BagCombiner::Sum] {
@@ -285,6 +330,8 @@ mod tests {
             pooling: Pooling::MeanMax,
             bag_buckets: 32,
             bag_dim: 3,
+            char_buckets: 10,
+            char_dim: 2,
             dropout: 0.0,
             optimizer: OptimizerKind::Adamw,
             weight_decay: 0.05,
@@ -297,6 +344,20 @@ mod tests {
             .batch(&[vec![2, 3, 4, 5], vec![6], vec![3, 2, 7, 7], vec![]], &[0, 1, 2, 3]);
         let (y, w) = ([1usize, 0, 1, 0], [1.0f32, 2.0, 0.5, 1.0]);
         let bags = vec![vec![1, 5, 9, 31], vec![2], vec![5, 5, 7], vec![]];
+        let g = |ids: &[u32], counts: &[u32]| crate::rnn::bag::TokenGrams {
+            ids: ids.to_vec(),
+            counts: counts.to_vec(),
+        };
+        let chars = vec![
+            g(&[1, 4, 2, 2, 5, 9], &[2, 0, 3, 1]),
+            g(&[3], &[1]),
+            g(&[0, 6, 4, 4], &[2, 1, 0, 1]),
+            g(&[], &[]),
+        ];
+        let docs = DocFeatures {
+            bags: &bags,
+            chars: &chars,
+        };
         let mut fused_net = SequenceClassifier::new(&config, 9, 1, &Device::Cpu).unwrap();
         let mut plain_net = SequenceClassifier::new(&config, 9, 1, &Device::Cpu).unwrap();
         if scaled {
@@ -325,8 +386,8 @@ mod tests {
             phase_times: Some(PhaseTimes::default()),
         };
         for step in 0..4 {
-            let a = fused.step(&batch, &bags, &y, &w, config.lr, None).unwrap();
-            let b = plain.step(&batch, &bags, &y, &w, config.lr, None).unwrap();
+            let a = fused.step(&batch, docs, &y, &w, config.lr, None).unwrap();
+            let b = plain.step(&batch, docs, &y, &w, config.lr, None).unwrap();
             assert!(
                 (a - b).abs() < 1e-5,
                 "{bag_combiner:?} {scaled} step {step}: loss {a} vs {b}"
@@ -336,6 +397,6 @@ mod tests {
             let d = crate::rnn::max_diff(a.as_tensor(), b.as_tensor());
             assert!(d < 1e-5, "{bag_combiner:?} {scaled}: {name} differs by {d}");
         }
-        assert!(fused.net.bag.is_some() && fused.net.wide.is_some());
+        assert!(fused.net.bag.is_some() && fused.net.wide.is_some() && fused.net.chars.is_some());
     }
 }

@@ -301,18 +301,15 @@ fn fit_epochs(
             step += 1;
             let mut batch = encoder.batch(seqs, chunk);
             word_dropout(&mut batch.ids, config.word_dropout, &mut rng);
-            // With bag dropout the batch's thinned bags are its own, indexed by position.
             let thinned;
-            let bags = if config.bag_dropout > 0.0 {
+            let mut docs = train_enc.features();
+            if config.bag_dropout > 0.0 {
                 thinned = bag_dropout(&train_enc.bags, chunk, config.bag_dropout, &mut rng);
-                batch.rows = (0..chunk.len()).collect();
-                &thinned
-            } else {
-                &train_enc.bags
-            };
+                docs.bags = &thinned;
+            }
             let yb: Vec<usize> = chunk.iter().map(|&r| y[r]).collect();
             let wb: Vec<f32> = chunk.iter().map(|&r| weights[r]).collect();
-            let lv = trainer.step(&batch, bags, &yb, &wb, lr, Some(&mut rng))?;
+            let lv = trainer.step(&batch, docs, &yb, &wb, lr, Some(&mut rng))?;
             if !lv.is_finite() {
                 stopped = Some(format!(
                     "the training loss became {lv} at epoch {epoch}, batch {}; kept the weights of epoch {} \
@@ -513,11 +510,14 @@ fn word_dropout(ids: &mut [u32], p: f32, rng: &mut Rng) {
     }
 }
 
-/// The bags of documents `rows`, in that order, each n-gram left out with probability `p`.
+/// The bags of documents `rows` (in that order), each n-gram left out with probability `p`, at
+/// their documents' places; the other documents' bags are empty.
 fn bag_dropout(bags: &[Vec<u32>], rows: &[usize], p: f32, rng: &mut Rng) -> Vec<Vec<u32>> {
-    rows.iter()
-        .map(|&r| bags[r].iter().copied().filter(|_| rng.uniform() >= p).collect())
-        .collect()
+    let mut thinned = vec![Vec::new(); bags.len()];
+    for &r in rows {
+        thinned[r] = bags[r].iter().copied().filter(|_| rng.uniform() >= p).collect();
+    }
+    thinned
 }
 
 /// The L2 norm of all of `vars`' gradients together. Each parameter's sum of squares stays on
@@ -602,15 +602,22 @@ mod tests {
         let bags: Vec<Vec<u32>> = (0..50).map(|d| (0..200).map(|i| d * 1000 + i).collect()).collect();
         let rows = [7, 3, 42];
         let kept = bag_dropout(&bags, &rows, 0.3, &mut Rng::new(5));
-        assert_eq!(kept.len(), 3);
-        for (k, &r) in kept.iter().zip(&rows) {
+        assert_eq!(kept.len(), bags.len(), "indexed like the documents");
+        for &r in &rows {
             // A subsequence of the document's own bag, about 70 % of it.
-            let mut it = bags[r].iter();
+            let (k, mut it) = (&kept[r], bags[r].iter());
             assert!(k.iter().all(|x| it.any(|y| y == x)), "row {r}");
             assert!((110..=170).contains(&k.len()), "row {r}: kept {}", k.len());
         }
+        assert_eq!(
+            kept.iter().filter(|b| !b.is_empty()).count(),
+            3,
+            "only the batch's rows"
+        );
         let all = bag_dropout(&bags, &rows, 0.0, &mut Rng::new(5));
-        assert_eq!(all, rows.iter().map(|&r| bags[r].clone()).collect::<Vec<_>>());
+        for &r in &rows {
+            assert_eq!(all[r], bags[r]);
+        }
     }
 
     #[test]
