@@ -8,11 +8,7 @@ use rnnlab_models::LabelSet;
 
 /// Label 1 when "good" comes after "but" (the clause after the contrast decides), with noise words.
 fn task(n: usize, seed: u64) -> (Vec<Vec<String>>, Vec<usize>) {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-    let mut next = move || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (s >> 33) as usize
-    };
+    let mut next = numbers(seed.wrapping_mul(6364136223846793005).wrapping_add(1));
     let fillers = ["the", "app", "is", "really", "today", "service"];
     let mut docs = Vec::new();
     let mut y = Vec::new();
@@ -32,6 +28,14 @@ fn task(n: usize, seed: u64) -> (Vec<Vec<String>>, Vec<usize>) {
         y.push(usize::from(!first_good));
     }
     (docs, y)
+}
+
+/// A small linear congruential generator of the tasks' random choices.
+fn numbers(mut s: u64) -> impl FnMut() -> usize {
+    move || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (s >> 33) as usize
+    }
 }
 
 fn labels() -> LabelSet {
@@ -466,11 +470,7 @@ fn bag_dropout_learns_repeatably_and_changes_training() {
 /// Texts whose label is a word seen once, spelled `good...` or `bad...` with a random tail: the
 /// word vocabulary (min count 2) maps it to `<unk>`, its character n-grams still tell.
 fn rare_words(n: usize, seed: u64) -> (Vec<Vec<String>>, Vec<usize>) {
-    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(7);
-    let mut next = move || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (s >> 33) as usize
-    };
+    let mut next = numbers(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(7));
     let fillers = ["the", "app", "is", "really", "today", "service"];
     let (mut docs, mut y) = (Vec::new(), Vec::new());
     for _ in 0..n {

@@ -138,26 +138,16 @@ impl SequenceClassifier {
             device,
         )?;
         // fastText's initialisation of input vectors: uniform in ±1/dim.
-        let bag = if config.bag_buckets > 0 {
-            let d = config.bag_dim;
-            let v: Vec<f32> = (0..config.bag_buckets * d)
-                .map(|_| rng.symmetric(1.0 / d as f32))
-                .collect();
-            let t = Tensor::from_vec(v, (config.bag_buckets, d), device).map_err(ce)?;
-            Some(Var::from_tensor(&t).map_err(ce)?)
-        } else {
-            None
+        let mut ngram_table = |rows: usize, dim: usize| -> Result<Option<Var>, Error> {
+            if rows == 0 {
+                return Ok(None);
+            }
+            let v: Vec<f32> = (0..rows * dim).map(|_| rng.symmetric(1.0 / dim as f32)).collect();
+            let t = Tensor::from_vec(v, (rows, dim), device).map_err(ce)?;
+            Ok(Some(Var::from_tensor(&t).map_err(ce)?))
         };
-        let chars = if config.char_buckets > 0 {
-            let d = config.char_dim;
-            let v: Vec<f32> = (0..config.char_buckets * d)
-                .map(|_| rng.symmetric(1.0 / d as f32))
-                .collect();
-            let t = Tensor::from_vec(v, (config.char_buckets, d), device).map_err(ce)?;
-            Some(Var::from_tensor(&t).map_err(ce)?)
-        } else {
-            None
-        };
+        let bag = ngram_table(config.bag_buckets, config.bag_dim)?;
+        let chars = ngram_table(config.char_buckets, config.char_dim)?;
         let wide = if config.bag_buckets > 0 && config.bag_wide {
             let t = Tensor::zeros((config.bag_buckets, n_out), candle_core::DType::F32, device).map_err(ce)?;
             Some(Var::from_tensor(&t).map_err(ce)?)
