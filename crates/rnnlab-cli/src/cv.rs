@@ -22,10 +22,14 @@ pub struct CvArgs {
     /// one left out; folds are stratified by class, in file order, the same on every run.
     #[arg(long, value_name = "K", default_value_t = 5)]
     folds: usize,
-    /// Runs of a network, seeds 0..N (a baseline is deterministic and runs once); the
-    /// summary gives the pooled figure's mean, std and standard error over them.
+    /// Runs of a network, seeds S..S+N with S = --first-seed (a baseline is deterministic and
+    /// runs once); the summary gives the pooled figure's mean, std and standard error over them.
     #[arg(long, value_name = "N", default_value_t = 1)]
     seeds: usize,
+    /// The first seed of the networks' runs (default 0): more seeds of an earlier run, in
+    /// another folder; --against pairs them with the reference's same seeds.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    first_seed: u64,
     /// Where cv.json and the fold models (seed-S/fold-K/) go (default:
     /// reports/cv-<dataset>-<model>-<UTC timestamp>/).
     #[arg(long, value_name = "DIR")]
@@ -70,7 +74,7 @@ pub fn run(args: CvArgs, quiet: bool) -> Result<()> {
     let plan = CvPlan {
         spec,
         folds: args.folds,
-        seeds: (0..args.seeds as u64).collect(),
+        seeds: (args.first_seed..args.first_seed.saturating_add(args.seeds as u64)).collect(),
         out: out.clone(),
         device,
         command: std::env::args().collect::<Vec<_>>().join(" "),

@@ -598,6 +598,36 @@ fn cv_scores_every_training_row_once_and_refuses_bad_folds() {
     let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out2.join("cv.json")).unwrap()).unwrap();
     assert_eq!(doc["runs"].as_array().unwrap().len(), 2);
     assert_eq!(doc["summary"]["n"], 2);
+    // --first-seed: seed 1 alone, in another folder, is the same run as the first one's seed 1,
+    // and --against pairs the two on it.
+    let out_s1 = dir.path().join("cv-gru-seed1");
+    let o = corpus_command(
+        "cv",
+        &train,
+        &test,
+        &[
+            "--model",
+            "gru",
+            "--epochs",
+            "1",
+            "--folds",
+            "2",
+            "--first-seed",
+            "1",
+            "--against",
+            out2.to_str().unwrap(),
+            "--out",
+            out_s1.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let one: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_s1.join("cv.json")).unwrap()).unwrap();
+    assert_eq!(one["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(one["runs"][0]["seed"], 1);
+    assert_eq!(one["runs"][0]["held"], doc["runs"][1]["held"], "seed 1 again");
+    assert_eq!(one["against"]["seeds"], serde_json::json!([1]));
+    assert!(out_s1.join("seed-1/fold-0/metrics.json").is_file());
     // --against the first run (its folder): the difference, printed and in cv.json.
     let out3 = dir.path().join("cv-against");
     let o = corpus_command(
