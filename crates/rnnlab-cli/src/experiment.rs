@@ -205,7 +205,8 @@ pub fn prepare_or_demo(data: &DataArgs, prep: &PrepArgs, seed: u64) -> Result<(P
         label: "label".into(),
         id: Some("id".into()),
     };
-    let prepared = Prepared::new("demo", &corpus, columns, &pre, Some("positive"))?;
+    let mut prepared = Prepared::new("demo", &corpus, columns, &pre, Some("positive"))?;
+    prepared.normalization_chosen = prep.normalization_given();
     Ok((prepared, Vec::new(), true))
 }
 

@@ -165,6 +165,13 @@ impl PrepArgs {
         Ok(Pipeline::standard(lang, normalize, self.keep_stopwords, extra))
     }
 
+    /// Whether the user chose how words are normalised (`--lemmatize`, `--stem`,
+    /// `--no-normalize` or a `--pipeline` file); else a model recipe may choose (`best-rnn`
+    /// reads English words unstemmed).
+    pub fn normalization_given(&self) -> bool {
+        self.lemmatize || self.stem || self.no_normalize || self.pipeline.is_some()
+    }
+
     /// Loads the lemmatizer if `pipeline` needs one.
     pub fn lemmatizer(&self, pipeline: &Pipeline) -> Result<Option<Arc<Lemmatizer>>> {
         if !pipeline.needs_lemmatizer() {

@@ -525,13 +525,14 @@ pub fn prepare(data: &DataArgs, prep: &PrepArgs, seed: u64) -> Result<(Prepared,
     let pipeline = prep.pipeline(task.lang)?;
     let lemmatizer = prep.lemmatizer(&pipeline)?;
     let pre = Preprocessor::new(pipeline, lemmatizer)?;
-    let prepared = Prepared::new(
+    let mut prepared = Prepared::new(
         &task.name,
         &task.data,
         task.columns.clone(),
         &pre,
         task.positive_label.as_deref(),
     )?;
+    prepared.normalization_chosen = prep.normalization_given();
     Ok((prepared, task.data.files.clone()))
 }
 

@@ -539,6 +539,40 @@ fn best_rnn_sets_bag_nb_and_wide_for_binary_tasks_only() {
     assert_eq!(metrics["params"]["bag_nb"], false);
     assert_eq!(metrics["params"]["bag_wide"], false);
     assert_eq!(metrics["labels"].as_array().unwrap().len(), 3);
+    // English words unstemmed, best-rnn's recipe; --stem, the user's choice, keeps the stems.
+    let steps = |model: &str| -> Vec<String> {
+        let p: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(model).join("pipeline.json")).unwrap())
+                .unwrap();
+        p["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["type"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(steps("three").contains(&"drop_punctuation".to_string()));
+    assert!(!steps("three").contains(&"stem".to_string()), "{:?}", steps("three"));
+    let o = train_corpus(
+        &three,
+        &three,
+        &[
+            "-q",
+            "--model",
+            "best-rnn",
+            "--stem",
+            "--emb",
+            "8",
+            "--hidden",
+            "8",
+            "--epochs",
+            "1",
+            "--out",
+            dir.path().join("stemmed").to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(steps("stemmed").last().map(String::as_str), Some("stem"));
 }
 
 #[test]

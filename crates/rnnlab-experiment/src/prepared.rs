@@ -14,6 +14,9 @@ pub struct Prepared {
     pub columns: Columns,
     pub lang: Lang,
     pub pipeline: Pipeline,
+    /// The user chose how words are normalised (a flag or a pipeline file): a model recipe
+    /// with its own choice (`best-rnn` for English reads words unstemmed) keeps the user's.
+    pub normalization_chosen: bool,
     /// The raw texts, for reports (misclassified samples).
     pub texts: Vec<String>,
     pub tokens: Vec<Vec<String>>,
@@ -59,6 +62,7 @@ impl Prepared {
             columns,
             lang: pre.pipeline().lang,
             pipeline: pre.pipeline().clone(),
+            normalization_chosen: false,
             texts: data.texts.clone(),
             tokens,
             rows,
@@ -98,6 +102,7 @@ impl Prepared {
             columns: self.columns.clone(),
             lang: self.lang,
             pipeline: self.pipeline.clone(),
+            normalization_chosen: self.normalization_chosen,
             texts: self.texts.clone(),
             tokens: self.tokens.clone(),
             rows,
@@ -105,6 +110,20 @@ impl Prepared {
             labels: self.labels.clone(),
             preprocess_s: self.preprocess_s,
         }
+    }
+
+    /// The same rows preprocessed again by the pipeline without its stemming or lemmatisation
+    /// (see [`Pipeline::without_normalization`]; needs no dictionary).
+    pub fn without_normalization(&self) -> Result<Prepared, Error> {
+        let pre = Preprocessor::new(self.pipeline.without_normalization(), None)?;
+        let t0 = Instant::now();
+        let (tokens, _) = pre.process_all(&self.texts);
+        Ok(Prepared {
+            pipeline: pre.pipeline().clone(),
+            tokens,
+            preprocess_s: t0.elapsed().as_secs_f64(),
+            ..self.with_rows(self.rows.clone(), self.y.clone())
+        })
     }
 
     /// Counts per class in split `k`, in label order.

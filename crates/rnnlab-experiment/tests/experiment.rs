@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 use rnnlab_experiment::runner::QUICK_ROWS;
 use rnnlab_experiment::train::ALL_KINDS;
-use rnnlab_experiment::{demo, run, ModelSpec, Plan, Prepared, RunObserver};
+use rnnlab_experiment::{demo, run, train_model, ModelSpec, Plan, Prepared, RunObserver};
 use rnnlab_models::rnn::train::Silent;
 use rnnlab_models::rnn::TrainObserver;
 use rnnlab_text::dataset::{self, Columns};
@@ -244,5 +244,64 @@ fn a_failing_model_is_reported_and_the_others_finish() {
     assert!(std::fs::read_to_string(out.join("report.md"))
         .unwrap()
         .contains("failed"));
+    std::fs::remove_dir_all(&out).ok();
+}
+
+/// `best-rnn` reads English words unstemmed (its recipe), unless the user chose the words'
+/// normalisation; other kinds, and Russian, keep the data's pipeline. The pipeline saved in
+/// the model directory is the one it trained on.
+#[test]
+fn best_rnn_reads_english_words_unstemmed_unless_the_user_chose() {
+    let data = demo::generate(5);
+    let stemmed = Pipeline::standard(Lang::En, rnnlab_text::Normalize::Stem, false, Vec::new());
+    let pre = Preprocessor::new(stemmed.clone(), None).unwrap();
+    let cols = Columns {
+        text: "text".into(),
+        label: "label".into(),
+        id: None,
+    };
+    let mut prep = Prepared::new("demo", &data, cols, &pre, Some("positive"))
+        .unwrap()
+        .slice(300);
+    let mut spec = ModelSpec::from_kind("best-rnn", Lang::En, 2).unwrap();
+    if let ModelSpec::Rnn { config, raw_words, .. } = &mut spec {
+        assert!(*raw_words);
+        (config.epochs, config.emb, config.hidden, config.bag_buckets) = (1, 8, 8, 1024);
+    }
+    let raw_words = |kind: &str, lang: Lang| {
+        matches!(
+            ModelSpec::from_kind(kind, lang, 2).unwrap(),
+            ModelSpec::Rnn { raw_words: true, .. }
+        )
+    };
+    assert!(!raw_words("gru", Lang::En) && !raw_words("best-rnn", Lang::Ru));
+    let stems: std::collections::HashSet<&String> = prep.tokens.iter().flatten().collect();
+    let out = out_dir("raw-words");
+    let train = |prep: &Prepared, spec: &ModelSpec, dir: &str| -> (Pipeline, Vec<String>) {
+        let dir = out.join(dir);
+        train_model(prep, spec, 0, &dir, &Device::Cpu, &mut Silent).unwrap();
+        let pipeline = Pipeline::load(&dir.join("pipeline.json")).unwrap();
+        let words = match std::fs::read_to_string(dir.join("vocab.json")) {
+            Ok(text) => {
+                serde_json::from_str::<rnnlab_vectorize::Vocabulary>(&text)
+                    .unwrap()
+                    .tokens
+            }
+            Err(_) => Vec::new(),
+        };
+        (pipeline, words)
+    };
+    let (pipeline, words) = train(&prep, &spec, "best-rnn");
+    assert_eq!(pipeline, stemmed.without_normalization());
+    assert!(
+        words.iter().any(|w| !w.starts_with('<') && !stems.contains(w)),
+        "the vocabulary has words the stemmed tokens lack"
+    );
+    let (pipeline, _) = train(&prep, &ModelSpec::from_kind("nbsvm", Lang::En, 2).unwrap(), "nbsvm");
+    assert_eq!(pipeline, stemmed, "a baseline keeps the data's pipeline");
+    prep.normalization_chosen = true;
+    let (pipeline, words) = train(&prep, &spec, "chosen");
+    assert_eq!(pipeline, stemmed, "the user's choice wins");
+    assert!(words.iter().all(|w| w.starts_with('<') || stems.contains(w)));
     std::fs::remove_dir_all(&out).ok();
 }

@@ -103,6 +103,27 @@ impl Pipeline {
         Pipeline { lang, steps }
     }
 
+    /// Whether a step stems or lemmatises the words.
+    pub fn normalizes(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s, Step::Stem { .. } | Step::Lemmatize { .. }))
+    }
+
+    /// The same pipeline without its stemming or lemmatisation: words as the earlier steps
+    /// leave them (lowercased, negations joined).
+    pub fn without_normalization(&self) -> Pipeline {
+        Pipeline {
+            lang: self.lang,
+            steps: self
+                .steps
+                .iter()
+                .filter(|s| !matches!(s, Step::Stem { .. } | Step::Lemmatize { .. }))
+                .cloned()
+                .collect(),
+        }
+    }
+
     pub fn needs_lemmatizer(&self) -> bool {
         self.steps.iter().any(|s| matches!(s, Step::Lemmatize { .. }))
     }
@@ -334,6 +355,26 @@ mod tests {
             p.process("@user I don't like running &amp; jumping!!! http://x.co :("),
             ["<user>", "not_like", "run", "jump", "<url>", ":("]
         );
+    }
+
+    #[test]
+    fn without_normalization_keeps_every_other_step() {
+        let stemmed = Pipeline::standard(Lang::En, Normalize::Stem, false, vec!["cat".into()]);
+        let raw = stemmed.without_normalization();
+        assert!(stemmed.normalizes() && !raw.normalizes());
+        assert_eq!(
+            raw,
+            Pipeline::standard(Lang::En, Normalize::None, false, vec!["cat".into()])
+        );
+        assert_eq!(
+            Preprocessor::new(raw.clone(), None)
+                .unwrap()
+                .process("@user I don't like running &amp; jumping!!!"),
+            ["<user>", "not_like", "running", "jumping"]
+        );
+        assert_eq!(raw.without_normalization(), raw);
+        let lemmas = Pipeline::standard(Lang::Ru, Normalize::Lemmatize, true, vec![]);
+        assert!(lemmas.normalizes() && !lemmas.without_normalization().needs_lemmatizer());
     }
 
     #[test]
