@@ -507,32 +507,31 @@ fn best_rnn_sets_bag_nb_and_wide_for_binary_tasks_only() {
         rows.push_str(&format!("{i},{t} {i},{l}\n"));
     }
     std::fs::write(&three, rows).unwrap();
-    let train = |data: &Path, out: &str| {
-        train_corpus(
-            data,
-            if data == three { &three } else { &test },
-            &[
-                "-q",
-                "--model",
-                "best-rnn",
-                "--bag-buckets",
-                "0",
-                "--emb",
-                "8",
-                "--hidden",
-                "8",
-                "--epochs",
-                "1",
-                "--out",
-                dir.path().join(out).to_str().unwrap(),
-            ],
-        )
+    let train = |data: &Path, out: &str, extra: &[&str]| {
+        let out = dir.path().join(out);
+        let mut flags = vec![
+            "-q",
+            "--model",
+            "best-rnn",
+            "--bag-buckets",
+            "0",
+            "--emb",
+            "8",
+            "--hidden",
+            "8",
+            "--epochs",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        flags.extend_from_slice(extra);
+        train_corpus(data, if data == three { &three } else { &test }, &flags)
     };
-    let o = train(&binary, "binary");
+    let o = train(&binary, "binary", &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--bag-wide false --bag-nb false"), "{}", stderr(&o));
     assert!(!dir.path().join("binary").exists());
-    let o = train(&three, "three");
+    let o = train(&three, "three", &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let metrics: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("three/metrics.json")).unwrap()).unwrap();
@@ -553,24 +552,7 @@ fn best_rnn_sets_bag_nb_and_wide_for_binary_tasks_only() {
     };
     assert!(steps("three").contains(&"drop_punctuation".to_string()));
     assert!(!steps("three").contains(&"stem".to_string()), "{:?}", steps("three"));
-    let o = train_corpus(
-        &three,
-        &three,
-        &[
-            "-q",
-            "--model",
-            "best-rnn",
-            "--stem",
-            "--emb",
-            "8",
-            "--hidden",
-            "8",
-            "--epochs",
-            "1",
-            "--out",
-            dir.path().join("stemmed").to_str().unwrap(),
-        ],
-    );
+    let o = train(&three, "stemmed", &["--stem"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(steps("stemmed").last().map(String::as_str), Some("stem"));
 }
@@ -608,55 +590,35 @@ fn cv_scores_every_training_row_once_and_refuses_bad_folds() {
     for f in 0..3 {
         assert!(out.join(format!("seed-0/fold-{f}/metrics.json")).is_file());
     }
-    // A network runs once per seed; the summary covers the seeds.
-    let out2 = dir.path().join("cv-gru");
-    let o = corpus_command(
-        "cv",
-        &train,
-        &test,
-        &[
+    // A network runs once per seed; the summary covers the seeds. `cv_gru` runs a one-epoch
+    // GRU on two folds into `out` with `flags`, and returns what it printed and its cv.json.
+    let cv_gru = |out: &Path, flags: &[&str]| -> (String, serde_json::Value) {
+        let mut args = vec![
             "--model",
             "gru",
             "--epochs",
             "1",
             "--folds",
             "2",
-            "--seeds",
-            "2",
             "--out",
-            out2.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("pooled f1 over 2 seeds"));
-    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out2.join("cv.json")).unwrap()).unwrap();
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(flags);
+        let o = corpus_command("cv", &train, &test, &args);
+        assert!(o.status.success(), "{flags:?}: {}", stderr(&o));
+        let doc = serde_json::from_str(&std::fs::read_to_string(out.join("cv.json")).unwrap()).unwrap();
+        (String::from_utf8_lossy(&o.stdout).into_owned(), doc)
+    };
+    let out2 = dir.path().join("cv-gru");
+    let (printed, doc) = cv_gru(&out2, &["--seeds", "2"]);
+    assert!(printed.contains("pooled f1 over 2 seeds"), "{printed}");
     assert_eq!(doc["runs"].as_array().unwrap().len(), 2);
     assert_eq!(doc["summary"]["n"], 2);
     // --first-seed: seed 1 alone, in another folder, is the same run as the first one's seed 1,
     // and --against pairs the two on it.
     let out_s1 = dir.path().join("cv-gru-seed1");
-    let o = corpus_command(
-        "cv",
-        &train,
-        &test,
-        &[
-            "--model",
-            "gru",
-            "--epochs",
-            "1",
-            "--folds",
-            "2",
-            "--first-seed",
-            "1",
-            "--against",
-            out2.to_str().unwrap(),
-            "--out",
-            out_s1.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let one: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_s1.join("cv.json")).unwrap()).unwrap();
+    let (printed, one) = cv_gru(&out_s1, &["--first-seed", "1", "--against", out2.to_str().unwrap()]);
+    assert!(printed.contains("minus gru (--against)"), "{printed}");
     assert_eq!(one["runs"].as_array().unwrap().len(), 1);
     assert_eq!(one["runs"][0]["seed"], 1);
     assert_eq!(one["runs"][0]["held"], doc["runs"][1]["held"], "seed 1 again");
