@@ -122,6 +122,11 @@ pub struct PrepArgs {
     /// A file of extra stop words, one per line.
     #[arg(long, value_name = "FILE")]
     pub stopwords: Option<PathBuf>,
+    /// Split compound hashtags into words (`#endhate` → `end hate`) by the word counts of the
+    /// training rows (words seen at least 3 times outside hashtags; the counts are saved in
+    /// pipeline.json). Off by default.
+    #[arg(long)]
+    pub segment_hashtags: bool,
     /// A saved pipeline (pipeline.json); overrides the flags above.
     #[arg(long, value_name = "P.json")]
     pub pipeline: Option<PathBuf>,
@@ -130,6 +135,10 @@ pub struct PrepArgs {
     #[arg(long, value_name = "DIR")]
     pub morph_dict: Option<PathBuf>,
 }
+
+/// Words seen this often in the training rows can be parts of a split hashtag
+/// (`--segment-hashtags`; chosen by cross-validation of NB-LR on hate speech).
+const HASHTAG_MIN_COUNT: u64 = 3;
 
 impl PrepArgs {
     /// The pipeline these flags describe, for texts in `default_lang`.
@@ -162,7 +171,12 @@ impl PrepArgs {
                 .collect(),
             None => Vec::new(),
         };
-        Ok(Pipeline::standard(lang, normalize, self.keep_stopwords, extra))
+        let pipeline = Pipeline::standard(lang, normalize, self.keep_stopwords, extra);
+        Ok(if self.segment_hashtags {
+            pipeline.with_hashtag_segmentation(HASHTAG_MIN_COUNT)
+        } else {
+            pipeline
+        })
     }
 
     /// Whether the user chose how words are normalised (`--lemmatize`, `--stem`,

@@ -74,14 +74,17 @@ pub fn run(args: PreprocessArgs, quiet: bool) -> Result<()> {
             rnnlab_text::Error::Data(format!("--delimiter {:?} must be one ASCII character", args.delimiter)).into(),
         );
     }
-    let (mut frame, texts, invalid, default_lang) = match (&args.input, &args.dataset) {
+    // The rows a learning step (hashtag segmentation) learns from: the training split of a
+    // data set, else every row.
+    let (mut frame, texts, invalid, default_lang, fit_rows) = match (&args.input, &args.dataset) {
         (Some(path), _) => {
             let table: Table = dataset::read_table(path, args.delimiter as u8)?;
             let texts: Vec<String> = dataset::column_strings(&table, &args.text_column)?
                 .into_iter()
                 .map(Option::unwrap_or_default)
                 .collect();
-            (table.frame, texts, table.invalid_utf8_rows, None)
+            let all: Vec<usize> = (0..texts.len()).collect();
+            (table.frame, texts, table.invalid_utf8_rows, None, all)
         }
         (None, Some(name)) => {
             let spec = dataset::find_dataset(name)?;
@@ -102,7 +105,10 @@ pub fn run(args: PreprocessArgs, quiet: bool) -> Result<()> {
                 polars::prelude::Column::new("label".into(), &ds.labels),
                 polars::prelude::Column::new("split".into(), splits),
             ])?;
-            (frame, ds.texts, ds.invalid_utf8_rows, Some(spec.lang))
+            let train: Vec<usize> = (0..ds.len())
+                .filter(|&i| ds.splits[i] == dataset::Split::Train)
+                .collect();
+            (frame, ds.texts, ds.invalid_utf8_rows, Some(spec.lang), train)
         }
         (None, None) => unreachable!("clap requires --input or --dataset"),
     };
@@ -110,7 +116,11 @@ pub fn run(args: PreprocessArgs, quiet: bool) -> Result<()> {
 
     let pipeline = args.prep.pipeline(default_lang)?;
     let lemmatizer = args.prep.lemmatizer(&pipeline)?;
-    let pre = Preprocessor::new(pipeline, lemmatizer)?;
+    let mut pre = Preprocessor::new(pipeline, lemmatizer)?;
+    if pre.needs_fit() {
+        let rows: Vec<&str> = fit_rows.iter().map(|&i| texts[i].as_str()).collect();
+        pre = pre.fit(&rows)?;
+    }
     if let Some(p) = &args.save_pipeline {
         pre.pipeline().save(p)?;
     }

@@ -44,6 +44,22 @@ fn preprocess_csv_and_parquet() {
     }
 }
 
+/// Runs `rnnlab preprocess --input INPUT --output OUT FLAGS...`, asserts success and
+/// returns the output file's text without its trailing newline.
+fn preprocess_to(input: &Path, out: &Path, flags: &[&str]) -> String {
+    let mut args = vec![
+        "preprocess",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(flags);
+    let o = rnnlab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::read_to_string(out).unwrap().trim_end().to_string()
+}
+
 #[test]
 fn saved_pipeline_is_reused() {
     let dir = test_dir();
@@ -51,30 +67,48 @@ fn saved_pipeline_is_reused() {
     std::fs::write(&input, "text\nThe cats are running\n").unwrap();
     let pipe = dir.path().join("pipeline.json");
     let out = dir.path().join("p_out.csv");
-    let o = rnnlab(&[
-        "preprocess",
-        "--input",
-        input.to_str().unwrap(),
-        "--lang",
-        "en",
-        "--no-normalize",
-        "--save-pipeline",
-        pipe.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = rnnlab(&[
-        "preprocess",
-        "--input",
-        input.to_str().unwrap(),
-        "--pipeline",
-        pipe.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(std::fs::read_to_string(&out).unwrap().contains(",cats running"));
+    let saved = ["--save-pipeline", pipe.to_str().unwrap()];
+    preprocess_to(
+        &input,
+        &out,
+        &[&["--lang", "en", "--no-normalize"], &saved[..]].concat(),
+    );
+    let text = preprocess_to(&input, &out, &["--pipeline", pipe.to_str().unwrap()]);
+    assert!(text.contains(",cats running"), "{text}");
+}
+
+/// `--segment-hashtags` learns its words from the input's rows, and a saved pipeline carries
+/// them to other inputs.
+#[test]
+fn hashtags_split_by_the_words_of_the_rows() {
+    let dir = test_dir();
+    let input = dir.path().join("tags.csv");
+    std::fs::write(
+        &input,
+        "text\nstop hate now\nwe stop hate\nstop all hate\nsunny #stophate\n",
+    )
+    .unwrap();
+    let other = dir.path().join("other.csv");
+    std::fs::write(&other, "text\n#stophate #sunnyday\n").unwrap();
+    let pipe = dir.path().join("pipeline.json");
+    let out = dir.path().join("out.csv");
+    let plain = ["--lang", "en", "--no-normalize"];
+    assert!(preprocess_to(&input, &out, &plain).ends_with(",sunny stophate"));
+    let flags = [
+        &plain[..],
+        &["--segment-hashtags", "--save-pipeline", pipe.to_str().unwrap()],
+    ]
+    .concat();
+    let text = preprocess_to(&input, &out, &flags);
+    assert!(text.ends_with(",sunny stop hate"), "{text}");
+    let saved = std::fs::read_to_string(&pipe).unwrap();
+    assert!(
+        saved.contains("\"segment_hashtags\"") && saved.contains("\"hate\": 3"),
+        "{saved}"
+    );
+    // The other file's own words play no part: "sunny" and "day" are not in the saved counts.
+    let text = preprocess_to(&other, &out, &["--pipeline", pipe.to_str().unwrap()]);
+    assert!(text.ends_with(",stop hate sunnyday"), "{text}");
 }
 
 #[test]

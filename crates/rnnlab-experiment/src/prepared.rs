@@ -33,7 +33,8 @@ pub const SPLITS: [Split; 3] = [Split::Train, Split::Val, Split::Test];
 
 impl Prepared {
     /// Preprocesses every row of `data` and encodes its labels (classes are the sorted
-    /// distinct training labels).
+    /// distinct training labels). A pipeline step that learns from texts (hashtag
+    /// segmentation) learns from the training rows first; `pipeline` is then the fitted one.
     pub fn new(
         name: &str,
         data: &Dataset,
@@ -56,6 +57,14 @@ impl Prepared {
         let y = [0, 1, 2].map(|k| labels.encode(&pick(&rows[k]), what[k]));
         let [y0, y1, y2] = y;
         let t0 = Instant::now();
+        let fitted;
+        let pre = if pre.needs_fit() {
+            let train: Vec<&str> = rows[0].iter().map(|&i| data.texts[i].as_str()).collect();
+            fitted = pre.fit(&train)?;
+            &fitted
+        } else {
+            pre
+        };
         let (tokens, _) = pre.process_all(&data.texts);
         Ok(Prepared {
             name: name.to_string(),

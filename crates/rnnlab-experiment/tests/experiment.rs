@@ -305,3 +305,52 @@ fn best_rnn_reads_english_words_unstemmed_unless_the_user_chose() {
     assert!(words.iter().all(|w| w.starts_with('<') || stems.contains(w)));
     std::fs::remove_dir_all(&out).ok();
 }
+
+/// Hashtag segmentation learns its words from the training rows only, and the fitted counts
+/// are the prepared data's pipeline, which every model directory saves.
+#[test]
+fn hashtag_segmentation_learns_from_training_rows_only() {
+    use rnnlab_text::dataset::{Dataset, Split};
+    let rows = [
+        ("stop hate, stop it #stophate", "1", Split::Train),
+        ("we stop hate together", "1", Split::Train),
+        ("a lovely sunny day", "0", Split::Train),
+        ("lovely sunny weather", "0", Split::Val),
+        ("stop hate please", "1", Split::Val),
+        ("#stophate #greenpeace", "1", Split::Test),
+        ("green peace green peace green peace", "0", Split::Test),
+    ];
+    let data = Dataset {
+        name: "tags".into(),
+        lang: Some(Lang::En),
+        ids: (0..rows.len()).map(|i| i.to_string()).collect(),
+        texts: rows.iter().map(|r| r.0.to_string()).collect(),
+        labels: rows.iter().map(|r| r.1.to_string()).collect(),
+        splits: rows.iter().map(|r| r.2).collect(),
+        invalid_utf8_rows: 0,
+        files: Vec::new(),
+    };
+    let cols = Columns {
+        text: "text".into(),
+        label: "label".into(),
+        id: None,
+    };
+    let pipeline =
+        Pipeline::standard(Lang::En, rnnlab_text::Normalize::None, false, Vec::new()).with_hashtag_segmentation(2);
+    let pre = Preprocessor::new(pipeline, None).unwrap();
+    let prep = Prepared::new("tags", &data, cols, &pre, Some("1")).unwrap();
+    // "stop" and "hate" are seen twice in training: the hashtag splits; "green" and "peace"
+    // are only in the test rows: it stays whole.
+    assert_eq!(prep.tokens[5], ["stop", "hate", "greenpeace"]);
+    assert_eq!(prep.tokens[0], ["stop", "hate", "stop", "stop", "hate"]);
+    let seg = prep.pipeline.steps.iter().find_map(|s| match s {
+        rnnlab_text::Step::SegmentHashtags(seg) => Some(seg.clone()),
+        _ => None,
+    });
+    let seg = seg.expect("the pipeline keeps its segmenter");
+    assert!(seg.is_fitted() && !seg.words.contains_key("green"));
+    // The saved pipeline (a model directory's pipeline.json) splits the same way.
+    let again = Preprocessor::new(Pipeline::from_json(&prep.pipeline.to_json()).unwrap(), None).unwrap();
+    assert!(!again.needs_fit());
+    assert_eq!(again.process(&data.texts[5]), prep.tokens[5]);
+}

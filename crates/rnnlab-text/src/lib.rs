@@ -4,13 +4,14 @@
 //!
 //! Every step is a serialisable value in a [`Pipeline`], so a trained model carries the
 //! exact preprocessing it was trained with. The flow is one way:
-//! bytes → [`repair`] → [`tokenize`] → [`filters`] → [`stem`] / [`morph`] → tokens.
+//! bytes → [`repair`] → [`tokenize`] → ([`segment`]) → [`filters`] → [`stem`] / [`morph`] → tokens.
 
 pub mod dataset;
 pub mod filters;
 pub mod morph;
 pub mod pipeline;
 pub mod repair;
+pub mod segment;
 pub mod stem;
 pub mod tokenize;
 
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use pipeline::{Normalize, Pipeline, PipelineStats, Preprocessor, Step};
+pub use segment::HashtagSegmenter;
 pub use tokenize::{Token, TokenKind, TokenizerConfig};
 
 /// Errors of the text layer. Messages name the file, column or row at fault.

@@ -1,8 +1,12 @@
 //! The preprocessing pipeline as data: a list of small serialisable steps (`pipeline.json`),
 //! and its compiled form, the [`Preprocessor`], that runs it over texts.
 //!
-//! Order of steps (DESIGN.md): repair, tokenise, join negations, drop stop words, drop
-//! punctuation, stem or lemmatise.
+//! Order of steps (DESIGN.md): repair, tokenise, (segment hashtags,) join negations, drop stop
+//! words, drop punctuation, stem or lemmatise.
+//!
+//! One step learns from texts: `segment_hashtags` counts the training texts' words
+//! ([`Preprocessor::fit`]); the fitted counts are part of the pipeline's JSON, so a model
+//! directory's `pipeline.json` splits hashtags at prediction exactly as in training.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -14,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::filters;
 use crate::morph::Lemmatizer;
 use crate::repair;
+use crate::segment::HashtagSegmenter;
 use crate::stem::SnowballStemmer;
 use crate::tokenize::{self, Token, TokenKind, TokenizerConfig};
 use crate::{Error, Lang};
@@ -26,6 +31,9 @@ pub enum Step {
     Repair { mojibake: bool, html_entities: bool },
     /// Split into tweet-aware tokens.
     Tokenize(TokenizerConfig),
+    /// Split compound hashtags into words (`#endhate` → `end`, `hate`) by the word counts of
+    /// the training texts; each part stays a hashtag token.
+    SegmentHashtags(HashtagSegmenter),
     /// Join a negation particle to the next word (`не люблю` → `не_люблю`).
     JoinNegations { particles: Vec<String> },
     /// Drop stop words: the built-in list of `builtin` (if any) plus `extra`.
@@ -124,6 +132,28 @@ impl Pipeline {
         }
     }
 
+    /// The same pipeline with a (not yet fitted) hashtag segmenter right after the tokenizer,
+    /// keeping words seen `min_count` times; an existing one is replaced.
+    pub fn with_hashtag_segmentation(&self, min_count: u64) -> Pipeline {
+        let mut steps: Vec<Step> = Vec::with_capacity(self.steps.len() + 1);
+        for s in &self.steps {
+            match s {
+                Step::SegmentHashtags(_) => continue,
+                Step::Tokenize(_) => {
+                    steps.push(s.clone());
+                    steps.push(Step::SegmentHashtags(HashtagSegmenter::new(min_count)));
+                }
+                _ => steps.push(s.clone()),
+            }
+        }
+        Pipeline { lang: self.lang, steps }
+    }
+
+    /// Whether a step splits hashtags.
+    pub fn segments_hashtags(&self) -> bool {
+        self.steps.iter().any(|s| matches!(s, Step::SegmentHashtags(_)))
+    }
+
     pub fn needs_lemmatizer(&self) -> bool {
         self.steps.iter().any(|s| matches!(s, Step::Lemmatize { .. }))
     }
@@ -206,6 +236,7 @@ impl PipelineStats {
 enum Compiled {
     Repair { mojibake: bool, html_entities: bool },
     Tokenize(TokenizerConfig),
+    SegmentHashtags(HashtagSegmenter),
     JoinNegations(Vec<String>),
     DropStopwords(HashSet<String>),
     DropPunctuation,
@@ -217,6 +248,21 @@ enum Compiled {
 pub struct Preprocessor {
     pipeline: Pipeline,
     steps: Vec<Compiled>,
+}
+
+/// Replaces each hashtag that `seg` splits by its parts, each a hashtag token.
+fn segment_hashtags(tokens: Vec<Token>, seg: &HashtagSegmenter) -> Vec<Token> {
+    let mut out = Vec::with_capacity(tokens.len());
+    for t in tokens {
+        if t.kind == TokenKind::Hashtag {
+            if let Some(parts) = seg.split(&t.text) {
+                out.extend(parts.into_iter().map(|p| Token::new(p, TokenKind::Hashtag)));
+                continue;
+            }
+        }
+        out.push(t);
+    }
+    out
 }
 
 fn has_cyrillic(s: &str) -> bool {
@@ -238,6 +284,7 @@ impl Preprocessor {
                     html_entities: *html_entities,
                 },
                 Step::Tokenize(cfg) => Compiled::Tokenize(cfg.clone()),
+                Step::SegmentHashtags(seg) => Compiled::SegmentHashtags(seg.clone()),
                 Step::JoinNegations { particles } => Compiled::JoinNegations(particles.clone()),
                 Step::DropStopwords { builtin, extra } => {
                     let mut set: HashSet<String> = builtin
@@ -272,19 +319,66 @@ impl Preprocessor {
         &self.pipeline
     }
 
+    /// Whether a step still has to learn from training texts (a hashtag segmenter not yet
+    /// fitted): call [`Preprocessor::fit`] before processing.
+    pub fn needs_fit(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s, Compiled::SegmentHashtags(seg) if !seg.is_fitted()))
+    }
+
+    /// A copy whose learning steps have learnt from `texts`, the training rows: the hashtag
+    /// segmenter counts the word tokens the steps before it give (hashtags themselves are not
+    /// counted). Fitted steps are fitted again.
+    pub fn fit<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Preprocessor, Error> {
+        let mut pipeline = self.pipeline.clone();
+        for (k, step) in pipeline.steps.iter_mut().enumerate() {
+            if let Step::SegmentHashtags(seg) = step {
+                let docs: Vec<Vec<Token>> = texts
+                    .par_iter()
+                    .map(|t| self.run(&self.steps[..k], t.as_ref()).0)
+                    .collect();
+                seg.fit(
+                    docs.iter()
+                        .flatten()
+                        .filter(|t| t.kind == TokenKind::Word)
+                        .map(|t| t.text.as_str()),
+                );
+            }
+        }
+        let lemmatizer = self.steps.iter().find_map(|s| match s {
+            Compiled::Lemmatize(l) => Some(Arc::clone(l)),
+            _ => None,
+        });
+        Preprocessor::new(pipeline, lemmatizer)
+    }
+
     /// Runs the pipeline over one text.
     pub fn process(&self, text: &str) -> Vec<String> {
         self.process_with_stats(text).0
     }
 
     fn process_with_stats(&self, text: &str) -> (Vec<String>, PipelineStats) {
+        let (tokens, mut stats) = self.run(&self.steps, text);
+        let out: Vec<String> = tokens
+            .iter()
+            .filter(|t| !t.text.is_empty())
+            .map(Token::render)
+            .collect();
+        stats.tokens = out.len();
+        stats.empty = out.is_empty() as usize;
+        (out, stats)
+    }
+
+    /// Runs `steps` over one text: its tokens, and the repair counts.
+    fn run(&self, steps: &[Compiled], text: &str) -> (Vec<Token>, PipelineStats) {
         let mut stats = PipelineStats {
             docs: 1,
             ..Default::default()
         };
         let mut owned: Option<String> = None;
         let mut tokens: Vec<Token> = Vec::new();
-        for step in &self.steps {
+        for step in steps {
             match step {
                 Compiled::Repair {
                     mojibake,
@@ -297,6 +391,7 @@ impl Preprocessor {
                     owned = Some(t);
                 }
                 Compiled::Tokenize(cfg) => tokens = tokenize::tokenize(owned.as_deref().unwrap_or(text), cfg),
+                Compiled::SegmentHashtags(seg) => tokens = segment_hashtags(std::mem::take(&mut tokens), seg),
                 Compiled::JoinNegations(p) => tokens = filters::join_negations(std::mem::take(&mut tokens), p),
                 Compiled::DropStopwords(set) => tokens = filters::drop_stopwords(std::mem::take(&mut tokens), set),
                 Compiled::DropPunctuation => tokens = filters::drop_punctuation(std::mem::take(&mut tokens)),
@@ -316,14 +411,7 @@ impl Preprocessor {
                 }
             }
         }
-        let out: Vec<String> = tokens
-            .iter()
-            .filter(|t| !t.text.is_empty())
-            .map(Token::render)
-            .collect();
-        stats.tokens = out.len();
-        stats.empty = out.is_empty() as usize;
-        (out, stats)
+        (tokens, stats)
     }
 
     /// Runs the pipeline over many texts in parallel (rayon), in order.
@@ -403,6 +491,50 @@ mod tests {
         bad.steps.swap(0, 1);
         assert!(bad.validate().is_err());
         assert!(Pipeline::from_json("{\"lang\":\"ru\",\"steps\":[{\"type\":\"nope\"}]}").is_err());
+    }
+
+    #[test]
+    fn hashtag_segmentation_learns_from_training_texts() {
+        let p = Pipeline::standard(Lang::En, Normalize::None, false, vec![]).with_hashtag_segmentation(2);
+        assert!(p.segments_hashtags() && p.validate().is_ok());
+        assert_eq!(p.with_hashtag_segmentation(2), p, "adding it twice keeps one");
+        let mut early = p.clone();
+        early.steps.swap(1, 2);
+        assert!(early.validate().unwrap_err().to_string().contains("after tokenize"));
+        let pre = Preprocessor::new(p, None).unwrap();
+        assert!(pre.needs_fit());
+        // Not fitted: hashtags stay whole.
+        assert_eq!(pre.process("#stopthehate now"), ["stopthehate"]);
+        let train = [
+            "stop the hate, stop it now #stophate",
+            "Hate has no home here, stop hate",
+            "#blacklivesmatter",
+        ];
+        let fitted = pre.fit(&train).unwrap();
+        assert!(!fitted.needs_fit());
+        // "the" is too rare to be a part; a known word stays whole.
+        assert_eq!(
+            fitted.process("I said #stophate #stopthehate #home"),
+            ["said", "stop", "hate", "stopthehate", "home"]
+        );
+        // Hashtags are not counted: "blacklivesmatter" taught no words.
+        assert_eq!(fitted.process("#blacklives"), ["blacklives"]);
+        // Parts are normalised as hashtags are.
+        let stemmed = Pipeline::standard(Lang::En, Normalize::Stem, false, vec![]).with_hashtag_segmentation(2);
+        let stemmed = Preprocessor::new(stemmed, None)
+            .unwrap()
+            .fit(&["stopping hates", "stopping hates"])
+            .unwrap();
+        assert_eq!(stemmed.process("#stoppinghates"), ["stop", "hate"]);
+        // The learnt counts travel in the JSON.
+        let back = Preprocessor::new(Pipeline::from_json(&fitted.pipeline().to_json()).unwrap(), None).unwrap();
+        assert!(!back.needs_fit());
+        assert_eq!(back.process("#stophate"), ["stop", "hate"]);
+        // Normalisation off keeps the fitted segmenter.
+        let raw = Preprocessor::new(fitted.pipeline().without_normalization(), None).unwrap();
+        assert_eq!(raw.process("#stophate"), ["stop", "hate"]);
+        // A pipeline without the step has nothing to fit.
+        assert!(!en().needs_fit());
     }
 
     #[test]

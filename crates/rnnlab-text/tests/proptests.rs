@@ -28,6 +28,20 @@ proptest! {
     }
 
     #[test]
+    fn hashtag_splits_rebuild_the_hashtag(tag in "\\PC{0,40}", words in proptest::collection::vec("[a-zа-я]{1,6}", 1..40)) {
+        let mut seg = rnnlab_text::HashtagSegmenter::new(1);
+        seg.fit(words.iter().map(String::as_str));
+        // Any string, and compounds of the known words.
+        for t in [tag.clone(), words.concat(), words[..words.len().min(3)].concat()] {
+            if let Some(parts) = seg.split(&t) {
+                prop_assert!(parts.len() >= 2);
+                prop_assert_eq!(parts.concat(), t);
+                prop_assert!(parts.iter().all(|p| seg.words.contains_key(p)));
+            }
+        }
+    }
+
+    #[test]
     fn repair_never_panics_and_is_idempotent_on_clean_text(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         let (text, _) = repair::decode_lossy(&bytes);
         let (once, _) = repair::repair(&text, true, true);

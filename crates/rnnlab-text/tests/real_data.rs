@@ -103,3 +103,43 @@ fn russian_tweets_lemmatised_end_to_end() {
     assert!(tokens.iter().flatten().any(|t| t == "сбербанк"));
     assert!(tokens.iter().flatten().any(|t| t.starts_with("не_")));
 }
+
+#[test]
+fn hate_speech_compound_hashtags_split_into_training_words() {
+    let Some(dir) = common::data_dir() else { return };
+    let spec = dataset::find_dataset("twitter-hate-speech").unwrap();
+    let ds = dataset::load_named(&spec, &dir).unwrap();
+    let pipeline = Pipeline::standard(Lang::En, Normalize::None, false, vec![]).with_hashtag_segmentation(3);
+    let train: Vec<&str> = (0..ds.len())
+        .filter(|&i| ds.splits[i] == Split::Train)
+        .map(|i| ds.texts[i].as_str())
+        .collect();
+    let pre = Preprocessor::new(pipeline, None).unwrap().fit(&train).unwrap();
+    let plain = Preprocessor::new(Pipeline::standard(Lang::En, Normalize::None, false, vec![]), None).unwrap();
+    let Some(rnnlab_text::Step::SegmentHashtags(seg)) = pre.pipeline().steps.get(2) else {
+        panic!("the segmenter follows the tokenizer: {:?}", pre.pipeline().steps)
+    };
+    assert!(
+        seg.words.len() > 3000 && seg.total > 100_000,
+        "{} words of {}",
+        seg.words.len(),
+        seg.total
+    );
+    // Over the test rows: hashtags that split, each into words the training rows use.
+    let (mut hashtags, mut split) = (0, 0);
+    for i in (0..ds.len()).filter(|&i| ds.splits[i] == Split::Test) {
+        let tokens = rnnlab_text::tokenize::tokenize(&ds.texts[i], &Default::default());
+        for t in tokens.iter().filter(|t| t.kind == rnnlab_text::TokenKind::Hashtag) {
+            hashtags += 1;
+            if let Some(parts) = seg.split(&t.text) {
+                split += 1;
+                assert_eq!(parts.concat(), t.text);
+                assert!(parts.iter().all(|p| seg.words.contains_key(p)), "{parts:?}");
+            }
+        }
+        // Segmentation only adds tokens (stop words among the parts stay: parts are hashtags).
+        assert!(pre.process(&ds.texts[i]).len() >= plain.process(&ds.texts[i]).len());
+    }
+    let share = split as f64 / hashtags as f64;
+    assert!((0.05..0.5).contains(&share), "{split} of {hashtags} hashtags split");
+}
