@@ -25,6 +25,10 @@ proptest! {
         let ru = Preprocessor::new(Pipeline::standard(Lang::Ru, Normalize::Stem, false, vec![]), None).unwrap();
         let _ = en.process(&s);
         let _ = ru.process(&s);
+        // With hashtags split by words learnt from the text itself.
+        let seg = Pipeline::standard(Lang::En, Normalize::Stem, false, vec![]).with_hashtag_segmentation(1);
+        let seg = Preprocessor::new(seg, None).unwrap().fit(&[s.as_str(), "#a"]).unwrap();
+        let _ = seg.process(&s);
     }
 
     #[test]
