@@ -153,7 +153,7 @@ impl ModelArgs {
         match &mut spec {
             ModelSpec::Baseline(_, p) => self.baseline.apply(p, class_weight)?,
             ModelSpec::Rnn { config, .. } => self.neural.apply(config, class_weight)?,
-            ModelSpec::Blend { config, params } => {
+            ModelSpec::Blend { config, params, .. } => {
                 self.neural.apply(config, class_weight)?;
                 self.baseline.apply(params, class_weight)?;
             }
@@ -654,19 +654,50 @@ pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
 struct Loaded {
     model: AnyModel,
     pre: Preprocessor,
+    /// A blend whose network part reads other tokens: the pipeline of its `rnn/` directory.
+    rnn_pre: Option<Preprocessor>,
     meta: Value,
+}
+
+impl Loaded {
+    /// Class probabilities of `texts`, each model part reading its own pipeline's tokens.
+    fn predict_proba(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        let (tokens, _) = self.pre.process_all(texts);
+        Ok(match (&self.model, &self.rnn_pre) {
+            (AnyModel::Blend(blend), Some(rnn_pre)) => {
+                let (rnn_tokens, _) = rnn_pre.process_all(texts);
+                blend.predict_proba_parts(&tokens, &rnn_tokens)?
+            }
+            (model, _) => model.predict_proba(&tokens)?,
+        })
+    }
 }
 
 fn load_model(dir: &Path, morph_dict: Option<&PathBuf>) -> Result<Loaded> {
     let (model, meta) = AnyModel::load(dir, &candle_core::Device::Cpu)?;
-    let pipeline = Pipeline::load(&dir.join("pipeline.json"))?;
-    let lemmatizer = if pipeline.needs_lemmatizer() {
-        Some(crate::load_lemmatizer(morph_dict)?)
-    } else {
-        None
+    let compile = |pipeline: Pipeline| -> Result<Preprocessor> {
+        let lemmatizer = if pipeline.needs_lemmatizer() {
+            Some(crate::load_lemmatizer(morph_dict)?)
+        } else {
+            None
+        };
+        Ok(Preprocessor::new(pipeline, lemmatizer.map(|l: Arc<_>| l))?)
     };
-    let pre = Preprocessor::new(pipeline, lemmatizer.map(|l: Arc<_>| l))?;
-    Ok(Loaded { model, pre, meta })
+    let pipeline = Pipeline::load(&dir.join("pipeline.json"))?;
+    // A blend's network part may have trained on other tokens (unstemmed English words).
+    let rnn_pipeline = match &model {
+        AnyModel::Blend(_) if dir.join("rnn/pipeline.json").is_file() => {
+            Some(Pipeline::load(&dir.join("rnn/pipeline.json"))?).filter(|p| *p != pipeline)
+        }
+        _ => None,
+    };
+    let rnn_pre = rnn_pipeline.map(compile).transpose()?;
+    Ok(Loaded {
+        model,
+        pre: compile(pipeline)?,
+        rnn_pre,
+        meta,
+    })
 }
 
 fn meta_str(meta: &Value, key: &str) -> Option<String> {
@@ -730,8 +761,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         .labels()
         .encode(&labels, &args.input.display().to_string())
         .map_err(|e| rnnlab_text::Error::Data(e.to_string()))?;
-    let (tokens, _) = loaded.pre.process_all(&texts);
-    let proba = m.predict_proba(&tokens)?;
+    let proba = loaded.predict_proba(&texts)?;
     let metrics = SplitMetrics::compute(
         &y,
         &predict_classes(&proba, m.labels().positive, m.threshold()),
@@ -823,8 +853,7 @@ pub fn predict(args: PredictArgs) -> Result<()> {
             ("text", args.texts.clone(), args.texts.clone())
         }
     };
-    let (tokens, _) = loaded.pre.process_all(&texts);
-    let proba = m.predict_proba(&tokens)?;
+    let proba = loaded.predict_proba(&texts)?;
     let classes = predict_classes(&proba, m.labels().positive, m.threshold());
     let mut out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(

@@ -32,6 +32,9 @@ pub enum ModelSpec {
     Blend {
         config: RnnConfig,
         params: BaselineParams,
+        /// The network part reads the words without stemming or lemmatisation, as `best-rnn`
+        /// does, while NB-LR keeps the data set's pipeline (English; cross-validated, README).
+        raw_words: bool,
     },
 }
 
@@ -63,6 +66,7 @@ impl ModelSpec {
             return Ok(ModelSpec::Blend {
                 config: RnnConfig::best(lang == Lang::Ru, n_classes),
                 params: BaselineParams::default(),
+                raw_words: lang == Lang::En,
             });
         }
         let raw_words = kind == "best-rnn" && lang == Lang::En;
@@ -96,6 +100,14 @@ impl ModelSpec {
         }
     }
 
+    /// Whether its network reads the words without the pipeline's stemming or lemmatisation.
+    pub fn raw_words(&self) -> bool {
+        matches!(
+            self,
+            ModelSpec::Rnn { raw_words: true, .. } | ModelSpec::Blend { raw_words: true, .. }
+        )
+    }
+
     /// Whether it trains a network (seeded runs, progress bars, a device).
     pub fn is_neural(&self) -> bool {
         !matches!(self, ModelSpec::Baseline(..))
@@ -115,12 +127,14 @@ impl ModelSpec {
 pub struct Trained {
     pub metrics: Value,
     pub test_pred: Vec<usize>,
+    /// Class probabilities of the test rows, row by row.
+    pub test_proba: Vec<Vec<f32>>,
     /// Most telling features per class (linear models with named features).
     pub top_features: Vec<(String, Vec<(String, f32)>)>,
 }
 
-/// Trains `spec` with `seed` on `prep` (its words unstemmed for a recipe with `raw_words`),
-/// writes the model directory `out` and returns its `metrics.json`.
+/// Trains `spec` with `seed` on `prep` (its network's words unstemmed for a recipe with
+/// `raw_words`), writes the model directory `out` and returns its `metrics.json`.
 pub fn train_model(
     prep: &Prepared,
     spec: &ModelSpec,
@@ -129,13 +143,17 @@ pub fn train_model(
     device: &Device,
     observer: &mut dyn TrainObserver,
 ) -> Result<Trained, Error> {
-    // A recipe that reads words unstemmed preprocesses the rows again (well under a second).
+    // A recipe whose network reads words unstemmed preprocesses the rows again (well under a
+    // second): all of a network's, a blend's network part's.
     let raw;
+    let net_prep = if spec.raw_words() && !prep.normalization_chosen && prep.pipeline.normalizes() {
+        raw = prep.without_normalization()?;
+        &raw
+    } else {
+        prep
+    };
     let prep = match spec {
-        ModelSpec::Rnn { raw_words: true, .. } if !prep.normalization_chosen && prep.pipeline.normalizes() => {
-            raw = prep.without_normalization()?;
-            &raw
-        }
+        ModelSpec::Rnn { .. } => net_prep,
         _ => prep,
     };
     let (tr, va, te) = (prep.docs(0), prep.docs(1), prep.docs(2));
@@ -188,7 +206,9 @@ pub fn train_model(
         ModelSpec::Blend {
             config,
             params: nb_params,
+            ..
         } => {
+            let (net_tr, net_va, net_te) = (net_prep.docs(0), net_prep.docs(1), net_prep.docs(2));
             let config = RnnConfig { seed, ..config.clone() };
             let (mut nbsvm, nb_fit) =
                 Baseline::fit_timed(BaselineKind::Nbsvm, nb_params.clone(), labels.clone(), &tr, y_tr)?;
@@ -196,7 +216,15 @@ pub fn train_model(
             if let Some(pos) = labels.positive {
                 nbsvm.threshold = Some(rnnlab_models::metrics::best_threshold(y_va, &pv_nbsvm, pos));
             }
-            let fit = rnn::fit("best-rnn", &config, labels, (&tr, y_tr), (&va, y_va), device, observer)?;
+            let fit = rnn::fit(
+                "best-rnn",
+                &config,
+                labels,
+                (&net_tr, y_tr),
+                (&net_va, y_va),
+                device,
+                observer,
+            )?;
             let (weight, blend_threshold, _) = blend::choose_weight(y_va, &pv_nbsvm, &fit.val_proba, labels);
             // Both parts' training (NB-LR's vectorizing included); `epoch_s` is the network's.
             (timings, extra) = network_record(&fit, fit.train_s + nb_fit.vectorize_s + nb_fit.train_s);
@@ -208,7 +236,7 @@ pub fn train_model(
                 threshold: blend_threshold,
             };
             let t = Instant::now();
-            let pt = model.predict_proba(&te)?;
+            let pt = model.predict_proba_parts(&te, &net_te)?;
             let predict_s = t.elapsed().as_secs_f64();
             model.save(out, meta.clone())?;
             let as_json = |v: serde_json::Result<Value>| v.map_err(|e| Error::Failed(e.to_string()));
@@ -253,15 +281,16 @@ pub fn train_model(
     }
     prep.pipeline.save(&out.join("pipeline.json"))?;
     if let ModelSpec::Blend { .. } = spec {
-        // Each part is a whole model directory too, for `predict` and `eval` on its own.
-        for part in ["rnn", "nbsvm"] {
-            prep.pipeline.save(&out.join(part).join("pipeline.json"))?;
-        }
+        // Each part is a whole model directory too, for `predict` and `eval` on its own, with
+        // the pipeline it trained on.
+        prep.pipeline.save(&out.join("nbsvm").join("pipeline.json"))?;
+        net_prep.pipeline.save(&out.join("rnn").join("pipeline.json"))?;
     }
     write_json(&out.join("metrics.json"), &metrics)?;
     Ok(Trained {
         metrics,
         test_pred,
+        test_proba: p_te,
         top_features,
     })
 }

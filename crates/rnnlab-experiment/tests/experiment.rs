@@ -247,9 +247,9 @@ fn a_failing_model_is_reported_and_the_others_finish() {
     std::fs::remove_dir_all(&out).ok();
 }
 
-/// `best-rnn` reads English words unstemmed (its recipe), unless the user chose the words'
-/// normalisation; other kinds, and Russian, keep the data's pipeline. The pipeline saved in
-/// the model directory is the one it trained on.
+/// `best-rnn` and `blend`'s network part read English words unstemmed (their recipe), unless
+/// the user chose the words' normalisation; other kinds, NB-LR in a blend, and Russian keep
+/// the data's pipeline. The pipeline saved in each model directory is the one it trained on.
 #[test]
 fn best_rnn_reads_english_words_unstemmed_unless_the_user_chose() {
     let data = demo::generate(5);
@@ -299,6 +299,31 @@ fn best_rnn_reads_english_words_unstemmed_unless_the_user_chose() {
     );
     let (pipeline, _) = train(&prep, &ModelSpec::from_kind("nbsvm", Lang::En, 2).unwrap(), "nbsvm");
     assert_eq!(pipeline, stemmed, "a baseline keeps the data's pipeline");
+    // A blend: NB-LR on the stems, its network on the words as written; each part's directory
+    // has its own pipeline, and the blend's test predictions are made that way.
+    let mut blend = ModelSpec::from_kind("blend", Lang::En, 2).unwrap();
+    assert!(blend.raw_words() && !ModelSpec::from_kind("blend", Lang::Ru, 3).unwrap().raw_words());
+    if let ModelSpec::Blend { config, .. } = &mut blend {
+        (config.epochs, config.emb, config.hidden, config.bag_buckets) = (1, 8, 8, 1024);
+    }
+    let dir = out.join("blend");
+    let trained = train_model(&prep, &blend, 0, &dir, &Device::Cpu, &mut Silent).unwrap();
+    let saved = |part: &str| Pipeline::load(&dir.join(part).join("pipeline.json")).unwrap();
+    assert_eq!(saved(""), stemmed);
+    assert_eq!(saved("nbsvm"), stemmed);
+    assert_eq!(saved("rnn"), stemmed.without_normalization());
+    let vocab: rnnlab_vectorize::Vocabulary =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("rnn/vocab.json")).unwrap()).unwrap();
+    assert!(vocab.tokens.iter().any(|w| !w.starts_with('<') && !stems.contains(w)));
+    let (model, _) = rnnlab_models::blend::Blend::load(&dir, &Device::Cpu).unwrap();
+    let raw = prep.without_normalization().unwrap();
+    let proba = model.predict_proba_parts(&prep.docs(2), &raw.docs(2)).unwrap();
+    assert_eq!(proba, trained.test_proba);
+    let swapped = model.predict_proba_parts(&raw.docs(2), &prep.docs(2)).unwrap();
+    assert_ne!(
+        swapped, proba,
+        "the parts' tokens matter here, so the check above can fail"
+    );
     prep.normalization_chosen = true;
     let (pipeline, words) = train(&prep, &spec, "chosen");
     assert_eq!(pipeline, stemmed, "the user's choice wins");

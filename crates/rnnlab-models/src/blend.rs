@@ -83,9 +83,28 @@ impl Blend {
         &self.rnn.labels
     }
 
+    /// The blended probabilities of `docs`, both parts reading the same tokens.
     pub fn predict_proba(&self, docs: &[Vec<String>]) -> Result<Vec<Vec<f32>>, Error> {
-        let p_rnn = self.rnn.predict_proba(docs)?;
-        let p_nbsvm = self.nbsvm.predict_proba(docs)?;
+        self.predict_proba_parts(docs, docs)
+    }
+
+    /// The blended probabilities when the parts read different tokens of the same texts
+    /// (`nbsvm_docs` and `rnn_docs` in the same order): each part's from its own pipeline,
+    /// the `pipeline.json` of `nbsvm/` and of `rnn/`.
+    pub fn predict_proba_parts(
+        &self,
+        nbsvm_docs: &[Vec<String>],
+        rnn_docs: &[Vec<String>],
+    ) -> Result<Vec<Vec<f32>>, Error> {
+        if nbsvm_docs.len() != rnn_docs.len() {
+            return Err(Error::Format(format!(
+                "a blend's parts got {} and {} texts",
+                nbsvm_docs.len(),
+                rnn_docs.len()
+            )));
+        }
+        let p_rnn = self.rnn.predict_proba(rnn_docs)?;
+        let p_nbsvm = self.nbsvm.predict_proba(nbsvm_docs)?;
         Ok(mix(&p_nbsvm, &p_rnn, self.weight))
     }
 
