@@ -9,7 +9,7 @@ use rnnlab_experiment::train::ALL_KINDS;
 use rnnlab_experiment::{demo, report, ModelSpec, Plan, Prepared, RunObserver};
 use rnnlab_models::rnn::TrainObserver;
 use rnnlab_text::dataset::Columns;
-use rnnlab_text::{Lang, Preprocessor};
+use rnnlab_text::Lang;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -197,16 +197,12 @@ pub fn prepare_or_demo(data: &DataArgs, prep: &PrepArgs, seed: u64) -> Result<(P
     }
     let corpus = demo::generate(0);
     // The English pipeline (stemming) needs no dictionary, so the demo runs on a fresh machine.
-    let pipeline = prep.pipeline(Some(Lang::En))?;
-    let lemmatizer = prep.lemmatizer(&pipeline)?;
-    let pre = Preprocessor::new(pipeline, lemmatizer)?;
     let columns = Columns {
         text: "text".into(),
         label: "label".into(),
         id: Some("id".into()),
     };
-    let mut prepared = Prepared::new("demo", &corpus, columns, &pre, Some("positive"))?;
-    prepared.normalization_chosen = prep.normalization_given();
+    let prepared = prep.prepare("demo", &corpus, columns, Some(Lang::En), Some("positive"))?;
     Ok((prepared, Vec::new(), true))
 }
 

@@ -186,6 +186,24 @@ impl PrepArgs {
         self.lemmatize || self.stem || self.no_normalize || self.pipeline.is_some()
     }
 
+    /// `data` preprocessed once by the pipeline these flags describe (its learning step, if
+    /// any, fitted on the training rows), with the user's choice of normalisation recorded.
+    pub fn prepare(
+        &self,
+        name: &str,
+        data: &rnnlab_text::dataset::Dataset,
+        columns: rnnlab_text::dataset::Columns,
+        default_lang: Option<Lang>,
+        positive_label: Option<&str>,
+    ) -> Result<rnnlab_experiment::Prepared> {
+        let pipeline = self.pipeline(default_lang)?;
+        let lemmatizer = self.lemmatizer(&pipeline)?;
+        let pre = rnnlab_text::Preprocessor::new(pipeline, lemmatizer)?;
+        let mut prepared = rnnlab_experiment::Prepared::new(name, data, columns, &pre, positive_label)?;
+        prepared.normalization_chosen = self.normalization_given();
+        Ok(prepared)
+    }
+
     /// Loads the lemmatizer if `pipeline` needs one.
     pub fn lemmatizer(&self, pipeline: &Pipeline) -> Result<Option<Arc<Lemmatizer>>> {
         if !pipeline.needs_lemmatizer() {

@@ -522,17 +522,13 @@ impl NeuralArgs {
 /// returns the files read.
 pub fn prepare(data: &DataArgs, prep: &PrepArgs, seed: u64) -> Result<(Prepared, Vec<PathBuf>)> {
     let task = data.load(seed)?;
-    let pipeline = prep.pipeline(task.lang)?;
-    let lemmatizer = prep.lemmatizer(&pipeline)?;
-    let pre = Preprocessor::new(pipeline, lemmatizer)?;
-    let mut prepared = Prepared::new(
+    let prepared = prep.prepare(
         &task.name,
         &task.data,
         task.columns.clone(),
-        &pre,
+        task.lang,
         task.positive_label.as_deref(),
     )?;
-    prepared.normalization_chosen = prep.normalization_given();
     Ok((prepared, task.data.files.clone()))
 }
 
