@@ -207,7 +207,9 @@ fn same_folds(doc: &Value, reference: &Value) -> Result<(), Error> {
 /// `doc` against `reference`, another `cv.json` of the same folds: the difference of the pooled
 /// main metric, seed by seed where both ran the seed (paired: the same folds, the same seed),
 /// or against `reference`'s single run (a baseline); its mean, standard error and the held folds
-/// where `doc` is ahead. An error when the two are not the same data and folds.
+/// where `doc` is ahead; and per held fold the difference averaged over seeds, whose spread is
+/// what one split of that size (a test split) can show. An error when the two are not the same
+/// data and folds.
 pub fn compare(doc: &Value, reference: &Value) -> Result<Value, Error> {
     same_folds(doc, reference)?;
     let main = |run: &Value| -> f64 {
@@ -240,12 +242,20 @@ pub fn compare(doc: &Value, reference: &Value) -> Result<Value, Error> {
     }
     let diffs: Vec<f64> = pairs.iter().map(|(a, b)| main(a) - main(b)).collect();
     let (mut ahead, mut folds) = (0, 0);
+    // Per held fold, the difference averaged over the pairs: how far apart one split of a
+    // held fold's size can put the two (a single test split is one such draw).
+    let mut fold_sums: Vec<f64> = Vec::new();
     for (a, b) in &pairs {
-        for (x, y) in held(a).iter().zip(held(b)) {
+        for (f, (x, y)) in held(a).iter().zip(held(b)).enumerate() {
             folds += 1;
             ahead += usize::from(*x > y);
+            if fold_sums.len() <= f {
+                fold_sums.resize(f + 1, 0.0);
+            }
+            fold_sums[f] += x - y;
         }
     }
+    let fold_diffs: Vec<f64> = fold_sums.iter().map(|s| s / pairs.len() as f64).collect();
     let s = summary(&diffs);
     let (mean, sem) = (s["mean"].as_f64().unwrap_or(f64::NAN), s["sem"].as_f64().unwrap_or(0.0));
     Ok(json!({
@@ -258,6 +268,8 @@ pub fn compare(doc: &Value, reference: &Value) -> Result<Value, Error> {
         "t": if sem > 0.0 { json!(round4(mean / sem)) } else { Value::Null },
         "ahead_folds": ahead,
         "folds": folds,
+        "fold_diffs": fold_diffs.iter().map(|&d| round4(d)).collect::<Vec<_>>(),
+        "fold_diff_summary": summary(&fold_diffs),
     }))
 }
 
@@ -345,6 +357,16 @@ pub fn markdown(doc: &Value) -> String {
             vs["ahead_folds"],
             vs["folds"]
         );
+        let fs = &vs["fold_diff_summary"];
+        if fs["n"].as_u64().unwrap_or(0) > 1 {
+            s += &format!(
+                "per held fold (seeds averaged) the difference runs from {:+.4} to {:+.4}, std {}: \
+                 what one split of a held fold's size can show; a smaller split (a test split) scatters more\n",
+                fs["min"].as_f64().unwrap_or(f64::NAN),
+                fs["max"].as_f64().unwrap_or(f64::NAN),
+                f4(&fs["std"])
+            );
+        }
     }
     if doc["interrupted"].as_bool() == Some(true) {
         s += "\ninterrupted: the table has the seeds that finished\n";

@@ -285,7 +285,12 @@ fn against_another_run_gives_the_differences_seed_by_seed() {
     let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
     let nbsvm = ModelSpec::from_kind("nbsvm", Lang::En, 2).unwrap();
     let base = cross_validate(&prep, &plan(nbsvm, 2, &[0], dirs[0].path()), &mut quiet()).unwrap();
-    let one = cross_validate(&prep, &plan(gru(1), 2, &[0, 1], dirs[1].path()), &mut quiet()).unwrap();
+    // Another network: a faster rate, so that its held figures differ from `two`'s below.
+    let mut fast = gru(1);
+    if let ModelSpec::Rnn { config, .. } = &mut fast {
+        config.lr *= 4.0;
+    }
+    let one = cross_validate(&prep, &plan(fast, 2, &[0, 1], dirs[1].path()), &mut quiet()).unwrap();
     let pooled = |doc: &Value, i: usize| doc["runs"][i]["pooled"]["f1"].as_f64().unwrap();
     // Against a baseline's single run: each seed minus that run.
     let mut p = plan(gru(2), 2, &[0, 1], dirs[2].path());
@@ -303,9 +308,36 @@ fn against_another_run_gives_the_differences_seed_by_seed() {
     let vs = compare(&two, &one).unwrap();
     assert_eq!(vs["seeds"], serde_json::json!([0, 1]));
     let d: Vec<f64> = (0..2).map(|i| pooled(&two, i) - pooled(&one, i)).collect();
+    assert!(d[0] != d[1], "the test needs two different differences: {d:?}");
     assert!((vs["mean"].as_f64().unwrap() - (d[0] + d[1]) / 2.0).abs() < 1e-4);
     let sem = (d[0] - d[1]).abs() / 2.0; // std of two values / sqrt(2)
     assert!((vs["sem"].as_f64().unwrap() - sem).abs() < 1e-4, "{vs}");
+    // Per held fold, the difference averaged over the two seeds; its spread summarised.
+    let held = |doc: &Value, i: usize, f: usize| doc["runs"][i]["held"][f].as_f64().unwrap();
+    let fold_diffs: Vec<f64> = (0..2)
+        .map(|f| (0..2).map(|i| held(&two, i, f) - held(&one, i, f)).sum::<f64>() / 2.0)
+        .collect();
+    for (f, want) in fold_diffs.iter().enumerate() {
+        assert!(
+            (vs["fold_diffs"][f].as_f64().unwrap() - want).abs() < 1e-4,
+            "fold {f}: {vs}"
+        );
+    }
+    let fs = &vs["fold_diff_summary"];
+    assert_eq!(fs["n"], 2);
+    assert!(
+        fold_diffs[0] != fold_diffs[1],
+        "the test needs two different folds: {fold_diffs:?}"
+    );
+    let spread = (fold_diffs[0] - fold_diffs[1]).abs() / 2f64.sqrt();
+    assert!((fs["std"].as_f64().unwrap() - spread).abs() < 1e-4, "{fs}");
+    let mut doc = two.clone();
+    doc["against"] = vs.clone();
+    assert!(
+        markdown(&doc).contains("per held fold (seeds averaged)"),
+        "{}",
+        markdown(&doc)
+    );
     // Other folds: refused before any training.
     let mut p = plan(gru(1), 3, &[0], dirs[3].path());
     p.against = Some(base);
