@@ -250,7 +250,8 @@ pub struct NeuralArgs {
     /// While training, turn each token into <unk> with probability P (word dropout).
     #[arg(long, value_name = "P", allow_negative_numbers = true)]
     word_dropout: Option<f32>,
-    /// Pooling over valid steps: last, mean, max or mean-max.
+    /// Pooling over valid steps: last, mean, max, mean-max, or attention (a weighted mean whose
+    /// weights the network learns).
     #[arg(long, value_name = "P")]
     pooling: Option<String>,
     /// Put <s> before and </s> after every text (ids and bag), so that a text of one or two
@@ -475,8 +476,11 @@ impl NeuralArgs {
             c.pretrained = self.pretrained.clone();
         }
         if let Some(p) = &self.pooling {
-            c.pooling = Pooling::from_name(p)
-                .ok_or_else(|| bad_flag(format!("--pooling {p:?}: expected last, mean, max or mean-max")))?;
+            c.pooling = Pooling::from_name(p).ok_or_else(|| {
+                bad_flag(format!(
+                    "--pooling {p:?}: expected last, mean, max, mean-max or attention"
+                ))
+            })?;
         }
         if let Some(b) = &self.bag_combiner {
             c.bag_combiner = BagCombiner::from_name(b)

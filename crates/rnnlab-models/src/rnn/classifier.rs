@@ -112,6 +112,8 @@ pub struct SequenceClassifier {
     /// ratio on the training rows, see [`nb_ratios`]); not trained, saved as `bag.nb_ratio`.
     pub bag_scale: Option<Vec<f32>>,
     pub rnn: RecurrentStack,
+    /// `--pooling attention`: `(W [w, w], b [w], c [w])` over the stack's outputs of width `w`.
+    pub attention: Option<(Var, Var, Var)>,
     pub fc_weight: Var,
     pub fc_bias: Var,
     pub device: Device,
@@ -154,6 +156,18 @@ impl SequenceClassifier {
         } else {
             None
         };
+        let attention = if config.pooling == Pooling::Attention {
+            // PyTorch's nn.Linear initialisation, uniform in ±1/√width, for all three.
+            let w = config.hidden * config.directions();
+            let k = 1.0 / (w as f32).sqrt();
+            let mut var = |shape: &[usize]| -> Result<Var, Error> {
+                let v: Vec<f32> = (0..shape.iter().product()).map(|_| rng.symmetric(k)).collect();
+                Var::from_tensor(&Tensor::from_vec(v, shape, device).map_err(ce)?).map_err(ce)
+            };
+            Some((var(&[w, w])?, var(&[w])?, var(&[w])?))
+        } else {
+            None
+        };
         let p = config.head_width();
         let k = 1.0 / (p as f32).sqrt();
         let w: Vec<f32> = (0..n_out * p).map(|_| rng.symmetric(k)).collect();
@@ -167,6 +181,7 @@ impl SequenceClassifier {
             chars,
             bag_scale: None,
             rnn,
+            attention,
             fc_weight: Var::from_tensor(&Tensor::from_vec(w, (n_out, p), device).map_err(ce)?).map_err(ce)?,
             fc_bias: Var::from_tensor(&Tensor::from_vec(b, n_out, device).map_err(ce)?).map_err(ce)?,
             device: device.clone(),
@@ -186,6 +201,11 @@ impl SequenceClassifier {
             v.push(("char.weight".to_string(), chars.clone()));
         }
         v.extend(self.rnn.named_vars().into_iter().map(|(n, t)| (format!("rnn.{n}"), t)));
+        if let Some((w, b, c)) = &self.attention {
+            v.push(("attention.weight".into(), w.clone()));
+            v.push(("attention.bias".into(), b.clone()));
+            v.push(("attention.context".into(), c.clone()));
+        }
         v.push(("fc.weight".into(), self.fc_weight.clone()));
         v.push(("fc.bias".into(), self.fc_bias.clone()));
         v
@@ -342,7 +362,7 @@ impl SequenceClassifier {
             rng,
         });
         let (out, last) = self.rnn.forward(&x, &batch.lengths, grad, dropout)?;
-        let mut pooled = self.pool(&out, &last, &batch.lengths)?;
+        let mut pooled = self.pool(&out, &last, &batch.lengths, grad)?;
         if let Some(rng) = train {
             if c.head_dropout > 0.0 {
                 pooled = (&pooled * mask_tensor(rng, pooled.dims(), c.head_dropout, &self.device)?).map_err(ce)?;
@@ -362,24 +382,40 @@ impl SequenceClassifier {
         }
     }
 
-    fn pool(&self, out: &Tensor, last: &Tensor, lengths: &[usize]) -> Result<Tensor, Error> {
-        let (b, t, _) = out.dims3().map_err(ce)?;
+    fn pool(&self, out: &Tensor, last: &Tensor, lengths: &[usize], grad: bool) -> Result<Tensor, Error> {
+        let (b, t, width) = out.dims3().map_err(ce)?;
         let mean = || -> candle_core::Result<Tensor> {
             let lens: Vec<f32> = lengths.iter().map(|&l| l.clamp(1, t) as f32).collect();
             let lens = Tensor::from_vec(lens, (b, 1), &self.device)?;
             out.sum(1)?.broadcast_div(&lens)
         };
-        let max = || -> candle_core::Result<Tensor> {
-            // Padded steps get a large negative offset so they never win.
+        // Padded steps get a large negative offset so they never win a max or a softmax.
+        let padding_offset = || -> candle_core::Result<Tensor> {
             let m = step_mask(lengths, t, &self.device).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-            let offset = ((m - 1.0)? * 1e4)?.unsqueeze(2)?;
-            out.broadcast_add(&offset)?.max(1)
+            (m - 1.0)? * 1e4
+        };
+        let max = || -> candle_core::Result<Tensor> { out.broadcast_add(&padding_offset()?.unsqueeze(2)?)?.max(1) };
+        let attention = || -> candle_core::Result<Tensor> {
+            let (w, bias, context) = self
+                .attention
+                .as_ref()
+                .ok_or_else(|| candle_core::Error::Msg("attention pooling without its weights".into()))?;
+            let v = |v: &Var| super::tracked(v, grad);
+            let u = out
+                .reshape((b * t, width))?
+                .matmul(&v(w).t()?)?
+                .broadcast_add(&v(bias))?
+                .tanh()?;
+            let scores = u.matmul(&v(context).unsqueeze(1)?)?.reshape((b, t))?;
+            let weights = candle_nn::ops::softmax(&(scores + padding_offset()?)?, D::Minus1)?;
+            out.broadcast_mul(&weights.unsqueeze(2)?)?.sum(1)
         };
         let r = match self.config.pooling {
             Pooling::Last => Ok(last.clone()),
             Pooling::Mean => mean(),
             Pooling::Max => max(),
             Pooling::MeanMax => mean().and_then(|a| Tensor::cat(&[a, max()?], D::Minus1)),
+            Pooling::Attention => attention(),
         };
         r.map_err(ce)
     }
@@ -646,6 +682,8 @@ mod tests {
             (CellKind::Lstm, Pooling::Max, 3, 0, 0),
             (CellKind::Gru, Pooling::MeanMax, 1, 16, 0),
             (CellKind::Lstm, Pooling::Last, 3, 16, 8),
+            (CellKind::Gru, Pooling::Attention, 1, 0, 0),
+            (CellKind::Lstm, Pooling::Attention, 3, 16, 0),
         ] {
             let config = RnnConfig {
                 cell,
@@ -664,6 +702,10 @@ mod tests {
                 ..RnnConfig::default()
             };
             let net = SequenceClassifier::new(&config, 8, n_out, &Device::Cpu).unwrap();
+            if let Some((_, _, context)) = &net.attention {
+                // Sharper attention weights, so that its parameters move the loss measurably.
+                context.set(&(context.as_tensor() * 8.0).unwrap()).unwrap();
+            }
             let b = batch();
             let y = [1usize, 0, if n_out == 1 { 1 } else { 2 }];
             let w = [1.0f32, 2.0, 0.5];
@@ -683,6 +725,7 @@ mod tests {
                 let g = grads
                     .get(var.as_tensor())
                     .map(|g| g.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+                assert!(g.is_some(), "{cell:?} {pooling:?}: {name} has no gradient");
                 let base = var.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap();
                 // A few entries of each tensor, spread over it.
                 let step = (base.len() / 5).max(1);
@@ -702,8 +745,10 @@ mod tests {
                         .unwrap();
                     let numeric = (lp - lm) / (2.0 * eps as f64);
                     let analytic = g.as_ref().map_or(0.0, |g| g[i] as f64);
+                    // Attention's gradients are around 1e-3 at these sizes: a tighter floor.
+                    let floor = if name.starts_with("attention") { 1e-4 } else { 2e-3 };
                     assert!(
-                        (numeric - analytic).abs() <= 2e-3 + 2e-2 * numeric.abs(),
+                        (numeric - analytic).abs() <= floor + 2e-2 * numeric.abs(),
                         "{cell:?} {pooling:?} {name}[{i}]: numeric {numeric}, analytic {analytic}"
                     );
                 }
@@ -713,7 +758,13 @@ mod tests {
 
     #[test]
     fn pooling_ignores_padding_and_shapes_hold() {
-        for pooling in [Pooling::Last, Pooling::Mean, Pooling::Max, Pooling::MeanMax] {
+        for pooling in [
+            Pooling::Last,
+            Pooling::Mean,
+            Pooling::Max,
+            Pooling::MeanMax,
+            Pooling::Attention,
+        ] {
             let config = RnnConfig {
                 cell: CellKind::Gru,
                 emb: 4,

@@ -56,6 +56,9 @@ pub enum Pooling {
     Max,
     /// Mean and max, concatenated.
     MeanMax,
+    /// A weighted mean whose weights the network learns (Yang et al. 2016's attention):
+    /// `u_t = tanh(W h_t + b)`, `a = softmax_t(u_t · c)` over the valid steps, `Σ a_t h_t`.
+    Attention,
 }
 
 impl Pooling {
@@ -65,6 +68,7 @@ impl Pooling {
             "mean" => Some(Pooling::Mean),
             "max" => Some(Pooling::Max),
             "mean-max" => Some(Pooling::MeanMax),
+            "attention" => Some(Pooling::Attention),
             _ => None,
         }
     }
