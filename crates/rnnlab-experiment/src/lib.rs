@@ -4,6 +4,7 @@
 //! `report.md`, `report.html`). Used by `rnnlab train`, `rnnlab experiment`, `rnnlab cv` and
 //! `cargo xtask experiment`; it draws nothing on the terminal itself (see [`runner::RunObserver`]).
 
+pub mod bootstrap;
 pub mod cv;
 pub mod demo;
 pub mod prepared;

@@ -203,6 +203,23 @@ pub fn findings(report: &Value) -> Vec<String> {
             "The best {} model ({}) beats the best {} model ({}) by {:.4} {metric}{cost}.",
             winner.family, winner.kind, loser.family, loser.kind, diff
         ));
+        let c = &report["comparison"];
+        if c["a"] == r.kind.as_str() && c["b"] == b.kind.as_str() {
+            let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+            out.push(format!(
+                "How sure that is: a paired bootstrap over the {} test rows ({} resamples) puts {} minus {} \
+                 at {:+.4}, 95 % interval [{:+.4}, {:+.4}]; {} is level or ahead in {:.0} % of resamples.",
+                c["test_rows"],
+                c["resamples"],
+                r.kind,
+                b.kind,
+                f(&c["difference"]),
+                f(&c["ci95"][0]),
+                f(&c["ci95"][1]),
+                r.kind,
+                100.0 * f(&c["share_level_or_ahead"])
+            ));
+        }
     }
     let best_ref = rows.iter().find(|r| r.reference && r.main.is_some());
     if let Some(rf) = best_ref {

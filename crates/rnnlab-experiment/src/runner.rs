@@ -134,10 +134,43 @@ pub fn run(prep: &Prepared, dataset: Value, plan: &Plan, obs: &mut dyn RunObserv
     }
     if interrupted {
         report["interrupted"] = json!(true);
-        write_json(&plan.out.join("report.json"), &report)?;
+    }
+    if let Some(c) = compare_best(&report, prep, &details) {
+        report["comparison"] = c;
     }
     crate::report::write_all(&report, prep, &details, &plan.out)?;
     Ok(report)
+}
+
+/// The best recurrent model against the best bag-of-words model (by mean test figure) on the
+/// test rows: a paired bootstrap of the difference (see [`crate::bootstrap`]), with both kinds
+/// named. `None` unless both families have a finished model.
+fn compare_best(report: &Value, prep: &Prepared, details: &[RunDetail]) -> Option<Value> {
+    let rows = crate::report::rows(report);
+    let best = |family: &str| {
+        rows.iter()
+            .find(|r| !r.reference && r.family == family && r.main.is_some())
+            .map(|r| r.kind.clone())
+    };
+    let (rec, bow) = (best("recurrent")?, best("bag-of-words")?);
+    let preds = |kind: &str| -> Vec<Vec<usize>> {
+        details
+            .iter()
+            .filter(|d| d.kind == kind)
+            .map(|d| d.test_pred.clone())
+            .collect()
+    };
+    let mut c = crate::bootstrap::paired_difference(
+        &prep.y[2],
+        &preds(&rec),
+        &preds(&bow),
+        prep.labels.n_classes(),
+        prep.labels.positive,
+    )?;
+    c["a"] = json!(rec);
+    c["b"] = json!(bow);
+    c["test_rows"] = json!(prep.y[2].len());
+    Some(c)
 }
 
 /// `models/<kind>` for baselines, `models/<kind>/seed<N>` for neural runs.

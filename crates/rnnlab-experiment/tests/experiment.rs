@@ -54,6 +54,23 @@ fn check_report(out: &Path, kinds: &[&str], binary: bool) -> Value {
     }
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    // The best recurrent model against the best bag of words, bootstrapped over the test rows:
+    // its observed difference is that of the two models' mean test figures.
+    let c = &report["comparison"];
+    let family = |k: &Value| models.iter().find(|m| m["kind"] == *k).unwrap()["family"].clone();
+    assert_eq!(family(&c["a"]), "recurrent", "{c}");
+    assert_eq!(family(&c["b"]), "bag-of-words", "{c}");
+    let mean = |k: &Value| {
+        let m = models.iter().find(|m| m["kind"] == *k).unwrap();
+        m["summary"][if binary { "f1" } else { "f1_macro" }]["mean"]
+            .as_f64()
+            .unwrap()
+    };
+    let d = c["difference"].as_f64().unwrap();
+    assert!((d - (mean(&c["a"]) - mean(&c["b"]))).abs() < 1e-3, "{c}");
+    let (lo, hi) = (c["ci95"][0].as_f64().unwrap(), c["ci95"][1].as_f64().unwrap());
+    assert!(lo <= d && d <= hi, "{c}");
+    assert!(md.contains("paired bootstrap over the"), "{md}");
     for kind in kinds {
         assert!(md.contains(&format!("| {kind} |")), "{kind} missing from report.md");
         assert!(
