@@ -1,7 +1,6 @@
 //! `rnnlab train`, `eval` and `predict`: data in, model directory out, and back.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -681,7 +680,7 @@ fn load_model(dir: &Path, morph_dict: Option<&PathBuf>) -> Result<Loaded> {
         } else {
             None
         };
-        Ok(Preprocessor::new(pipeline, lemmatizer.map(|l: Arc<_>| l))?)
+        Ok(Preprocessor::new(pipeline, lemmatizer)?)
     };
     let pipeline = Pipeline::load(&dir.join("pipeline.json"))?;
     // A blend's network part may have trained on other tokens (unstemmed English words).

@@ -27,9 +27,9 @@ pub fn paired_difference(
         return None;
     }
     // The mean figure over runs of the rows `idx`, from per-run confusion counts.
-    let figure = |runs: &[Vec<usize>], idx: &mut dyn Iterator<Item = usize>| -> f64 {
+    let figure = |runs: &[Vec<usize>], idx: &[usize]| -> f64 {
         let mut conf = vec![vec![vec![0u64; n_classes]; n_classes]; runs.len()];
-        for i in idx {
+        for &i in idx {
             for (c, p) in conf.iter_mut().zip(runs) {
                 c[y[i]][p[i]] += 1;
             }
@@ -40,12 +40,13 @@ pub fn paired_difference(
             .sum();
         sum / runs.len() as f64
     };
-    let observed = figure(a, &mut (0..y.len())) - figure(b, &mut (0..y.len()));
+    let all: Vec<usize> = (0..y.len()).collect();
+    let observed = figure(a, &all) - figure(b, &all);
     let mut rng = Rng::new(0x5eed_b007);
     let mut diffs: Vec<f64> = (0..RESAMPLES)
         .map(|_| {
             let idx: Vec<usize> = (0..y.len()).map(|_| rng.below(y.len())).collect();
-            figure(a, &mut idx.iter().copied()) - figure(b, &mut idx.iter().copied())
+            figure(a, &idx) - figure(b, &idx)
         })
         .collect();
     diffs.sort_by(f64::total_cmp);
