@@ -31,6 +31,11 @@ pub struct ExperimentArgs {
     /// A quick look: one seed, at most 3 epochs, 3,000 training and 1,000 val/test rows.
     #[arg(long)]
     quick: bool,
+    /// After choosing epochs and thresholds on validation, train every model again on
+    /// training + validation rows (scikit-learn's refit, as `rnnlab train --refit`); the test
+    /// figures are then those final models', every kind alike.
+    #[arg(long)]
+    refit: bool,
     /// Reference results to show beside ours: JSON lines with `model`, `f1` or `f1_macro`
     /// and timings (the format of ../shared/anchors' scripts).
     #[arg(long, value_name = "FILE.jsonl")]
@@ -224,11 +229,14 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
         .transpose()?
         .unwrap_or_default();
     let (prep, files, is_demo) = prepare_or_demo(&args.data, &args.prep, args.seed)?;
-    let specs: Vec<ModelSpec> = args
+    let mut specs: Vec<ModelSpec> = args
         .models
         .iter()
         .map(|k| ModelSpec::from_kind(k.trim(), prep.lang, prep.labels.n_classes()))
         .collect::<Result<_, _>>()?;
+    if args.refit {
+        specs.iter_mut().for_each(|s| s.set_refit(true));
+    }
     let seeds = if args.quick { 1 } else { args.seeds.unwrap_or(3) };
     if seeds == 0 {
         return Err(rnnlab_models::Error::Param("--seeds must be at least 1".into()).into());

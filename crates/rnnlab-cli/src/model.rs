@@ -137,6 +137,13 @@ pub struct ModelArgs {
     /// Class weights: none or balanced (n / (classes * count)).
     #[arg(long, value_name = "none|balanced", default_value = "none")]
     pub class_weights: String,
+    /// After choosing the epoch and threshold on validation, train again from the start on
+    /// training + validation rows (a network for the chosen number of epochs) and keep that
+    /// model with that threshold (scikit-learn's refit): a final model that has seen every
+    /// labelled row outside the test split. The validation figures reported are the first
+    /// run's; every model kind (a blend: both parts).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub refit: Option<bool>,
 }
 
 impl ModelArgs {
@@ -156,6 +163,9 @@ impl ModelArgs {
                 self.neural.apply(config, class_weight)?;
                 self.baseline.apply(params, class_weight)?;
             }
+        }
+        if let Some(refit) = self.refit {
+            spec.set_refit(refit);
         }
         Ok(spec)
     }
@@ -342,11 +352,6 @@ pub struct NeuralArgs {
     /// Stop after N epochs without a better validation metric (default: run all epochs).
     #[arg(long, value_name = "N")]
     patience: Option<usize>,
-    /// After choosing the epoch and threshold on validation, train again from the start on
-    /// training + validation rows for that many epochs and keep that model (scikit-learn's
-    /// refit); the validation figures reported are the first run's.
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
-    refit: Option<bool>,
     /// Validate and keep an exponential moving average of the weights, updated after every
     /// step with decay D (PyTorch's AveragedModel with get_ema_multi_avg_fn; 0.99 averages
     /// about the last 100 steps).
@@ -428,7 +433,7 @@ impl NeuralArgs {
         given!(self; emb, hidden, layers, bidirectional, dropout, recurrent_dropout, head_dropout,
             word_dropout, pooling, bos_eos, bag_buckets, bag_dim, bag_minn, bag_maxn, bag_combiner,
             bag_wide, bag_wide_lr, bag_nb, bag_dropout, char_buckets, char_dim, char_minn, char_maxn, tokens, subword_vocab, min_count, max_len, epochs, batch_size, lr, optimizer,
-            weight_decay, lr_schedule, clip, patience, refit, ema, label_smoothing, pretrained)
+            weight_decay, lr_schedule, clip, patience, ema, label_smoothing, pretrained)
     }
 
     fn apply(&self, c: &mut RnnConfig, class_weight: ClassWeight) -> Result<()> {
@@ -458,8 +463,7 @@ impl NeuralArgs {
             char_dim,
             char_minn,
             char_maxn,
-            bos_eos,
-            refit
+            bos_eos
         );
         set!(epochs, batch_size, lr, weight_decay, clip, label_smoothing);
         if self.max_len.is_some() {
@@ -913,7 +917,7 @@ mod tests {
             "--lr-schedule" => "cosine",
             "--pretrained" => "v.vec",
             "--binary" | "--sublinear-tf" | "--alternate-sign" | "--bidirectional" | "--bos-eos" | "--bag-wide"
-            | "--bag-nb" | "--refit" => "true",
+            | "--bag-nb" => "true",
             _ => "1",
         };
         let line = |flags: &[String]| -> Vec<String> {

@@ -140,6 +140,35 @@ fn train_eval_predict_with_string_labels() {
     assert!(p.starts_with("id,label,p_negative,p_positive\n100,positive,"), "{p}");
 }
 
+/// `--refit` is every kind's flag: a baseline fits again on training + validation rows and
+/// says so in `metrics.json`, keeping the threshold chosen on validation.
+#[test]
+fn refit_is_a_flag_of_every_kind() {
+    let dir = test_dir();
+    let (train, test) = write_corpus(dir.path());
+    let metrics = |name: &str, flags: &[&str]| -> serde_json::Value {
+        let out = dir.path().join(name);
+        let mut all = vec!["--model", "nbsvm", "--min-df", "1", "--out", out.to_str().unwrap()];
+        all.extend_from_slice(flags);
+        let o = train_corpus(&train, &test, &all);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(!stderr(&o).contains("note:"), "{}", stderr(&o));
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap()
+    };
+    let (plain, refit) = (metrics("plain", &[]), metrics("refit", &["--refit"]));
+    assert_eq!(plain.get("refit"), None);
+    assert_eq!(refit["refit"], true);
+    assert_eq!(
+        refit["threshold"], plain["threshold"],
+        "the threshold is the first fit's"
+    );
+    assert_eq!(refit["val"], plain["val"], "validation figures are the first fit's");
+    assert!(
+        refit["n_features"].as_u64().unwrap() > plain["n_features"].as_u64().unwrap(),
+        "the refit also reads the validation rows' words (each row ends in its own number)"
+    );
+}
+
 #[test]
 fn bad_training_input_is_exit_2() {
     let dir = test_dir();

@@ -260,6 +260,12 @@ fn header(report: &Value) -> String {
             ". **Quick run**: a slice of the data and at most 3 epochs; figures are not comparable to full runs",
         );
     }
+    if report["refit"].as_bool() == Some(true) {
+        s.push_str(
+            ". **Refit**: after choosing on validation, models trained again on training + validation rows (`--refit`); \
+             validation figures are the first fits'",
+        );
+    }
     if report["interrupted"].as_bool() == Some(true) {
         s.push_str(". **Interrupted** (Ctrl-C): the run in progress stopped early (see its `stopped` note in report.json) and the runs after it did not start");
     }

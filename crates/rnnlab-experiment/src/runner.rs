@@ -74,6 +74,7 @@ pub fn run(prep: &Prepared, dataset: Value, plan: &Plan, obs: &mut dyn RunObserv
         "machine": machine(),
         "seeds": plan.seeds,
         "quick": plan.quick,
+        "refit": plan.specs.iter().any(ModelSpec::refit),
         "models": [],
         "reference": plan.reference,
     });

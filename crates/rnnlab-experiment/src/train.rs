@@ -108,6 +108,27 @@ impl ModelSpec {
         )
     }
 
+    /// Sets scikit-learn's `refit` on every part: after choosing on validation, train again on
+    /// training + validation rows.
+    pub fn set_refit(&mut self, refit: bool) {
+        match self {
+            ModelSpec::Baseline(_, params) => params.refit = Some(refit),
+            ModelSpec::Rnn { config, .. } => config.refit = refit,
+            ModelSpec::Blend { config, params, .. } => {
+                config.refit = refit;
+                params.refit = Some(refit);
+            }
+        }
+    }
+
+    /// Whether it trains again on training + validation rows after choosing on validation.
+    pub fn refit(&self) -> bool {
+        match self {
+            ModelSpec::Baseline(_, params) => params.refit == Some(true),
+            ModelSpec::Rnn { config, .. } | ModelSpec::Blend { config, .. } => config.refit,
+        }
+    }
+
     /// Whether it trains a network (seeded runs, progress bars, a device).
     pub fn is_neural(&self) -> bool {
         !matches!(self, ModelSpec::Baseline(..))
@@ -170,11 +191,8 @@ pub fn train_model(
     let (p_va, threshold, params, mut timings, mut extra, predict, top_features);
     match spec {
         ModelSpec::Baseline(kind, params_in) => {
-            let (mut model, fit) = Baseline::fit_timed(*kind, params_in.clone(), labels.clone(), &tr, y_tr)?;
-            let pv = model.predict_proba(&va)?;
-            if let Some(pos) = labels.positive {
-                model.threshold = Some(rnnlab_models::metrics::best_threshold(y_va, &pv, pos));
-            }
+            let (model, pv, fit) =
+                Baseline::fit_validated(*kind, params_in.clone(), labels.clone(), (&tr, y_tr), (&va, y_va))?;
             let t = Instant::now();
             let pt = model.predict_proba(&te)?;
             let predict_s = t.elapsed().as_secs_f64();
@@ -184,6 +202,9 @@ pub fn train_model(
             params = serde_json::to_value(&model.resolved).map_err(|e| Error::Failed(e.to_string()))?;
             timings = json!({"vectorize_s": round4(fit.vectorize_s), "train_s": round4(fit.train_s)});
             extra = json!({"n_features": fit.n_features});
+            if model.params.refit == Some(true) {
+                extra["refit"] = json!(true);
+            }
             threshold = model.threshold;
             top_features = model.top_features(15);
             p_va = pv;
@@ -210,12 +231,13 @@ pub fn train_model(
         } => {
             let (net_tr, net_va, net_te) = (net_prep.docs(0), net_prep.docs(1), net_prep.docs(2));
             let config = RnnConfig { seed, ..config.clone() };
-            let (mut nbsvm, nb_fit) =
-                Baseline::fit_timed(BaselineKind::Nbsvm, nb_params.clone(), labels.clone(), &tr, y_tr)?;
-            let pv_nbsvm = nbsvm.predict_proba(&va)?;
-            if let Some(pos) = labels.positive {
-                nbsvm.threshold = Some(rnnlab_models::metrics::best_threshold(y_va, &pv_nbsvm, pos));
-            }
+            let (nbsvm, pv_nbsvm, nb_fit) = Baseline::fit_validated(
+                BaselineKind::Nbsvm,
+                nb_params.clone(),
+                labels.clone(),
+                (&tr, y_tr),
+                (&va, y_va),
+            )?;
             let fit = rnn::fit(
                 "best-rnn",
                 &config,

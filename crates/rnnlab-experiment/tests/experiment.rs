@@ -223,9 +223,9 @@ fn quick_slices_of_the_real_data_sets() {
     }
 }
 
-#[test]
-fn a_failing_model_is_reported_and_the_others_finish() {
-    let data = demo::generate(3);
+/// `rows` rows of the demo corpus generated with `seed`, stemmed (no dictionary needed).
+fn demo_slice(seed: u64, rows: usize) -> Prepared {
+    let data = demo::generate(seed);
     let pre = Preprocessor::new(
         Pipeline::standard(Lang::En, rnnlab_text::Normalize::Stem, false, Vec::new()),
         None,
@@ -236,9 +236,14 @@ fn a_failing_model_is_reported_and_the_others_finish() {
         label: "label".into(),
         id: None,
     };
-    let prep = Prepared::new("demo", &data, cols, &pre, Some("positive"))
+    Prepared::new("demo", &data, cols, &pre, Some("positive"))
         .unwrap()
-        .slice(400);
+        .slice(rows)
+}
+
+#[test]
+fn a_failing_model_is_reported_and_the_others_finish() {
+    let prep = demo_slice(3, 400);
     let mut bad = ModelSpec::from_kind("lstm", Lang::En, 2).unwrap();
     if let ModelSpec::Rnn { config, .. } = &mut bad {
         config.pretrained = Some(PathBuf::from("/nonexistent/vectors.vec"));
@@ -395,4 +400,43 @@ fn hashtag_segmentation_learns_from_training_rows_only() {
     let again = Preprocessor::new(Pipeline::from_json(&prep.pipeline.to_json()).unwrap(), None).unwrap();
     assert!(!again.needs_fit());
     assert_eq!(again.process(&data.texts[5]), prep.tokens[5]);
+}
+
+/// `set_refit` reaches every part (a blend's network and its NB-LR), the runs record it and the
+/// report says it; without it nothing refits.
+#[test]
+fn refit_reaches_every_part_and_the_report_says_so() {
+    let prep = demo_slice(7, 300);
+    let mut blend = ModelSpec::from_kind("blend", Lang::En, 2).unwrap();
+    if let ModelSpec::Blend { config, .. } = &mut blend {
+        (config.epochs, config.emb, config.hidden, config.bag_buckets) = (1, 8, 8, 1024);
+    }
+    let mut specs = vec![ModelSpec::from_kind("nbsvm", Lang::En, 2).unwrap(), blend];
+    assert!(specs.iter().all(|s| !s.refit()));
+    specs.iter_mut().for_each(|s| s.set_refit(true));
+    assert!(specs.iter().all(ModelSpec::refit));
+    if let ModelSpec::Blend { config, params, .. } = &specs[1] {
+        assert!(config.refit && params.refit == Some(true), "both parts of a blend");
+    }
+    let out = out_dir("refit");
+    let plan = Plan {
+        specs,
+        seeds: 1,
+        quick: true,
+        out: out.clone(),
+        reference: Vec::new(),
+        command: "test".into(),
+        device: Device::Cpu,
+    };
+    let mut obs = Quiet(Silent, Vec::new());
+    let report = run(&prep, json!({"name": "demo"}), &plan, &mut obs).unwrap();
+    assert!(obs.1.is_empty(), "{:?}", obs.1);
+    assert_eq!(report["refit"], true);
+    let runs = |i: usize| report["models"][i]["runs"][0].clone();
+    assert_eq!(runs(0)["refit"], true);
+    assert_eq!(runs(1)["params"]["rnn"]["refit"], true);
+    assert!(std::fs::read_to_string(out.join("report.md"))
+        .unwrap()
+        .contains("**Refit**"));
+    std::fs::remove_dir_all(&out).ok();
 }

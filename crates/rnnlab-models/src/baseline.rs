@@ -67,6 +67,10 @@ pub struct BaselineParams {
     pub c: Option<f64>,
     pub class_weight: ClassWeight,
     pub alpha: Option<f64>,
+    /// After choosing the threshold on validation, fit again on training + validation rows
+    /// and keep that model with the threshold (scikit-learn's `refit`; see
+    /// [`Baseline::fit_validated`]).
+    pub refit: Option<bool>,
 }
 
 /// What a baseline kind resolves to: its vectorizer settings and classifier settings.
@@ -290,6 +294,39 @@ impl Baseline {
         ))
     }
 
+    /// Fits on `train` and chooses the decision threshold on `val` (binary tasks); with
+    /// `params.refit`, then fits again on `train` and `val` together and keeps that model with
+    /// the threshold chosen before (its rows are in the second fit, so they cannot choose it).
+    /// Returns the model, the first fit's validation probabilities (what the threshold was
+    /// chosen on) and both fits' report.
+    pub fn fit_validated(
+        kind: BaselineKind,
+        params: BaselineParams,
+        labels: LabelSet,
+        train: (&[Vec<String>], &[usize]),
+        val: (&[Vec<String>], &[usize]),
+    ) -> Result<(Self, Vec<Vec<f32>>, FitReport), Error> {
+        let refit = params.refit.unwrap_or(false);
+        let (mut model, mut report) = Self::fit_timed(kind, params.clone(), labels.clone(), train.0, train.1)?;
+        let val_proba = model.predict_proba(val.0)?;
+        let threshold = labels
+            .positive
+            .map(|pos| crate::metrics::best_threshold(val.1, &val_proba, pos));
+        if refit {
+            let docs: Vec<Vec<String>> = train.0.iter().chain(val.0).cloned().collect();
+            let y: Vec<usize> = train.1.iter().chain(val.1).copied().collect();
+            let (second, again) = Self::fit_timed(kind, params, labels, &docs, &y)?;
+            model = second;
+            report = FitReport {
+                vectorize_s: report.vectorize_s + again.vectorize_s,
+                train_s: report.train_s + again.train_s,
+                n_features: again.n_features,
+            };
+        }
+        model.threshold = threshold;
+        Ok((model, val_proba, report))
+    }
+
     /// Class probabilities of token lists, `[n, n_classes]`.
     pub fn predict_proba(&self, docs: &[Vec<String>]) -> Result<Vec<Vec<f32>>, Error> {
         let x = self.vectorizer.transform(docs);
@@ -476,6 +513,68 @@ mod tests {
             .iter()
             .map(|t| t.split_whitespace().map(String::from).collect())
             .collect()
+    }
+
+    /// `fit_validated`: the threshold is chosen on validation by the first fit; `refit` then
+    /// trains on training + validation rows (a word only validation has now counts) and keeps
+    /// that threshold and the first fit's validation probabilities.
+    #[test]
+    fn fit_validated_chooses_on_validation_and_refits_on_both() {
+        let train = docs(&[
+            "good great film",
+            "great good fun",
+            "good fun",
+            "bad awful film",
+            "awful bad boring",
+            "bad boring",
+        ]);
+        let y = vec![1, 1, 1, 0, 0, 0];
+        let val = docs(&["superb good", "superb great", "dreadful bad", "bad dreadful film"]);
+        let y_val = vec![1, 1, 0, 0];
+        let labels = LabelSet::fit(&["neg".to_string(), "pos".to_string()], None).unwrap();
+        let params = |refit| BaselineParams {
+            min_df: Some(Df::Count(1)),
+            refit,
+            ..Default::default()
+        };
+        let fit = |refit| {
+            Baseline::fit_validated(
+                BaselineKind::Nbsvm,
+                params(refit),
+                labels.clone(),
+                (&train, &y),
+                (&val, &y_val),
+            )
+            .unwrap()
+        };
+        let (plain, pv, report) = fit(None);
+        let alone = Baseline::fit(BaselineKind::Nbsvm, params(None), labels.clone(), &train, &y).unwrap();
+        assert_eq!(
+            pv,
+            alone.predict_proba(&val).unwrap(),
+            "validation probabilities of the first fit"
+        );
+        assert_eq!(plain.threshold, Some(crate::metrics::best_threshold(&y_val, &pv, 1)));
+        let (refit, pv_refit, report_refit) = fit(Some(true));
+        assert_eq!(
+            pv_refit, pv,
+            "the reported validation probabilities stay the first fit's"
+        );
+        assert_eq!(refit.threshold, plain.threshold, "the threshold stays the first fit's");
+        assert!(
+            report_refit.n_features > report.n_features,
+            "validation's words are features after the refit"
+        );
+        let unseen = docs(&["superb", "dreadful"]);
+        let (p, q) = (
+            plain.predict_proba(&unseen).unwrap(),
+            refit.predict_proba(&unseen).unwrap(),
+        );
+        assert!((p[0][1] - p[1][1]).abs() < 1e-6, "words the first fit never saw: {p:?}");
+        assert!(
+            q[0][1] > q[1][1] + 0.05,
+            "the refit learned them from validation: {q:?}"
+        );
     }
 
     #[test]
