@@ -26,14 +26,14 @@ pub enum ModelSpec {
         /// Train on the words without the pipeline's stemming or lemmatisation, unless the
         /// user chose the normalisation ([`Prepared::normalization_chosen`]): `best-rnn` for
         /// English (hate speech, cross-validated on two splits of the training rows into folds:
-        /// see the README).
+        /// see docs/best-rnn.md).
         raw_words: bool,
     },
     Blend {
         config: RnnConfig,
         params: BaselineParams,
         /// The network part reads the words without stemming or lemmatisation, as `best-rnn`
-        /// does, while NB-LR keeps the data set's pipeline (English; cross-validated, README).
+        /// does, while NB-LR keeps the data set's pipeline (English; cross-validated, docs/best-rnn.md).
         raw_words: bool,
     },
 }

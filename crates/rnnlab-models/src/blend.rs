@@ -1,8 +1,8 @@
 //! A recurrent network and NB-LR with their class probabilities blended,
 //! `w p_nbsvm + (1 - w) p_rnn`, the weight (and a binary task's threshold) chosen on
 //! validation. The two rank different texts well: on hate speech the network misses fewer
-//! paraphrases and the bag of n-grams is surer of repeats and templates (README, "Recurrent
-//! networks"). The directory holds both models whole: `rnn/` and `nbsvm/` beside `model.json`.
+//! paraphrases and the bag of n-grams is surer of repeats and templates (docs/best-rnn.md).
+//! The directory holds both models whole: `rnn/` and `nbsvm/` beside `model.json`.
 
 use std::path::Path;
 

@@ -341,14 +341,14 @@ impl Default for RnnConfig {
 
 impl RnnConfig {
     /// The project's own recipe (`--model best-rnn`) for a task in Russian or not, with
-    /// `n_classes` classes: see the README for how it was chosen. English texts train with label smoothing
+    /// `n_classes` classes: see docs/best-rnn.md for how it was chosen. English texts train with label smoothing
     /// 0.4 and `<s>`/`</s>` markers (hate speech, 5-fold cross-validation on the training split:
     /// F1 0.7324 against 0.7057 without either; the markers keep an empty text from the middle
     /// of the squeezed probabilities); on the Russian sets neither raised validation, so they
     /// train without. Binary tasks weigh the bag's n-grams by their NB log-count ratios
     /// (`bag_nb`; cross-validation 0.7361 against 0.7322, three seeds each) and add the wide
     /// part at a tenth of the learning rate, NBSVM's linear model inside the network (`bag_wide`,
-    /// `bag_wide_lr`; cross-validation over six seeds 0.7447 against 0.7393 on the README's
+    /// `bag_wide_lr`; cross-validation over six seeds 0.7447 against 0.7393 on `scripts/cv-hate.py`'s
     /// folds, level on `rnnlab cv`'s stratified ones; at the full rate it overtakes the network
     /// within two epochs: 0.7267). The text the recipe reads is the experiment layer's to
     /// choose: `rnnlab-experiment`'s `ModelSpec` gives it English words unstemmed.
@@ -565,7 +565,7 @@ mod tests {
         let b = RnnConfig::best(false, 2);
         assert!(b.validate().is_ok());
         // English trains with label smoothing, Russian without; only binary tasks weigh the
-        // bag by NB ratios (the README says why).
+        // bag by NB ratios (docs/best-rnn.md says why).
         assert!(b.label_smoothing > 0.0 && b.bos_eos && b.bag_nb);
         let ru = RnnConfig::best(true, 3);
         assert!(ru.validate().is_ok());
