@@ -122,6 +122,10 @@ pub struct PrepArgs {
     /// A file of extra stop words, one per line.
     #[arg(long, value_name = "FILE")]
     pub stopwords: Option<PathBuf>,
+    /// Keep punctuation tokens (`!!!`, `?`, `…`, quotes; dropped by default, while emoticons
+    /// and emoji are always kept). `best-rnn` keeps them for English whatever this says.
+    #[arg(long)]
+    pub keep_punctuation: bool,
     /// Split compound hashtags into words (`#endhate` → `end hate`) by the word counts of the
     /// training rows (words seen at least 3 times outside hashtags; the counts are saved in
     /// pipeline.json). Off by default.
@@ -171,7 +175,10 @@ impl PrepArgs {
                 .collect(),
             None => Vec::new(),
         };
-        let pipeline = Pipeline::standard(lang, normalize, self.keep_stopwords, extra);
+        let mut pipeline = Pipeline::standard(lang, normalize, self.keep_stopwords, extra);
+        if self.keep_punctuation {
+            pipeline = pipeline.with_punctuation();
+        }
         Ok(if self.segment_hashtags {
             pipeline.with_hashtag_segmentation(HASHTAG_MIN_COUNT)
         } else {
@@ -181,7 +188,7 @@ impl PrepArgs {
 
     /// Whether the user chose how words are normalised (`--lemmatize`, `--stem`,
     /// `--no-normalize` or a `--pipeline` file); else a model recipe may choose (`best-rnn`
-    /// reads English words unstemmed).
+    /// keeps punctuation and reads English words unstemmed).
     pub fn normalization_given(&self) -> bool {
         self.lemmatize || self.stem || self.no_normalize || self.pipeline.is_some()
     }

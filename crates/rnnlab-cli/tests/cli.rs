@@ -77,6 +77,20 @@ fn saved_pipeline_is_reused() {
     assert!(text.contains(",cats running"), "{text}");
 }
 
+/// `--keep-punctuation` keeps `!!!`, `?`, `…` as tokens; by default only emoticons stay.
+#[test]
+fn punctuation_kept_on_request() {
+    let dir = test_dir();
+    let input = dir.path().join("punct.csv");
+    std::fs::write(&input, "text\n\"Really?! Loved it, so much… :)\"\n").unwrap();
+    let out = dir.path().join("punct_out.csv");
+    let plain = ["--lang", "en", "--no-normalize"];
+    let text = preprocess_to(&input, &out, &plain);
+    assert!(text.ends_with(",really loved much :)"), "{text}");
+    let text = preprocess_to(&input, &out, &[&plain[..], &["--keep-punctuation"]].concat());
+    assert!(text.ends_with(",\"really ? ! loved , much … :)\""), "{text}");
+}
+
 /// `--segment-hashtags` learns its words from the input's rows, and a saved pipeline carries
 /// them to other inputs.
 #[test]

@@ -132,6 +132,25 @@ impl Pipeline {
         }
     }
 
+    /// Whether a step drops punctuation tokens.
+    pub fn drops_punctuation(&self) -> bool {
+        self.steps.iter().any(|s| matches!(s, Step::DropPunctuation))
+    }
+
+    /// The same pipeline keeping punctuation tokens (`!!!`, `?`, `…`, quotes): without its
+    /// `drop_punctuation` step. Emoticons and emoji are kept either way.
+    pub fn with_punctuation(&self) -> Pipeline {
+        Pipeline {
+            lang: self.lang,
+            steps: self
+                .steps
+                .iter()
+                .filter(|s| !matches!(s, Step::DropPunctuation))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The same pipeline with a (not yet fitted) hashtag segmenter right after the tokenizer,
     /// keeping words seen `min_count` times; an existing one is replaced.
     pub fn with_hashtag_segmentation(&self, min_count: u64) -> Pipeline {
@@ -463,6 +482,23 @@ mod tests {
         assert_eq!(raw.without_normalization(), raw);
         let lemmas = Pipeline::standard(Lang::Ru, Normalize::Lemmatize, true, vec![]);
         assert!(lemmas.normalizes() && !lemmas.without_normalization().needs_lemmatizer());
+    }
+
+    #[test]
+    fn with_punctuation_keeps_every_other_step() {
+        let stemmed = Pipeline::standard(Lang::En, Normalize::Stem, false, vec![]);
+        let punct = stemmed.with_punctuation();
+        assert!(stemmed.drops_punctuation() && !punct.drops_punctuation());
+        assert_eq!(punct.steps.len() + 1, stemmed.steps.len());
+        assert!(punct.normalizes());
+        assert_eq!(
+            Preprocessor::new(punct.clone(), None)
+                .unwrap()
+                .process("@user I don't like running, really?! … :("),
+            ["<user>", "not_like", "run", ",", "realli", "?", "!", "…", ":("]
+        );
+        assert_eq!(punct.with_punctuation(), punct);
+        assert_eq!(Pipeline::from_json(&punct.to_json()).unwrap(), punct);
     }
 
     #[test]
