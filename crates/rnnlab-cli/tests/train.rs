@@ -567,7 +567,8 @@ fn best_rnn_sets_bag_nb_and_wide_for_binary_tasks_only() {
     assert_eq!(metrics["params"]["bag_nb"], false);
     assert_eq!(metrics["params"]["bag_wide"], false);
     assert_eq!(metrics["labels"].as_array().unwrap().len(), 3);
-    // English words unstemmed, best-rnn's recipe; --stem, the user's choice, keeps the stems.
+    // English words unstemmed and punctuation kept, best-rnn's recipe; --stem, the user's
+    // choice, keeps the user's pipeline whole: stems, punctuation dropped.
     let steps = |model: &str| -> Vec<String> {
         let p: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.path().join(model).join("pipeline.json")).unwrap())
@@ -579,11 +580,13 @@ fn best_rnn_sets_bag_nb_and_wide_for_binary_tasks_only() {
             .map(|s| s["type"].as_str().unwrap().to_string())
             .collect()
     };
-    assert!(steps("three").contains(&"drop_punctuation".to_string()));
+    assert!(steps("three").contains(&"drop_stopwords".to_string()));
+    assert!(!steps("three").contains(&"drop_punctuation".to_string()), "{:?}", steps("three"));
     assert!(!steps("three").contains(&"stem".to_string()), "{:?}", steps("three"));
     let o = train(&three, "stemmed", &["--stem"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(steps("stemmed").last().map(String::as_str), Some("stem"));
+    assert!(steps("stemmed").contains(&"drop_punctuation".to_string()));
 }
 
 #[test]

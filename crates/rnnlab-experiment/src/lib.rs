@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 pub use cv::{cross_validate, CvPlan};
 pub use prepared::Prepared;
 pub use runner::{run, Plan, RunObserver};
-pub use train::{train_model, ModelSpec};
+pub use train::{train_model, ModelSpec, NetworkTokens};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

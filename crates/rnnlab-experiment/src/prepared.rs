@@ -15,7 +15,8 @@ pub struct Prepared {
     pub lang: Lang,
     pub pipeline: Pipeline,
     /// The user chose how words are normalised (a flag or a pipeline file): a model recipe
-    /// with its own choice (`best-rnn` for English reads words unstemmed) keeps the user's.
+    /// with its own choice (`best-rnn` for English reads words unstemmed, punctuation kept)
+    /// keeps the user's pipeline.
     pub normalization_chosen: bool,
     /// The raw texts, for reports (misclassified samples).
     pub texts: Vec<String>,
@@ -121,10 +122,11 @@ impl Prepared {
         }
     }
 
-    /// The same rows preprocessed again by the pipeline without its stemming or lemmatisation
-    /// (see [`Pipeline::without_normalization`]; needs no dictionary).
-    pub fn without_normalization(&self) -> Result<Prepared, Error> {
-        let pre = Preprocessor::new(self.pipeline.without_normalization(), None)?;
+    /// The same rows preprocessed again by another pipeline (a model recipe's own:
+    /// [`crate::ModelSpec::network_pipeline`]); one that lemmatises is an error (no dictionary
+    /// is kept here).
+    pub fn reprocessed(&self, pipeline: Pipeline) -> Result<Prepared, Error> {
+        let pre = Preprocessor::new(pipeline, None)?;
         let t0 = Instant::now();
         let (tokens, _) = pre.process_all(&self.texts);
         Ok(Prepared {

@@ -9,7 +9,7 @@ use rnnlab_models::baseline::{Baseline, BaselineKind, BaselineParams};
 use rnnlab_models::blend::{self, Blend};
 use rnnlab_models::metrics::{predict_classes, SplitMetrics};
 use rnnlab_models::rnn::{self, CellKind, RnnConfig, TrainObserver};
-use rnnlab_text::Lang;
+use rnnlab_text::{Lang, Pipeline};
 use serde_json::{json, Value};
 
 use crate::prepared::Prepared;
@@ -23,19 +23,54 @@ pub enum ModelSpec {
     Rnn {
         kind: String,
         config: RnnConfig,
-        /// Train on the words without the pipeline's stemming or lemmatisation, unless the
-        /// user chose the normalisation ([`Prepared::normalization_chosen`]): `best-rnn` for
-        /// English (hate speech, cross-validated on two splits of the training rows into folds:
-        /// see docs/best-rnn.md).
-        raw_words: bool,
+        /// What its network reads where that departs from the data set's pipeline.
+        tokens: NetworkTokens,
     },
     Blend {
         config: RnnConfig,
         params: BaselineParams,
-        /// The network part reads the words without stemming or lemmatisation, as `best-rnn`
-        /// does, while NB-LR keeps the data set's pipeline (English; cross-validated, docs/best-rnn.md).
-        raw_words: bool,
+        /// What the network part reads, as `best-rnn`, while NB-LR keeps the data set's
+        /// pipeline.
+        tokens: NetworkTokens,
     },
+}
+
+/// What a recipe's network reads where it departs from the data set's pipeline (every other
+/// kind, and NB-LR in a blend, reads that pipeline as it is). `best-rnn`'s were chosen by
+/// cross-validation of the training rows (docs/best-rnn.md). A user's choice of preprocessing
+/// (a normalisation flag or a pipeline file: [`Prepared::normalization_chosen`]) wins: the
+/// network then reads the user's pipeline exactly.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetworkTokens {
+    /// Words as written: without the pipeline's stemming or lemmatisation. (Punctuation kept
+    /// on a lemmatising pipeline would need the dictionary again: an error in `train_model`.)
+    pub words_as_written: bool,
+    /// Punctuation tokens kept (`!!!`, `?`, `…`, quotes).
+    pub punctuation: bool,
+}
+
+impl NetworkTokens {
+    /// `best-rnn`'s: for English, words unstemmed and punctuation kept; Russian reads the data
+    /// set's pipeline (lemmas: a few thousand tweets do not teach word vectors its inflection;
+    /// punctuation gained on banks and lost on telecoms).
+    pub fn best(lang: Lang) -> Self {
+        NetworkTokens {
+            words_as_written: lang == Lang::En,
+            punctuation: lang == Lang::En,
+        }
+    }
+
+    /// The pipeline these make of `pipeline`.
+    pub fn apply(&self, pipeline: &Pipeline) -> Pipeline {
+        let mut p = pipeline.clone();
+        if self.words_as_written {
+            p = p.without_normalization();
+        }
+        if self.punctuation {
+            p = p.with_punctuation();
+        }
+        p
+    }
 }
 
 /// Every model kind, in the order reports list them when tied.
@@ -66,10 +101,13 @@ impl ModelSpec {
             return Ok(ModelSpec::Blend {
                 config: RnnConfig::best(lang == Lang::Ru, n_classes),
                 params: BaselineParams::default(),
-                raw_words: lang == Lang::En,
+                tokens: NetworkTokens::best(lang),
             });
         }
-        let raw_words = kind == "best-rnn" && lang == Lang::En;
+        let tokens = match kind {
+            "best-rnn" => NetworkTokens::best(lang),
+            _ => NetworkTokens::default(),
+        };
         let config = match kind {
             "best-rnn" => RnnConfig::best(lang == Lang::Ru, n_classes),
             _ => match CellKind::from_name(kind) {
@@ -88,7 +126,7 @@ impl ModelSpec {
         Ok(ModelSpec::Rnn {
             kind: kind.to_string(),
             config,
-            raw_words,
+            tokens,
         })
     }
 
@@ -100,12 +138,23 @@ impl ModelSpec {
         }
     }
 
-    /// Whether its network reads the words without the pipeline's stemming or lemmatisation.
-    pub fn raw_words(&self) -> bool {
-        matches!(
-            self,
-            ModelSpec::Rnn { raw_words: true, .. } | ModelSpec::Blend { raw_words: true, .. }
-        )
+    /// What its network reads where that departs from the data set's pipeline (nothing for a
+    /// baseline).
+    pub fn network_tokens(&self) -> NetworkTokens {
+        match self {
+            ModelSpec::Baseline(..) => NetworkTokens::default(),
+            ModelSpec::Rnn { tokens, .. } | ModelSpec::Blend { tokens, .. } => *tokens,
+        }
+    }
+
+    /// The pipeline its network reads where that is not `prep`'s: [`NetworkTokens::apply`]
+    /// to `prep`'s, unless the user chose the preprocessing. `None`: it reads `prep` as it is.
+    pub fn network_pipeline(&self, prep: &Prepared) -> Option<Pipeline> {
+        if prep.normalization_chosen {
+            return None;
+        }
+        let p = self.network_tokens().apply(&prep.pipeline);
+        (p != prep.pipeline).then_some(p)
     }
 
     /// Sets scikit-learn's `refit` on every part: after choosing on validation, train again on
@@ -154,8 +203,8 @@ pub struct Trained {
     pub top_features: Vec<(String, Vec<(String, f32)>)>,
 }
 
-/// Trains `spec` with `seed` on `prep` (its network's words unstemmed for a recipe with
-/// `raw_words`), writes the model directory `out` and returns its `metrics.json`.
+/// Trains `spec` with `seed` on `prep` (its network on its own tokens where the recipe has
+/// [`NetworkTokens`]), writes the model directory `out` and returns its `metrics.json`.
 pub fn train_model(
     prep: &Prepared,
     spec: &ModelSpec,
@@ -164,14 +213,15 @@ pub fn train_model(
     device: &Device,
     observer: &mut dyn TrainObserver,
 ) -> Result<Trained, Error> {
-    // A recipe whose network reads words unstemmed preprocesses the rows again (well under a
-    // second): all of a network's, a blend's network part's.
+    // A recipe whose network reads tokens of its own preprocesses the rows again (well under
+    // a second): all of a network's, a blend's network part's.
     let raw;
-    let net_prep = if spec.raw_words() && !prep.normalization_chosen && prep.pipeline.normalizes() {
-        raw = prep.without_normalization()?;
-        &raw
-    } else {
-        prep
+    let net_prep = match spec.network_pipeline(prep) {
+        Some(pipeline) => {
+            raw = prep.reprocessed(pipeline)?;
+            &raw
+        }
+        None => prep,
     };
     let prep = match spec {
         ModelSpec::Rnn { .. } => net_prep,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 use rnnlab_experiment::runner::QUICK_ROWS;
 use rnnlab_experiment::train::ALL_KINDS;
-use rnnlab_experiment::{demo, run, train_model, ModelSpec, Plan, Prepared, RunObserver};
+use rnnlab_experiment::{demo, run, train_model, ModelSpec, NetworkTokens, Plan, Prepared, RunObserver};
 use rnnlab_models::rnn::train::Silent;
 use rnnlab_models::rnn::TrainObserver;
 use rnnlab_text::dataset::{self, Columns};
@@ -269,11 +269,12 @@ fn a_failing_model_is_reported_and_the_others_finish() {
     std::fs::remove_dir_all(&out).ok();
 }
 
-/// `best-rnn` and `blend`'s network part read English words unstemmed (their recipe), unless
-/// the user chose the words' normalisation; other kinds, NB-LR in a blend, and Russian keep
-/// the data's pipeline. The pipeline saved in each model directory is the one it trained on.
+/// `best-rnn` and `blend`'s network part keep punctuation and read English words unstemmed
+/// (their recipe), unless the user chose the words' normalisation; other kinds and NB-LR in a
+/// blend keep the data's pipeline. The pipeline saved in each model directory is the one it
+/// trained on.
 #[test]
-fn best_rnn_reads_english_words_unstemmed_unless_the_user_chose() {
+fn best_rnn_reads_english_raw_tokens_unless_the_user_chose() {
     let data = demo::generate(5);
     let stemmed = Pipeline::standard(Lang::En, rnnlab_text::Normalize::Stem, false, Vec::new());
     let pre = Preprocessor::new(stemmed.clone(), None).unwrap();
@@ -286,17 +287,34 @@ fn best_rnn_reads_english_words_unstemmed_unless_the_user_chose() {
         .unwrap()
         .slice(300);
     let mut spec = ModelSpec::from_kind("best-rnn", Lang::En, 2).unwrap();
-    if let ModelSpec::Rnn { config, raw_words, .. } = &mut spec {
-        assert!(*raw_words);
+    if let ModelSpec::Rnn { config, .. } = &mut spec {
         (config.epochs, config.emb, config.hidden, config.bag_buckets) = (1, 8, 8, 1024);
     }
-    let raw_words = |kind: &str, lang: Lang| {
-        matches!(
-            ModelSpec::from_kind(kind, lang, 2).unwrap(),
-            ModelSpec::Rnn { raw_words: true, .. }
-        )
+    let tokens = |kind: &str, lang: Lang| ModelSpec::from_kind(kind, lang, 2).unwrap().network_tokens();
+    assert_eq!(tokens("gru", Lang::En), NetworkTokens::default());
+    assert_eq!(tokens("nbsvm", Lang::En), NetworkTokens::default());
+    let english = NetworkTokens {
+        words_as_written: true,
+        punctuation: true,
     };
-    assert!(!raw_words("gru", Lang::En) && !raw_words("best-rnn", Lang::Ru));
+    assert_eq!(tokens("best-rnn", Lang::En), english);
+    assert_eq!(tokens("blend", Lang::En), english);
+    assert_eq!(
+        tokens("best-rnn", Lang::Ru),
+        NetworkTokens::default(),
+        "Russian keeps its pipeline"
+    );
+    assert_eq!(tokens("blend", Lang::Ru), NetworkTokens::default());
+    let lemmas = Pipeline::standard(Lang::Ru, rnnlab_text::Normalize::Lemmatize, false, Vec::new());
+    let punct_only = NetworkTokens {
+        words_as_written: false,
+        punctuation: true,
+    };
+    let russian = punct_only.apply(&lemmas);
+    assert!(russian.needs_lemmatizer() && !russian.drops_punctuation() && lemmas.drops_punctuation());
+    assert_eq!(NetworkTokens::default().apply(&lemmas), lemmas);
+    let raw_pipeline = stemmed.without_normalization().with_punctuation();
+    assert_eq!(spec.network_pipeline(&prep), Some(raw_pipeline.clone()));
     let stems: std::collections::HashSet<&String> = prep.tokens.iter().flatten().collect();
     let out = out_dir("raw-words");
     let train = |prep: &Prepared, spec: &ModelSpec, dir: &str| -> (Pipeline, Vec<String>) {
@@ -314,17 +332,20 @@ fn best_rnn_reads_english_words_unstemmed_unless_the_user_chose() {
         (pipeline, words)
     };
     let (pipeline, words) = train(&prep, &spec, "best-rnn");
-    assert_eq!(pipeline, stemmed.without_normalization());
+    assert_eq!(pipeline, raw_pipeline);
     assert!(
         words.iter().any(|w| !w.starts_with('<') && !stems.contains(w)),
         "the vocabulary has words the stemmed tokens lack"
+    );
+    assert!(
+        words.iter().any(|w| w.chars().all(|c| c.is_ascii_punctuation())),
+        "the vocabulary has punctuation: {words:?}"
     );
     let (pipeline, _) = train(&prep, &ModelSpec::from_kind("nbsvm", Lang::En, 2).unwrap(), "nbsvm");
     assert_eq!(pipeline, stemmed, "a baseline keeps the data's pipeline");
     // A blend: NB-LR on the stems, its network on the words as written; each part's directory
     // has its own pipeline, and the blend's test predictions are made that way.
     let mut blend = ModelSpec::from_kind("blend", Lang::En, 2).unwrap();
-    assert!(blend.raw_words() && !ModelSpec::from_kind("blend", Lang::Ru, 3).unwrap().raw_words());
     if let ModelSpec::Blend { config, .. } = &mut blend {
         (config.epochs, config.emb, config.hidden, config.bag_buckets) = (1, 8, 8, 1024);
     }
@@ -333,12 +354,12 @@ fn best_rnn_reads_english_words_unstemmed_unless_the_user_chose() {
     let saved = |part: &str| Pipeline::load(&dir.join(part).join("pipeline.json")).unwrap();
     assert_eq!(saved(""), stemmed);
     assert_eq!(saved("nbsvm"), stemmed);
-    assert_eq!(saved("rnn"), stemmed.without_normalization());
+    assert_eq!(saved("rnn"), raw_pipeline);
     let vocab: rnnlab_vectorize::Vocabulary =
         serde_json::from_str(&std::fs::read_to_string(dir.join("rnn/vocab.json")).unwrap()).unwrap();
     assert!(vocab.tokens.iter().any(|w| !w.starts_with('<') && !stems.contains(w)));
     let (model, _) = rnnlab_models::blend::Blend::load(&dir, &Device::Cpu).unwrap();
-    let raw = prep.without_normalization().unwrap();
+    let raw = prep.reprocessed(raw_pipeline).unwrap();
     let proba = model.predict_proba_parts(&prep.docs(2), &raw.docs(2)).unwrap();
     assert_eq!(proba, trained.test_proba);
     let swapped = model.predict_proba_parts(&raw.docs(2), &prep.docs(2)).unwrap();
@@ -347,6 +368,7 @@ fn best_rnn_reads_english_words_unstemmed_unless_the_user_chose() {
         "the parts' tokens matter here, so the check above can fail"
     );
     prep.normalization_chosen = true;
+    assert_eq!(spec.network_pipeline(&prep), None);
     let (pipeline, words) = train(&prep, &spec, "chosen");
     assert_eq!(pipeline, stemmed, "the user's choice wins");
     assert!(words.iter().all(|w| w.starts_with('<') || stems.contains(w)));
