@@ -581,7 +581,11 @@ fn best_rnn_sets_bag_nb_and_wide_for_binary_tasks_only() {
             .collect()
     };
     assert!(steps("three").contains(&"drop_stopwords".to_string()));
-    assert!(!steps("three").contains(&"drop_punctuation".to_string()), "{:?}", steps("three"));
+    assert!(
+        !steps("three").contains(&"drop_punctuation".to_string()),
+        "{:?}",
+        steps("three")
+    );
     assert!(!steps("three").contains(&"stem".to_string()), "{:?}", steps("three"));
     let o = train(&three, "stemmed", &["--stem"]);
     assert!(o.status.success(), "{}", stderr(&o));
