@@ -121,14 +121,14 @@ impl Pipeline {
     /// The same pipeline without its stemming or lemmatisation: words as the earlier steps
     /// leave them (lowercased, negations joined).
     pub fn without_normalization(&self) -> Pipeline {
+        self.without_steps(|s| matches!(s, Step::Stem { .. } | Step::Lemmatize { .. }))
+    }
+
+    /// The same pipeline without the steps `drop` picks.
+    fn without_steps(&self, drop: impl Fn(&Step) -> bool) -> Pipeline {
         Pipeline {
             lang: self.lang,
-            steps: self
-                .steps
-                .iter()
-                .filter(|s| !matches!(s, Step::Stem { .. } | Step::Lemmatize { .. }))
-                .cloned()
-                .collect(),
+            steps: self.steps.iter().filter(|s| !drop(s)).cloned().collect(),
         }
     }
 
@@ -140,15 +140,7 @@ impl Pipeline {
     /// The same pipeline keeping punctuation tokens (`!!!`, `?`, `…`, quotes): without its
     /// `drop_punctuation` step. Emoticons and emoji are kept either way.
     pub fn with_punctuation(&self) -> Pipeline {
-        Pipeline {
-            lang: self.lang,
-            steps: self
-                .steps
-                .iter()
-                .filter(|s| !matches!(s, Step::DropPunctuation))
-                .cloned()
-                .collect(),
-        }
+        self.without_steps(|s| matches!(s, Step::DropPunctuation))
     }
 
     /// The same pipeline with a (not yet fitted) hashtag segmenter right after the tokenizer,
