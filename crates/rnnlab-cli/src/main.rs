@@ -126,6 +126,10 @@ pub struct PrepArgs {
     /// and emoji are always kept). `best-rnn` keeps them for English whatever this says.
     #[arg(long)]
     pub keep_punctuation: bool,
+    /// Keep hashtags as tags: `#love` stays the token `#love`, apart from the word `love` (by
+    /// default the `#` goes). `best-rnn` does so for English whatever this says.
+    #[arg(long)]
+    pub hashtags_as_tags: bool,
     /// Split compound hashtags into words (`#endhate` → `end hate`) by the word counts of the
     /// training rows (words seen at least 3 times outside hashtags; the counts are saved in
     /// pipeline.json). Off by default.
@@ -179,6 +183,9 @@ impl PrepArgs {
         if self.keep_punctuation {
             pipeline = pipeline.with_punctuation();
         }
+        if self.hashtags_as_tags {
+            pipeline = pipeline.with_hashtags_as_tags();
+        }
         Ok(if self.segment_hashtags {
             pipeline.with_hashtag_segmentation(HASHTAG_MIN_COUNT)
         } else {
@@ -188,7 +195,7 @@ impl PrepArgs {
 
     /// Whether the user chose how words are normalised (`--lemmatize`, `--stem`,
     /// `--no-normalize` or a `--pipeline` file); else a model recipe may choose (`best-rnn`
-    /// keeps punctuation and reads English words unstemmed).
+    /// reads English words unstemmed, with punctuation and hashtags as tags).
     pub fn normalization_given(&self) -> bool {
         self.lemmatize || self.stem || self.no_normalize || self.pipeline.is_some()
     }

@@ -91,6 +91,19 @@ fn punctuation_kept_on_request() {
     assert!(text.ends_with(",\"really ? ! loved , much … :)\""), "{text}");
 }
 
+/// `--hashtags-as-tags` keeps the `#`: `#love` and `love` are two tokens.
+#[test]
+fn hashtags_kept_as_tags_on_request() {
+    let dir = test_dir();
+    let input = dir.path().join("tags.csv");
+    std::fs::write(&input, "text\nlove this #Love\n").unwrap();
+    let out = dir.path().join("tags_out.csv");
+    let plain = ["--lang", "en", "--no-normalize"];
+    assert!(preprocess_to(&input, &out, &plain).ends_with(",love love"));
+    let text = preprocess_to(&input, &out, &[&plain[..], &["--hashtags-as-tags"]].concat());
+    assert!(text.ends_with(",love #love"), "{text}");
+}
+
 /// `--segment-hashtags` learns its words from the input's rows, and a saved pipeline carries
 /// them to other inputs.
 #[test]

@@ -143,6 +143,18 @@ impl Pipeline {
         self.without_steps(|s| matches!(s, Step::DropPunctuation))
     }
 
+    /// The same pipeline with hashtags as tags: `#love` stays the token `#love`, apart from the
+    /// word `love` (the tokenizer's `hashtag_word` off).
+    pub fn with_hashtags_as_tags(&self) -> Pipeline {
+        let mut p = self.clone();
+        for s in &mut p.steps {
+            if let Step::Tokenize(cfg) = s {
+                cfg.hashtag_word = false;
+            }
+        }
+        p
+    }
+
     /// The same pipeline with a (not yet fitted) hashtag segmenter right after the tokenizer,
     /// keeping words seen `min_count` times; an existing one is replaced.
     pub fn with_hashtag_segmentation(&self, min_count: u64) -> Pipeline {
@@ -261,13 +273,22 @@ pub struct Preprocessor {
     steps: Vec<Compiled>,
 }
 
-/// Replaces each hashtag that `seg` splits by its parts, each a hashtag token.
+/// Replaces each hashtag that `seg` splits by its parts, each a hashtag token (with the `#`
+/// where the tokenizer kept it: `#endhate` → `#end`, `#hate`).
 fn segment_hashtags(tokens: Vec<Token>, seg: &HashtagSegmenter) -> Vec<Token> {
     let mut out = Vec::with_capacity(tokens.len());
     for t in tokens {
         if t.kind == TokenKind::Hashtag {
-            if let Some(parts) = seg.split(&t.text) {
-                out.extend(parts.into_iter().map(|p| Token::new(p, TokenKind::Hashtag)));
+            let (sign, tag) = match t.text.strip_prefix('#') {
+                Some(tag) => ("#", tag),
+                None => ("", t.text.as_str()),
+            };
+            if let Some(parts) = seg.split(tag) {
+                out.extend(
+                    parts
+                        .into_iter()
+                        .map(|p| Token::new(format!("{sign}{p}"), TokenKind::Hashtag)),
+                );
                 continue;
             }
         }
@@ -491,6 +512,30 @@ mod tests {
         );
         assert_eq!(punct.with_punctuation(), punct);
         assert_eq!(Pipeline::from_json(&punct.to_json()).unwrap(), punct);
+    }
+
+    #[test]
+    fn hashtags_as_tags_keep_their_sign() {
+        let words = Pipeline::standard(Lang::En, Normalize::None, false, vec![]);
+        let tags = words.with_hashtags_as_tags();
+        assert_eq!(tags.steps.len(), words.steps.len());
+        assert_eq!(tags.with_hashtags_as_tags(), tags);
+        let text = "#Love is love #love";
+        assert_eq!(
+            Preprocessor::new(words, None).unwrap().process(text),
+            ["love", "love", "love"]
+        );
+        assert_eq!(
+            Preprocessor::new(tags.clone(), None).unwrap().process(text),
+            ["#love", "love", "#love"]
+        );
+        assert_eq!(Pipeline::from_json(&tags.to_json()).unwrap(), tags);
+        // A segmenter splits them too, each part keeping the sign.
+        let seg = Preprocessor::new(tags.with_hashtag_segmentation(2), None)
+            .unwrap()
+            .fit(&["stop hate", "stop hate"])
+            .unwrap();
+        assert_eq!(seg.process("#stophate #stop"), ["#stop", "#hate", "#stop"]);
     }
 
     #[test]
