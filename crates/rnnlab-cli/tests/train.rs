@@ -567,17 +567,25 @@ fn best_rnn_sets_bag_nb_and_wide_for_binary_tasks_only() {
     assert_eq!(metrics["params"]["bag_nb"], false);
     assert_eq!(metrics["params"]["bag_wide"], false);
     assert_eq!(metrics["labels"].as_array().unwrap().len(), 3);
-    // English words unstemmed and punctuation kept, best-rnn's recipe; --stem, the user's
-    // choice, keeps the user's pipeline whole: stems, punctuation dropped.
-    let steps = |model: &str| -> Vec<String> {
+    // English words unstemmed, punctuation and hashtags as tags kept, best-rnn's recipe;
+    // --stem, the user's choice, keeps the user's pipeline whole: stems, punctuation dropped.
+    let pipeline_steps = |model: &str| -> Vec<serde_json::Value> {
         let p: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.path().join(model).join("pipeline.json")).unwrap())
                 .unwrap();
-        p["steps"]
-            .as_array()
-            .unwrap()
+        p["steps"].as_array().unwrap().clone()
+    };
+    let steps = |model: &str| -> Vec<String> {
+        pipeline_steps(model)
             .iter()
             .map(|s| s["type"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let hashtag_word = |model: &str| -> Vec<serde_json::Value> {
+        pipeline_steps(model)
+            .iter()
+            .filter(|s| s["type"] == "tokenize")
+            .map(|s| s["hashtag_word"].clone())
             .collect()
     };
     assert!(steps("three").contains(&"drop_stopwords".to_string()));
@@ -587,10 +595,12 @@ fn best_rnn_sets_bag_nb_and_wide_for_binary_tasks_only() {
         steps("three")
     );
     assert!(!steps("three").contains(&"stem".to_string()), "{:?}", steps("three"));
+    assert_eq!(hashtag_word("three"), [serde_json::json!(false)]);
     let o = train(&three, "stemmed", &["--stem"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(steps("stemmed").last().map(String::as_str), Some("stem"));
     assert!(steps("stemmed").contains(&"drop_punctuation".to_string()));
+    assert_eq!(hashtag_word("stemmed"), [serde_json::json!(true)]);
 }
 
 #[test]

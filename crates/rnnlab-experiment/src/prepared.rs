@@ -15,8 +15,8 @@ pub struct Prepared {
     pub lang: Lang,
     pub pipeline: Pipeline,
     /// The user chose how words are normalised (a flag or a pipeline file): a model recipe
-    /// with its own choice (`best-rnn` for English reads words unstemmed, punctuation kept)
-    /// keeps the user's pipeline.
+    /// with its own choice (`best-rnn` for English reads words unstemmed, punctuation and
+    /// hashtags as tags kept) keeps the user's pipeline.
     pub normalization_chosen: bool,
     /// The raw texts, for reports (misclassified samples).
     pub texts: Vec<String>,

@@ -47,16 +47,20 @@ pub struct NetworkTokens {
     pub words_as_written: bool,
     /// Punctuation tokens kept (`!!!`, `?`, `…`, quotes).
     pub punctuation: bool,
+    /// Hashtags as tags: `#love` a token apart from the word `love`.
+    pub hashtags_as_tags: bool,
 }
 
 impl NetworkTokens {
-    /// `best-rnn`'s: for English, words unstemmed and punctuation kept; Russian reads the data
-    /// set's pipeline (lemmas: a few thousand tweets do not teach word vectors its inflection;
-    /// punctuation gained on banks and lost on telecoms).
+    /// `best-rnn`'s: for English, words unstemmed, punctuation kept and hashtags as tags;
+    /// Russian reads the data set's pipeline (lemmas: a few thousand tweets do not teach word
+    /// vectors its inflection; punctuation gained on banks and lost on telecoms).
     pub fn best(lang: Lang) -> Self {
+        let en = lang == Lang::En;
         NetworkTokens {
-            words_as_written: lang == Lang::En,
-            punctuation: lang == Lang::En,
+            words_as_written: en,
+            punctuation: en,
+            hashtags_as_tags: en,
         }
     }
 
@@ -68,6 +72,9 @@ impl NetworkTokens {
         }
         if self.punctuation {
             p = p.with_punctuation();
+        }
+        if self.hashtags_as_tags {
+            p = p.with_hashtags_as_tags();
         }
         p
     }

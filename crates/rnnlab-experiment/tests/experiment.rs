@@ -269,8 +269,8 @@ fn a_failing_model_is_reported_and_the_others_finish() {
     std::fs::remove_dir_all(&out).ok();
 }
 
-/// `best-rnn` and `blend`'s network part keep punctuation and read English words unstemmed
-/// (their recipe), unless the user chose the words' normalisation; other kinds and NB-LR in a
+/// `best-rnn` and `blend`'s network part read English words unstemmed, with punctuation and
+/// hashtags as tags (their recipe), unless the user chose the words' normalisation; other kinds and NB-LR in a
 /// blend keep the data's pipeline. The pipeline saved in each model directory is the one it
 /// trained on.
 #[test]
@@ -296,6 +296,7 @@ fn best_rnn_reads_english_raw_tokens_unless_the_user_chose() {
     let english = NetworkTokens {
         words_as_written: true,
         punctuation: true,
+        hashtags_as_tags: true,
     };
     assert_eq!(tokens("best-rnn", Lang::En), english);
     assert_eq!(tokens("blend", Lang::En), english);
@@ -307,13 +308,16 @@ fn best_rnn_reads_english_raw_tokens_unless_the_user_chose() {
     assert_eq!(tokens("blend", Lang::Ru), NetworkTokens::default());
     let lemmas = Pipeline::standard(Lang::Ru, rnnlab_text::Normalize::Lemmatize, false, Vec::new());
     let punct_only = NetworkTokens {
-        words_as_written: false,
         punctuation: true,
+        ..NetworkTokens::default()
     };
     let russian = punct_only.apply(&lemmas);
     assert!(russian.needs_lemmatizer() && !russian.drops_punctuation() && lemmas.drops_punctuation());
     assert_eq!(NetworkTokens::default().apply(&lemmas), lemmas);
-    let raw_pipeline = stemmed.without_normalization().with_punctuation();
+    let raw_pipeline = stemmed
+        .without_normalization()
+        .with_punctuation()
+        .with_hashtags_as_tags();
     assert_eq!(spec.network_pipeline(&prep), Some(raw_pipeline.clone()));
     let stems: std::collections::HashSet<&String> = prep.tokens.iter().flatten().collect();
     let out = out_dir("raw-words");
