@@ -71,6 +71,10 @@ pub struct TokenizerConfig {
     /// Squeeze letters repeated more than twice to two (`уезжаааай` → `уезжаай`).
     pub squeeze_repeats: bool,
     pub lowercase: bool,
+    /// Split on whitespace only, as Python's `str.split()`, every piece a word token: for texts
+    /// tokenized elsewhere (scripts/anchor-tokens.py writes the PyTorch anchor's). Of the
+    /// settings above only `lowercase` then applies.
+    pub whitespace: bool,
 }
 
 impl Default for TokenizerConfig {
@@ -81,6 +85,7 @@ impl Default for TokenizerConfig {
             hashtag_word: true,
             squeeze_repeats: true,
             lowercase: true,
+            whitespace: false,
         }
     }
 }
@@ -199,6 +204,17 @@ fn push_lower(out: &mut String, c: char, cfg: &TokenizerConfig) {
 
 /// Splits `text` into tokens.
 pub fn tokenize(text: &str, cfg: &TokenizerConfig) -> Vec<Token> {
+    if cfg.whitespace {
+        return text
+            .split_whitespace()
+            .map(|w| {
+                Token::new(
+                    if cfg.lowercase { w.to_lowercase() } else { w.to_string() },
+                    TokenKind::Word,
+                )
+            })
+            .collect();
+    }
     let chars: Vec<char> = text.chars().collect();
     let n = chars.len();
     let mut tokens = Vec::new();
@@ -346,6 +362,21 @@ mod tests {
             .into_iter()
             .map(|t| t.text)
             .collect()
+    }
+
+    #[test]
+    fn whitespace_mode_keeps_each_piece_whole() {
+        let cfg = TokenizerConfig {
+            whitespace: true,
+            ..Default::default()
+        };
+        let toks: Vec<(String, TokenKind)> = tokenize("  «Привет» don't\t#Tag  :) ", &cfg)
+            .into_iter()
+            .map(|t| (t.text, t.kind))
+            .collect();
+        let words = ["«привет»", "don't", "#tag", ":)"];
+        assert_eq!(toks, words.map(|w| (w.to_string(), TokenKind::Word)));
+        assert!(tokenize(" \n ", &cfg).is_empty());
     }
 
     #[test]

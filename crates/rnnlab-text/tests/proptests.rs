@@ -20,6 +20,13 @@ proptest! {
     }
 
     #[test]
+    fn whitespace_tokens_are_the_text_split_on_whitespace(s in "\\PC{0,200}") {
+        let cfg = TokenizerConfig { whitespace: true, lowercase: false, ..Default::default() };
+        let toks: Vec<String> = tokenize(&s, &cfg).into_iter().map(|t| t.text).collect();
+        prop_assert_eq!(toks.join(" "), s.split_whitespace().collect::<Vec<_>>().join(" "));
+    }
+
+    #[test]
     fn tweet_like_text(s in "[a-zA-Zа-яА-ЯёЁ0-9@#:;()\\-'’ .,!?😀❤️&<>/]{0,120}") {
         let en = Preprocessor::new(Pipeline::standard(Lang::En, Normalize::Stem, false, vec![]), None).unwrap();
         let ru = Preprocessor::new(Pipeline::standard(Lang::Ru, Normalize::Stem, false, vec![]), None).unwrap();
