@@ -687,8 +687,8 @@ fn load_model(dir: &Path, morph_dict: Option<&PathBuf>) -> Result<Loaded> {
         Ok(Preprocessor::new(pipeline, lemmatizer)?)
     };
     let pipeline = Pipeline::load(&dir.join("pipeline.json"))?;
-    // A blend's network part may have trained on other tokens (punctuation kept, unstemmed
-    // English words).
+    // A blend's network part may have trained on other tokens (unstemmed English words,
+    // punctuation and hashtags as tags kept).
     let rnn_pipeline = match &model {
         AnyModel::Blend(_) if dir.join("rnn/pipeline.json").is_file() => {
             Some(Pipeline::load(&dir.join("rnn/pipeline.json"))?).filter(|p| *p != pipeline)

@@ -351,8 +351,8 @@ impl RnnConfig {
     /// `bag_wide_lr`; cross-validation over six seeds 0.7447 against 0.7393 on `scripts/cv-hate.py`'s
     /// folds, level on `rnnlab cv`'s stratified ones; at the full rate it overtakes the network
     /// within two epochs: 0.7267). The text the recipe reads is the experiment layer's to
-    /// choose: `rnnlab-experiment`'s `ModelSpec` keeps punctuation and gives it English words
-    /// unstemmed.
+    /// choose: `rnnlab-experiment`'s `NetworkTokens` gives it English words unstemmed, with
+    /// punctuation and hashtags as tags.
     pub fn best(lang_is_russian: bool, n_classes: usize) -> Self {
         RnnConfig {
             cell: CellKind::Gru,
