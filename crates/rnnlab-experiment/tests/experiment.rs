@@ -270,9 +270,9 @@ fn a_failing_model_is_reported_and_the_others_finish() {
 }
 
 /// `best-rnn` and `blend`'s network part read English words unstemmed, with punctuation and
-/// hashtags as tags (their recipe), unless the user chose the words' normalisation; other kinds and NB-LR in a
-/// blend keep the data's pipeline. The pipeline saved in each model directory is the one it
-/// trained on.
+/// hashtags as tags (their recipe), unless the user chose the words' normalisation; other
+/// kinds and NB-LR in a blend keep the data's pipeline. The pipeline saved in each model
+/// directory is the one it trained on.
 #[test]
 fn best_rnn_reads_english_raw_tokens_unless_the_user_chose() {
     let data = demo::generate(5);
