@@ -35,8 +35,8 @@ pub struct CvArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Another run's cv.json (or its folder) of the same data and folds: also print the
-    /// difference of the pooled figures, seed by seed (or against its single run, a
-    /// baseline's), with its standard error.
+    /// difference of the pooled figures, seed by seed (a baseline's single run: against every
+    /// seed), with its standard error. A network reference needs a seed in common.
     #[arg(long, value_name = "CV.json")]
     against: Option<PathBuf>,
     /// Seed of the validation split of --train files.

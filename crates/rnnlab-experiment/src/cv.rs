@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 
 use candle_core::Device;
+use rnnlab_models::baseline::BaselineKind;
 use rnnlab_models::metrics::SplitMetrics;
 use serde_json::{json, Value};
 
@@ -118,6 +119,14 @@ pub fn cross_validate(prep: &Prepared, plan: &CvPlan, obs: &mut dyn RunObserver)
     });
     if let Some(reference) = &plan.against {
         same_folds(&doc, reference)?;
+        let planned: Vec<Value> = seeds.iter().map(|&s| json!({ "seed": s })).collect();
+        if pairs(&planned, reference).is_empty() {
+            return Err(Error::Input(format!(
+                "--against: the reference ran seed(s) {}, this run {seeds:?}: no seed in common \
+                 (a network is compared seed by seed; a baseline's single run with every seed)",
+                reference_seeds(reference)
+            )));
+        }
     }
     std::fs::create_dir_all(&plan.out).map_err(|e| Error::io(&plan.out, e))?;
     let mut pooled_main = Vec::new();
@@ -173,7 +182,11 @@ pub fn cross_validate(prep: &Prepared, plan: &CvPlan, obs: &mut dyn RunObserver)
         doc["runs"].as_array_mut().expect("runs is an array").push(run);
         doc["summary"] = summary(&pooled_main);
         if let Some(reference) = &plan.against {
-            doc["against"] = compare(&doc, reference)?;
+            // Until a seed in common has run there is nothing to compare yet.
+            let ours = doc["runs"].as_array().cloned().unwrap_or_default();
+            if !pairs(&ours, reference).is_empty() {
+                doc["against"] = compare(&doc, reference)?;
+            }
         }
         write_json(&plan.out.join("cv.json"), &doc)?;
     }
@@ -204,9 +217,35 @@ fn same_folds(doc: &Value, reference: &Value) -> Result<(), Error> {
     Ok(())
 }
 
+/// The runs of `ours` paired with `reference`'s: seed by seed where both ran the seed, or every
+/// run with a baseline's single run (a baseline is deterministic: its one run stands for every
+/// seed). A network's runs pair by seed only, so a one-seed network never pairs other seeds.
+fn pairs<'a>(ours: &'a [Value], reference: &'a Value) -> Vec<(&'a Value, &'a Value)> {
+    let theirs = reference["runs"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let baseline = reference["kind"].as_str().and_then(BaselineKind::from_name).is_some();
+    match theirs {
+        [one] if baseline => ours.iter().map(|r| (r, one)).collect(),
+        _ => ours
+            .iter()
+            .filter_map(|r| theirs.iter().find(|t| t["seed"] == r["seed"]).map(|t| (r, t)))
+            .collect(),
+    }
+}
+
+/// The seeds `reference` ran, for messages.
+fn reference_seeds(reference: &Value) -> String {
+    let seeds: Vec<String> = reference["runs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["seed"].to_string())
+        .collect();
+    format!("[{}]", seeds.join(", "))
+}
+
 /// `doc` against `reference`, another `cv.json` of the same folds: the difference of the pooled
 /// main metric, seed by seed where both ran the seed (paired: the same folds, the same seed),
-/// or against `reference`'s single run (a baseline); its mean, standard error and the held folds
+/// or against `reference`'s single run when it is a baseline's; its mean, standard error and the held folds
 /// where `doc` is ahead; and per held fold the difference averaged over seeds, whose spread is
 /// what one split of that size (a test split) can show. An error when the two are not the same
 /// data and folds.
@@ -228,17 +267,12 @@ pub fn compare(doc: &Value, reference: &Value) -> Result<Value, Error> {
             .collect()
     };
     let ours = doc["runs"].as_array().cloned().unwrap_or_default();
-    let theirs = reference["runs"].as_array().cloned().unwrap_or_default();
-    let pairs: Vec<(&Value, &Value)> = match theirs.as_slice() {
-        [] => Vec::new(),
-        [one] => ours.iter().map(|r| (r, one)).collect(),
-        _ => ours
-            .iter()
-            .filter_map(|r| theirs.iter().find(|t| t["seed"] == r["seed"]).map(|t| (r, t)))
-            .collect(),
-    };
+    let pairs = pairs(&ours, reference);
     if pairs.is_empty() {
-        return Err(Error::Input("--against: no seed in common with the reference".into()));
+        return Err(Error::Input(format!(
+            "--against: no seed in common with the reference (its seeds: {})",
+            reference_seeds(reference)
+        )));
     }
     let diffs: Vec<f64> = pairs.iter().map(|(a, b)| main(a) - main(b)).collect();
     let (mut ahead, mut folds) = (0, 0);

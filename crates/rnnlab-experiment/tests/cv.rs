@@ -338,6 +338,19 @@ fn against_another_run_gives_the_differences_seed_by_seed() {
         "{}",
         markdown(&doc)
     );
+    // A network's single run pairs only its own seed (a baseline's pairs every seed), and a
+    // plan with none of its seeds is refused before any training.
+    let mut seed1 = one.clone();
+    seed1["runs"] = serde_json::json!([one["runs"][1].clone()]);
+    let vs = compare(&two, &seed1).unwrap();
+    assert_eq!(vs["seeds"], serde_json::json!([1]));
+    assert!((vs["diffs"][0].as_f64().unwrap() - d[1]).abs() < 1e-4, "{vs}");
+    let out = dirs[3].path().join("no-common-seed");
+    let mut p = plan(gru(1), 2, &[0], &out);
+    p.against = Some(seed1);
+    let e = cross_validate(&prep, &p, &mut quiet()).unwrap_err();
+    assert!(e.is_bad_input() && e.to_string().contains("no seed in common"), "{e}");
+    assert!(!out.exists(), "a refused plan makes no folder");
     // Other folds: refused before any training.
     let mut p = plan(gru(1), 3, &[0], dirs[3].path());
     p.against = Some(base);
