@@ -183,8 +183,8 @@ pub fn cross_validate(prep: &Prepared, plan: &CvPlan, obs: &mut dyn RunObserver)
         doc["summary"] = summary(&pooled_main);
         if let Some(reference) = &plan.against {
             // Until a seed in common has run there is nothing to compare yet.
-            let ours = doc["runs"].as_array().cloned().unwrap_or_default();
-            if !pairs(&ours, reference).is_empty() {
+            let ours = doc["runs"].as_array().map(Vec::as_slice).unwrap_or_default();
+            if !pairs(ours, reference).is_empty() {
                 doc["against"] = compare(&doc, reference)?;
             }
         }
@@ -245,10 +245,10 @@ fn reference_seeds(reference: &Value) -> String {
 
 /// `doc` against `reference`, another `cv.json` of the same folds: the difference of the pooled
 /// main metric, seed by seed where both ran the seed (paired: the same folds, the same seed),
-/// or against `reference`'s single run when it is a baseline's; its mean, standard error and the held folds
-/// where `doc` is ahead; and per held fold the difference averaged over seeds, whose spread is
-/// what one split of that size (a test split) can show. An error when the two are not the same
-/// data and folds.
+/// or against `reference`'s single run when it is a baseline's ([`pairs`]); its mean, standard
+/// error and the held folds where `doc` is ahead; and per held fold the difference averaged
+/// over seeds, whose spread is what one split of that size (a test split) can show. An error
+/// when the two are not the same data and folds, or share no seed.
 pub fn compare(doc: &Value, reference: &Value) -> Result<Value, Error> {
     same_folds(doc, reference)?;
     let main = |run: &Value| -> f64 {

@@ -222,11 +222,11 @@ pub fn train_model(
 ) -> Result<Trained, Error> {
     // A recipe whose network reads tokens of its own preprocesses the rows again (well under
     // a second): all of a network's, a blend's network part's.
-    let raw;
+    let reprocessed;
     let net_prep = match spec.network_pipeline(prep) {
         Some(pipeline) => {
-            raw = prep.reprocessed(pipeline)?;
-            &raw
+            reprocessed = prep.reprocessed(pipeline)?;
+            &reprocessed
         }
         None => prep,
     };
