@@ -6,10 +6,10 @@
 
 use candle_core::{Device, Tensor, Var};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rnnlab_models::rnn::recurrent::{Kernel, RecurrentStack};
-use rnnlab_models::rnn::rng::Rng;
-use rnnlab_models::rnn::speed::SpeedShape;
-use rnnlab_models::rnn::CellKind;
+use rnnlab_kernels::recurrent::{Kernel, RecurrentStack};
+use rnnlab_kernels::Rng;
+use rnnlab_rnn::speed::SpeedShape;
+use rnnlab_rnn::CellKind;
 
 /// As in the `rnnlab` binary (glibc's allocator re-faults every large temporary).
 #[global_allocator]

@@ -3,8 +3,8 @@
 //! Run: `cargo bench -p rnnlab-benches --bench vectorize` (RNNLAB_DATA_DIR for the real data).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rnnlab_models::baseline::{Baseline, BaselineKind, BaselineParams, Vectorizer};
-use rnnlab_models::LabelSet;
+use rnnlab_baselines::baseline::{Baseline, BaselineKind, BaselineParams, Vectorizer};
+use rnnlab_baselines::LabelSet;
 use rnnlab_text::{Lang, Normalize, Pipeline, Preprocessor};
 
 fn bench_vectorize(c: &mut Criterion) {

@@ -122,10 +122,10 @@ pub struct SpeedArgs {
 
 impl SpeedArgs {
     fn run(&self, mode: &str) -> Result<()> {
-        use rnnlab_models::rnn::{speed::SpeedShape, CellKind};
+        use rnnlab_rnn::{speed::SpeedShape, CellKind};
         if let Some(n) = self.threads {
             if n == 0 {
-                return Err(rnnlab_models::Error::Param("--threads must be at least 1".into()).into());
+                return Err(rnnlab_rnn::Error::Param("--threads must be at least 1".into()).into());
             }
             // candle's matrix products and its worker pool (which the fused layers use) read
             // this variable; the rest of rnnlab uses rayon's pool.
@@ -133,7 +133,7 @@ impl SpeedArgs {
             let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
         }
         let cell = CellKind::from_name(&self.cell)
-            .ok_or_else(|| rnnlab_models::Error::Param(format!("--cell {:?}: expected rnn, lstm or gru", self.cell)))?;
+            .ok_or_else(|| rnnlab_rnn::Error::Param(format!("--cell {:?}: expected rnn, lstm or gru", self.cell)))?;
         let shape = SpeedShape {
             cell,
             batch: self.batch,
@@ -148,9 +148,9 @@ impl SpeedArgs {
             gpu_adamw: self.gpu_adamw,
         };
         if (self.phases || self.gpu_adamw) && mode != "train" {
-            return Err(rnnlab_models::Error::Param("--phases and --gpu-adamw are for train-step".into()).into());
+            return Err(rnnlab_rnn::Error::Param("--phases and --gpu-adamw are for train-step".into()).into());
         }
-        let device = rnnlab_models::rnn::parse_device(&self.device)?;
+        let device = rnnlab_rnn::parse_device(&self.device)?;
         let r = if mode == "train" {
             shape.train_step(&device)?
         } else {
@@ -190,21 +190,19 @@ impl SpeedArgs {
 
 use rnnlab_experiment::train::peak_rss_mb;
 
-fn parse_kernel(name: &str) -> Result<rnnlab_models::rnn::Kernel> {
-    rnnlab_models::rnn::Kernel::from_name(name).ok_or_else(|| {
-        rnnlab_models::Error::Param(format!("--kernel {name:?}: expected auto, reference or stepwise")).into()
+fn parse_kernel(name: &str) -> Result<rnnlab_rnn::Kernel> {
+    rnnlab_rnn::Kernel::from_name(name).ok_or_else(|| {
+        rnnlab_rnn::Error::Param(format!("--kernel {name:?}: expected auto, reference or stepwise")).into()
     })
 }
 
 fn kernels(device: &str, kernel: &str) -> Result<()> {
-    use rnnlab_models::rnn::{check::check_kernel, Kernel};
+    use rnnlab_kernels::{check::check_kernel, Kernel};
     let k = parse_kernel(kernel)?;
     if k == Kernel::Reference {
-        return Err(
-            rnnlab_models::Error::Param("--kernel reference is what the others are compared with".into()).into(),
-        );
+        return Err(rnnlab_rnn::Error::Param("--kernel reference is what the others are compared with".into()).into());
     }
-    let dev = rnnlab_models::rnn::parse_device(device)?;
+    let dev = rnnlab_rnn::parse_device(device)?;
     let checks = check_kernel(k, &dev)?;
     for c in &checks {
         println!(
@@ -289,7 +287,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             repeat,
             prep,
         } => {
-            use rnnlab_models::baseline::{BaselineKind, BaselineParams, Vectorizer};
+            use rnnlab_baselines::baseline::{BaselineKind, BaselineParams, Vectorizer};
             let model_kind = match kind.as_str() {
                 "count" => BaselineKind::CountLogreg,
                 "hashing" => BaselineKind::HashingLogreg,

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use rnnlab_experiment::train::ALL_KINDS;
 use rnnlab_experiment::{demo, report, ModelSpec, Plan, Prepared, RunObserver};
-use rnnlab_models::rnn::TrainObserver;
+use rnnlab_rnn::TrainObserver;
 use rnnlab_text::dataset::Columns;
 use rnnlab_text::Lang;
 use serde_json::{json, Value};
@@ -212,7 +212,7 @@ pub fn prepare_or_demo(data: &DataArgs, prep: &PrepArgs, seed: u64) -> Result<(P
 }
 
 pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
-    let device = rnnlab_models::rnn::parse_device(&args.device)?;
+    let device = rnnlab_rnn::parse_device(&args.device)?;
     let specs_check: Vec<ModelSpec> = args
         .models
         .iter()
@@ -239,7 +239,7 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
     }
     let seeds = if args.quick { 1 } else { args.seeds.unwrap_or(3) };
     if seeds == 0 {
-        return Err(rnnlab_models::Error::Param("--seeds must be at least 1".into()).into());
+        return Err(rnnlab_rnn::Error::Param("--seeds must be at least 1".into()).into());
     }
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(format!("{}-{}", prep.name.replace(['/', '\\'], "_"), timestamp()))

@@ -297,18 +297,31 @@ fn run(cli: Cli) -> Result<()> {
 /// Bad input (a missing file, column, data set or dictionary, a bad parameter or label) is
 /// exit code 2; anything else that fails is 1.
 fn is_bad_input(e: &anyhow::Error) -> bool {
-    use rnnlab_models::Error as M;
+    use rnnlab_baselines::Error as B;
+    use rnnlab_rnn::Error as R;
     if e.downcast_ref::<rnnlab_text::Error>().is_some() || e.downcast_ref::<rnnlab_vectorize::Error>().is_some() {
         return true;
     }
     if let Some(x) = e.downcast_ref::<rnnlab_experiment::Error>() {
         return x.is_bad_input();
     }
-    match e.downcast_ref::<M>() {
-        Some(M::Data(_) | M::Param(_) | M::Format(_) | M::Vectorize(_)) => true,
-        // A file missing from a model directory the user named.
-        Some(M::Io { source, .. }) => source.kind() == std::io::ErrorKind::NotFound,
-        _ => false,
+    // A file missing from a model directory the user named.
+    let missing = |source: &std::io::Error| source.kind() == std::io::ErrorKind::NotFound;
+    let baseline = |b: &B| match b {
+        B::Io { source, .. } => missing(source),
+        b => b.is_bad_input(),
+    };
+    if let Some(b) = e.downcast_ref::<B>() {
+        return baseline(b);
+    }
+    if let Some(k) = e.downcast_ref::<rnnlab_kernels::Error>() {
+        return matches!(k, rnnlab_kernels::Error::Param(_));
+    }
+    match e.downcast_ref::<R>() {
+        Some(R::Io { source, .. }) => missing(source),
+        Some(R::Baseline(b)) => baseline(b),
+        Some(r) => r.is_bad_input(),
+        None => false,
     }
 }
 

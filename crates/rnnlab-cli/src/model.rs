@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
+use rnnlab_baselines::baseline::BaselineParams;
+use rnnlab_baselines::linear::ClassWeight;
+use rnnlab_baselines::metrics::{predict_classes, SplitMetrics};
+use rnnlab_experiment::AnyModel;
 use rnnlab_experiment::{train_model, ModelSpec, Prepared};
-use rnnlab_models::baseline::BaselineParams;
-use rnnlab_models::linear::ClassWeight;
-use rnnlab_models::metrics::{predict_classes, SplitMetrics};
-use rnnlab_models::rnn::{BagCombiner, OptimizerKind, Pooling, RnnConfig, Schedule, TokensKind, TrainObserver};
-use rnnlab_models::AnyModel;
+use rnnlab_rnn::{BagCombiner, OptimizerKind, Pooling, RnnConfig, Schedule, TokensKind, TrainObserver};
 use rnnlab_text::dataset::{self, Columns, Dataset};
 use rnnlab_text::{Pipeline, Preprocessor};
 use rnnlab_vectorize::Df;
@@ -149,7 +149,7 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// The `--device` asked for.
     pub fn device(&self) -> Result<candle_core::Device> {
-        Ok(rnnlab_models::rnn::parse_device(&self.neural.device)?)
+        Ok(rnnlab_rnn::parse_device(&self.neural.device)?)
     }
 
     /// The model for a task in `lang` with `n_classes` classes, with the flags applied.
@@ -595,7 +595,7 @@ impl TrainObserver for EpochBar {
         asked
     }
 
-    fn epoch_end(&mut self, s: &rnnlab_models::rnn::EpochStats) {
+    fn epoch_end(&mut self, s: &rnnlab_rnn::EpochStats) {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
         }

@@ -3,8 +3,8 @@
 //! (the same rows for both models, so their shared easy and hard cases cancel) gives an
 //! interval for it.
 
-use rnnlab_models::metrics::SplitMetrics;
-use rnnlab_models::rnn::rng::Rng;
+use rnnlab_baselines::metrics::SplitMetrics;
+use rnnlab_kernels::Rng;
 use serde_json::{json, Value};
 
 /// Resamples drawn; fixed, with a fixed seed, so a report is repeatable.

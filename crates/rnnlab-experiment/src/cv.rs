@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 
 use candle_core::Device;
-use rnnlab_models::baseline::BaselineKind;
-use rnnlab_models::metrics::SplitMetrics;
+use rnnlab_baselines::baseline::BaselineKind;
+use rnnlab_baselines::metrics::SplitMetrics;
 use serde_json::{json, Value};
 
 use crate::prepared::Prepared;

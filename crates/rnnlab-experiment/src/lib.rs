@@ -4,6 +4,8 @@
 //! `report.md`, `report.html`). Used by `rnnlab train`, `rnnlab experiment`, `rnnlab cv` and
 //! `cargo xtask experiment`; it draws nothing on the terminal itself (see [`runner::RunObserver`]).
 
+pub mod any;
+pub mod blend;
 pub mod bootstrap;
 pub mod cv;
 pub mod demo;
@@ -15,6 +17,7 @@ pub mod train;
 
 use std::path::{Path, PathBuf};
 
+pub use any::AnyModel;
 pub use cv::{cross_validate, CvPlan};
 pub use prepared::Prepared;
 pub use runner::{run, Plan, RunObserver};
@@ -28,7 +31,9 @@ pub enum Error {
     #[error(transparent)]
     Text(#[from] rnnlab_text::Error),
     #[error(transparent)]
-    Models(#[from] rnnlab_models::Error),
+    Models(#[from] rnnlab_rnn::Error),
+    #[error(transparent)]
+    Baselines(#[from] rnnlab_baselines::Error),
     #[error(transparent)]
     Vectorize(#[from] rnnlab_vectorize::Error),
     #[error("{}: {source}", path.display())]
@@ -53,7 +58,8 @@ impl Error {
     pub fn is_bad_input(&self) -> bool {
         match self {
             Error::Input(_) | Error::Text(_) | Error::Vectorize(_) => true,
-            Error::Models(e) => !matches!(e, rnnlab_models::Error::Training(_) | rnnlab_models::Error::Io { .. }),
+            Error::Models(e) => e.is_bad_input(),
+            Error::Baselines(e) => e.is_bad_input(),
             Error::Io { .. } | Error::Failed(_) => false,
         }
     }

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use rnnlab_models::LabelSet;
+use rnnlab_baselines::LabelSet;
 use rnnlab_text::dataset::{Columns, Dataset, Split};
 use rnnlab_text::{Lang, Pipeline, Preprocessor};
 

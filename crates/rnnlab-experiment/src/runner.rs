@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use candle_core::Device;
-use rnnlab_models::rnn::TrainObserver;
+use rnnlab_rnn::TrainObserver;
 use serde_json::{json, Value};
 
 use crate::prepared::Prepared;

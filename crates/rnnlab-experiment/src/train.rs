@@ -4,11 +4,11 @@
 use std::path::Path;
 use std::time::Instant;
 
+use crate::blend::{self, Blend};
 use candle_core::Device;
-use rnnlab_models::baseline::{Baseline, BaselineKind, BaselineParams};
-use rnnlab_models::blend::{self, Blend};
-use rnnlab_models::metrics::{predict_classes, SplitMetrics};
-use rnnlab_models::rnn::{self, CellKind, RnnConfig, TrainObserver};
+use rnnlab_baselines::baseline::{Baseline, BaselineKind, BaselineParams};
+use rnnlab_baselines::metrics::{predict_classes, SplitMetrics};
+use rnnlab_rnn::{CellKind, RnnConfig, TrainObserver};
 use rnnlab_text::{Lang, Pipeline};
 use serde_json::{json, Value};
 
@@ -269,7 +269,7 @@ pub fn train_model(
         }
         ModelSpec::Rnn { kind, config, .. } => {
             let config = RnnConfig { seed, ..config.clone() };
-            let fit = rnn::fit(kind, &config, labels, (&tr, y_tr), (&va, y_va), device, observer)?;
+            let fit = rnnlab_rnn::fit(kind, &config, labels, (&tr, y_tr), (&va, y_va), device, observer)?;
             let t = Instant::now();
             let pt = fit.model.predict_proba(&te)?;
             let predict_s = t.elapsed().as_secs_f64();
@@ -295,7 +295,7 @@ pub fn train_model(
                 (&tr, y_tr),
                 (&va, y_va),
             )?;
-            let fit = rnn::fit(
+            let fit = rnnlab_rnn::fit(
                 "best-rnn",
                 &config,
                 labels,
@@ -376,7 +376,7 @@ pub fn train_model(
 
 /// A network's `timings` (`train_s` as given, the epochs') and its `metrics.json` fields: the
 /// learning curve, chosen epoch, why it stopped early, input length and vocabulary.
-fn network_record(fit: &rnn::FitResult, train_s: f64) -> (Value, Value) {
+fn network_record(fit: &rnnlab_rnn::FitResult, train_s: f64) -> (Value, Value) {
     let timings =
         json!({"train_s": round4(train_s), "epoch_s": fit.epoch_s.iter().map(|&s| round4(s)).collect::<Vec<_>>()});
     let extra = json!({

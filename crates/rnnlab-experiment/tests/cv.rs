@@ -5,8 +5,8 @@
 use candle_core::Device;
 use rnnlab_experiment::cv::{compare, cross_validate, markdown, stratified_folds, CvPlan};
 use rnnlab_experiment::{train_model, ModelSpec, Prepared, RunObserver};
-use rnnlab_models::rnn::train::Silent;
-use rnnlab_models::rnn::TrainObserver;
+use rnnlab_rnn::train::Silent;
+use rnnlab_rnn::TrainObserver;
 use rnnlab_text::dataset::{self, Columns};
 use rnnlab_text::{Lang, Normalize, Pipeline, Preprocessor};
 use serde_json::Value;

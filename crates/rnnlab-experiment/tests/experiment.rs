@@ -8,8 +8,8 @@ use candle_core::Device;
 use rnnlab_experiment::runner::QUICK_ROWS;
 use rnnlab_experiment::train::ALL_KINDS;
 use rnnlab_experiment::{demo, run, train_model, ModelSpec, NetworkTokens, Plan, Prepared, RunObserver};
-use rnnlab_models::rnn::train::Silent;
-use rnnlab_models::rnn::TrainObserver;
+use rnnlab_rnn::train::Silent;
+use rnnlab_rnn::TrainObserver;
 use rnnlab_text::dataset::{self, Columns};
 use rnnlab_text::{Lang, Pipeline, Preprocessor};
 use serde_json::{json, Value};
@@ -362,7 +362,7 @@ fn best_rnn_reads_english_raw_tokens_unless_the_user_chose() {
     let vocab: rnnlab_vectorize::Vocabulary =
         serde_json::from_str(&std::fs::read_to_string(dir.join("rnn/vocab.json")).unwrap()).unwrap();
     assert!(vocab.tokens.iter().any(|w| !w.starts_with('<') && !stems.contains(w)));
-    let (model, _) = rnnlab_models::blend::Blend::load(&dir, &Device::Cpu).unwrap();
+    let (model, _) = rnnlab_experiment::blend::Blend::load(&dir, &Device::Cpu).unwrap();
     let raw = prep.reprocessed(raw_pipeline).unwrap();
     let proba = model.predict_proba_parts(&prep.docs(2), &raw.docs(2)).unwrap();
     assert_eq!(proba, trained.test_proba);

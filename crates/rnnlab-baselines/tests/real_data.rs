@@ -1,0 +1,51 @@
+//! Baselines on the real SentiRuEval banks tweets (RNNLAB_DATA_DIR, else ../shared/data).
+
+use std::path::PathBuf;
+
+use rnnlab_baselines::baseline::{Baseline, BaselineKind, BaselineParams};
+use rnnlab_baselines::metrics::{predict_classes, SplitMetrics};
+use rnnlab_baselines::LabelSet;
+use rnnlab_text::dataset::{self, Split};
+use rnnlab_text::{Lang, Normalize, Pipeline, Preprocessor};
+
+fn data_dir() -> Option<PathBuf> {
+    rnnlab_text::dataset::data_dir_for_tests(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn three_class_baselines_on_banks() {
+    let Some(dir) = data_dir() else { return };
+    let spec = dataset::find_dataset("sentirueval2015-banks").unwrap();
+    let ds = dataset::load_named(&spec, &dir).unwrap();
+    // Stemming keeps this test free of the morphology dictionary.
+    let pre = Preprocessor::new(Pipeline::standard(Lang::Ru, Normalize::Stem, false, vec![]), None).unwrap();
+    let (tokens, _) = pre.process_all(&ds.texts);
+    let rows = |s: Split| -> Vec<usize> { (0..ds.len()).filter(|&i| ds.splits[i] == s).collect() };
+    let (tr, te) = (rows(Split::Train), rows(Split::Test));
+    let pick = |r: &[usize]| -> Vec<Vec<String>> { r.iter().map(|&i| tokens[i].clone()).collect() };
+    let labels_of = |r: &[usize]| -> Vec<String> { r.iter().map(|&i| ds.labels[i].clone()).collect() };
+    let labels = LabelSet::fit(&labels_of(&tr), None).unwrap();
+    assert_eq!(labels.labels, ["-1", "0", "1"]);
+    let y_tr = labels.encode(&labels_of(&tr), "train").unwrap();
+    let y_te = labels.encode(&labels_of(&te), "test").unwrap();
+    for kind in [BaselineKind::TfidfLogreg, BaselineKind::Nb] {
+        let m = Baseline::fit(kind, BaselineParams::default(), labels.clone(), &pick(&tr), &y_tr).unwrap();
+        let proba = m.predict_proba(&pick(&te)).unwrap();
+        let metrics = SplitMetrics::compute(&y_te, &predict_classes(&proba, None, None), 3, None);
+        assert!(
+            metrics.f1_macro > 0.42,
+            "{}: macro-F1 {}",
+            kind.name(),
+            metrics.f1_macro
+        );
+        assert!(metrics.accuracy > 0.7, "{}: accuracy {}", kind.name(), metrics.accuracy);
+        let dir = std::env::temp_dir().join(format!("rnnlab-models-real-{}-{}", kind.name(), std::process::id()));
+        m.save(&dir, serde_json::Value::Null).unwrap();
+        let (back, _) = Baseline::load(&dir).unwrap();
+        assert_eq!(
+            back.predict_proba(&pick(&te[..50])).unwrap(),
+            m.predict_proba(&pick(&te[..50])).unwrap()
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

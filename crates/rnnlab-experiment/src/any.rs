@@ -1,0 +1,73 @@
+//! Any trained model directory, baseline or recurrent, behind one interface for `eval`,
+//! `predict` and reports.
+
+use std::path::Path;
+
+use candle_core::Device;
+
+use crate::blend::Blend;
+use rnnlab_baselines::baseline::Baseline;
+use rnnlab_baselines::labels::LabelSet;
+use rnnlab_rnn::{Error, RnnModel};
+
+/// The recurrent model kinds, as named on the command line.
+pub const RNN_KINDS: [&str; 4] = ["rnn", "lstm", "gru", "best-rnn"];
+
+pub enum AnyModel {
+    Baseline(Box<Baseline>),
+    Rnn(Box<RnnModel>),
+    Blend(Box<Blend>),
+}
+
+impl AnyModel {
+    /// Loads the directory written by `rnnlab train`, whatever its kind. `meta` is what the
+    /// trainer kept with the model (data columns, language).
+    pub fn load(dir: &Path, device: &Device) -> Result<(Self, serde_json::Value), Error> {
+        let path = dir.join("model.json");
+        if !path.is_file() {
+            return Err(Error::Data(format!(
+                "{} is not a model directory (no model.json)",
+                dir.display()
+            )));
+        }
+        let s = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&s).map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
+        rnnlab_baselines::check_format_version(&path, &v)?;
+        let kind = v.get("kind").and_then(|k| k.as_str()).unwrap_or_default();
+        if kind == "blend" {
+            let (m, card) = Blend::load(dir, device)?;
+            Ok((AnyModel::Blend(Box::new(m)), card.meta))
+        } else if RNN_KINDS.contains(&kind) {
+            let (m, card) = RnnModel::load(dir, device)?;
+            Ok((AnyModel::Rnn(Box::new(m)), card.meta))
+        } else {
+            let (m, card) = Baseline::load(dir)?;
+            Ok((AnyModel::Baseline(Box::new(m)), card.meta))
+        }
+    }
+
+    pub fn predict_proba(&self, docs: &[Vec<String>]) -> Result<Vec<Vec<f32>>, Error> {
+        match self {
+            AnyModel::Baseline(m) => Ok(m.predict_proba(docs)?),
+            AnyModel::Rnn(m) => m.predict_proba(docs),
+            AnyModel::Blend(m) => m.predict_proba(docs),
+        }
+    }
+
+    pub fn labels(&self) -> &LabelSet {
+        match self {
+            AnyModel::Baseline(m) => &m.labels,
+            AnyModel::Rnn(m) => &m.labels,
+            AnyModel::Blend(m) => m.labels(),
+        }
+    }
+
+    pub fn threshold(&self) -> Option<f64> {
+        match self {
+            AnyModel::Baseline(m) => m.threshold,
+            AnyModel::Rnn(m) => m.threshold,
+            AnyModel::Blend(m) => m.threshold,
+        }
+    }
+}

@@ -1,0 +1,585 @@
+//! Training a recurrent classifier: Adam or AdamW, global-norm gradient clipping, a learning-rate
+//! schedule, early stopping on the validation metric with the best checkpoint kept, and the
+//! learning curve. Seeded: the same seed gives the same model on the CPU.
+
+use std::path::Path;
+use std::time::Instant;
+
+use candle_core::{Device, Tensor};
+use rnnlab_vectorize::sequence::{PAD, UNK};
+use rnnlab_vectorize::SequenceEncoder;
+use serde::Serialize;
+
+use super::ce;
+use super::classifier::{RnnModel, SequenceClassifier};
+use super::config::RnnConfig;
+use super::input::SequenceInput;
+use super::trainer::Trainer;
+use crate::Error;
+use rnnlab_baselines::labels::LabelSet;
+use rnnlab_baselines::linear::nb_ratios;
+use rnnlab_baselines::metrics::{best_threshold, predict_classes, SplitMetrics};
+use rnnlab_kernels::Rng;
+
+/// One epoch of the learning curve (the `curve` of `metrics.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct EpochStats {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub val_loss: f64,
+    /// F1 of the positive class at its best threshold (binary), else macro-F1.
+    pub val_metric: f64,
+    pub lr: f64,
+    pub seconds: f64,
+}
+
+/// Hooks for progress display; the model layer draws nothing itself.
+pub trait TrainObserver {
+    fn epoch_start(&mut self, _epoch: usize, _batches: usize) {}
+    fn batch_end(&mut self, _loss: f64) {}
+    fn epoch_end(&mut self, _stats: &EpochStats) {}
+    /// Asked after every batch: `true` stops training there (a user's Ctrl-C); the best
+    /// checkpoint so far is kept, as with early stopping.
+    fn interrupted(&mut self) -> bool {
+        false
+    }
+}
+
+/// An observer that does nothing.
+pub struct Silent;
+impl TrainObserver for Silent {}
+
+pub struct FitResult {
+    pub model: RnnModel,
+    pub curve: Vec<EpochStats>,
+    /// The epoch whose weights were kept (1-based; 0: none finished, initial weights).
+    pub best_epoch: usize,
+    pub epoch_s: Vec<f64>,
+    pub train_s: f64,
+    /// Why training ended before `epochs`, if it did (early stopping, a non-finite loss).
+    pub stopped: Option<String>,
+    /// Class probabilities of the validation rows under the kept weights (what the
+    /// threshold was chosen on), so callers need not predict them again.
+    pub val_proba: Vec<Vec<f32>>,
+}
+
+/// This epoch's batches: rows shuffled, then sorted by length within windows of 16 batches
+/// (so a batch pads little and most steps need no mask), cut into batches, and the batches
+/// shuffled. Every row is in exactly one batch.
+fn bucketed_batches(
+    rng: &mut Rng,
+    rows: &mut [usize],
+    seqs: &[Vec<u32>],
+    batch_size: usize,
+    max_len: usize,
+) -> Vec<Vec<usize>> {
+    rng.shuffle(rows);
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    for window in rows.chunks_mut(batch_size * 16) {
+        window.sort_by_key(|&r| seqs[r].len().min(max_len));
+        batches.extend(window.chunks(batch_size).map(<[usize]>::to_vec));
+    }
+    rng.shuffle(&mut batches);
+    batches
+}
+
+/// Rows of the embedding found in a word2vec/fastText `.vec` text file (an optional
+/// `count dim` header, then `word v1 ... vd` per line). Returns how many words were found.
+pub fn load_word_vectors(path: &Path, words: &[String], emb: &mut [f32], dim: usize) -> Result<usize, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let index: std::collections::HashMap<&str, usize> =
+        words.iter().enumerate().map(|(i, w)| (w.as_str(), i)).collect();
+    let mut found = 0;
+    for (n, line) in text.lines().enumerate() {
+        let mut parts = line.split_whitespace();
+        let Some(word) = parts.next() else { continue };
+        let values: Vec<&str> = parts.collect();
+        if n == 0 && values.len() == 1 {
+            continue; // header
+        }
+        if values.len() != dim {
+            return Err(Error::Data(format!(
+                "{}: line {}: {} values, the embedding has {dim} (set --emb {})",
+                path.display(),
+                n + 1,
+                values.len(),
+                values.len()
+            )));
+        }
+        if let Some(&row) = index.get(word) {
+            if row < 2 {
+                continue; // <pad> and <unk> keep their own rows
+            }
+            for (j, v) in values.iter().enumerate() {
+                let x: f32 = v.parse().ok().filter(|x: &f32| x.is_finite()).ok_or_else(|| {
+                    Error::Data(format!(
+                        "{}: line {}, column {}: {v:?} is not a finite number",
+                        path.display(),
+                        n + 1,
+                        j + 2
+                    ))
+                })?;
+                emb[row * dim + j] = x;
+            }
+            found += 1;
+        }
+    }
+    Ok(found)
+}
+
+/// The validation figure: binary F1 at the best threshold, else macro-F1; and the mean
+/// negative log-likelihood.
+fn validate(proba: &[Vec<f32>], y: &[usize], labels: &LabelSet) -> (f64, f64) {
+    let nll = proba
+        .iter()
+        .zip(y)
+        .map(|(p, &k)| -(p[k].max(1e-7) as f64).ln())
+        .sum::<f64>()
+        / y.len().max(1) as f64;
+    let k = labels.n_classes();
+    let metric = match labels.positive {
+        Some(pos) => {
+            let t = best_threshold(y, proba, pos);
+            SplitMetrics::compute(y, &predict_classes(proba, Some(pos), Some(t)), k, Some(pos)).main_metric()
+        }
+        None => SplitMetrics::compute(y, &predict_classes(proba, None, None), k, None).main_metric(),
+    };
+    (metric, nll)
+}
+
+/// Trains `config` on `train` and picks the epoch (and, for a binary task, the threshold) on
+/// `val`. With `config.refit`, then trains again from the start on `train` and `val` together
+/// for the chosen number of epochs (the same learning-rate schedule, cut there) and keeps
+/// those weights with the first run's threshold; the validation figures (curve,
+/// `val_proba`) stay the first run's, the only honest ones.
+pub fn fit(
+    kind: &str,
+    config: &RnnConfig,
+    labels: &LabelSet,
+    train: (&[Vec<String>], &[usize]),
+    val: (&[Vec<String>], &[usize]),
+    device: &Device,
+    observer: &mut dyn TrainObserver,
+) -> Result<FitResult, Error> {
+    let first = fit_epochs(kind, config, labels, train, val, device, observer, None)?;
+    if !config.refit || first.best_epoch == 0 || first.stopped.is_some() {
+        return Ok(first);
+    }
+    let docs: Vec<Vec<String>> = train.0.iter().chain(val.0).cloned().collect();
+    let y: Vec<usize> = train.1.iter().chain(val.1).copied().collect();
+    let mut second = fit_epochs(
+        kind,
+        config,
+        labels,
+        (&docs, &y),
+        val,
+        device,
+        observer,
+        Some(first.best_epoch),
+    )?;
+    second.model.threshold = first.model.threshold;
+    let mut epoch_s = first.epoch_s;
+    epoch_s.extend(second.epoch_s);
+    Ok(FitResult {
+        model: second.model,
+        curve: first.curve,
+        best_epoch: first.best_epoch,
+        epoch_s,
+        train_s: first.train_s + second.train_s,
+        stopped: second.stopped,
+        val_proba: first.val_proba,
+    })
+}
+
+/// One training run: `fixed: None` keeps the epoch with the best validation metric (with
+/// early stopping); `Some(n)` runs `n` epochs of the `config.epochs`-long schedule and keeps
+/// the last, with no validation figures or threshold (its rows were trained on).
+#[allow(clippy::too_many_arguments)]
+fn fit_epochs(
+    kind: &str,
+    config: &RnnConfig,
+    labels: &LabelSet,
+    train: (&[Vec<String>], &[usize]),
+    val: (&[Vec<String>], &[usize]),
+    device: &Device,
+    observer: &mut dyn TrainObserver,
+    fixed: Option<usize>,
+) -> Result<FitResult, Error> {
+    config.validate()?;
+    let (docs, y) = train;
+    if docs.is_empty() || val.0.is_empty() {
+        return Err(Error::Data("training and validation data must not be empty".into()));
+    }
+    if docs.len() != y.len() || val.0.len() != val.1.len() {
+        return Err(Error::Data("documents and labels differ in number".into()));
+    }
+    let started = Instant::now();
+    let input = SequenceInput::fit(config, docs)?;
+    let train_enc = input.encode_docs(docs, config)?;
+    let val_enc = input.encode_docs(val.0, config)?;
+    let seqs = &train_enc.seqs;
+    let encoder = match config.max_len {
+        Some(n) => SequenceEncoder::new(n)?,
+        None => SequenceEncoder::new(SequenceEncoder::from_percentile(seqs, 99.0)?.max_len + 1)?,
+    };
+    let n_classes = labels.n_classes();
+    let n_out = if n_classes == 2 { 1 } else { n_classes };
+    let mut net = SequenceClassifier::new(config, input.vocab_size(), n_out, device)?;
+    if config.bag_nb {
+        let Some(positive) = labels.positive.filter(|_| n_classes == 2) else {
+            return Err(Error::Param(format!(
+                "--bag-nb weighs n-grams by a binary task's NB log-count ratio; this task has {n_classes} classes"
+            )));
+        };
+        net.bag_scale = Some(nb_ratios(&train_enc.bags, y, positive, config.bag_buckets));
+    }
+    if let Some(path) = &config.pretrained {
+        let words = input.words().ok_or_else(|| {
+            Error::Param("--pretrained word vectors need --tokens word (subword pieces are not words)".into())
+        })?;
+        let mut emb = net
+            .embedding
+            .as_tensor()
+            .flatten_all()
+            .and_then(|t| t.to_vec1::<f32>())
+            .map_err(ce)?;
+        load_word_vectors(path, words, &mut emb, config.emb)?;
+        let t = Tensor::from_vec(emb, net.embedding.dims(), device).map_err(ce)?;
+        net.embedding.set(&t).map_err(ce)?;
+    }
+    let mut trainer = Trainer::new(net, config)?;
+    let weights: Vec<f32> = rnnlab_baselines::linear::sample_weights(y, n_classes, config.class_weight)
+        .into_iter()
+        .map(|w| w as f32)
+        .collect();
+    let mut rng = Rng::new(config.seed.wrapping_add(1));
+    let mut rows: Vec<usize> = (0..docs.len()).collect();
+    let batches = docs.len().div_ceil(config.batch_size);
+    let total_steps = batches * config.epochs;
+    let mut step = 0usize;
+    let mut best: (f64, usize, Vec<Tensor>) = (f64::NEG_INFINITY, 0, trainer.net.snapshot()?);
+    let mut curve = Vec::new();
+    let mut epoch_s = Vec::new();
+    let mut stopped = None;
+    let mut ema = config.ema.map(WeightEma::new);
+    'epochs: for epoch in 1..=fixed.unwrap_or(config.epochs).min(config.epochs) {
+        let t0 = Instant::now();
+        observer.epoch_start(epoch, batches);
+        let order = bucketed_batches(&mut rng, &mut rows, seqs, config.batch_size, encoder.max_len);
+        let (mut loss_sum, mut loss_n) = (0.0, 0usize);
+        let mut lr = config.lr;
+        for chunk in order.iter().map(Vec::as_slice) {
+            lr = config.lr * config.schedule.factor(step, total_steps);
+            step += 1;
+            let mut batch = encoder.batch(seqs, chunk);
+            word_dropout(&mut batch.ids, config.word_dropout, &mut rng);
+            let thinned;
+            let mut docs = train_enc.features();
+            if config.bag_dropout > 0.0 {
+                thinned = bag_dropout(&train_enc.bags, chunk, config.bag_dropout, &mut rng);
+                docs.bags = &thinned;
+            }
+            let yb: Vec<usize> = chunk.iter().map(|&r| y[r]).collect();
+            let wb: Vec<f32> = chunk.iter().map(|&r| weights[r]).collect();
+            let lv = trainer.step(&batch, docs, &yb, &wb, lr, Some(&mut rng))?;
+            if !lv.is_finite() {
+                stopped = Some(format!(
+                    "the training loss became {lv} at epoch {epoch}, batch {}; kept the weights of epoch {} \
+                     (try a lower --lr or --clip)",
+                    step - (epoch - 1) * batches,
+                    best.1
+                ));
+                break 'epochs;
+            }
+            // After the finite check: the average never takes in the weights of a diverged step.
+            if let Some(avg) = ema.as_mut() {
+                avg.update(&trainer.net)?;
+            }
+            loss_sum += lv * chunk.len() as f64;
+            loss_n += chunk.len();
+            observer.batch_end(lv);
+            if observer.interrupted() {
+                stopped = Some(format!(
+                    "interrupted at epoch {epoch}, batch {}; kept the weights of epoch {}",
+                    step - (epoch - 1) * batches,
+                    best.1
+                ));
+                break 'epochs;
+            }
+        }
+        let seconds = t0.elapsed().as_secs_f64();
+        epoch_s.push(seconds);
+        // With an average of the weights, it is the average that is validated and kept; the
+        // weights themselves go on training.
+        let current = match &ema {
+            Some(avg) => avg.swap_in(&trainer.net)?,
+            None => None,
+        };
+        // A fixed-length run (the refit) has seen the validation rows: no figures from them.
+        let (val_metric, val_loss) = match fixed {
+            Some(_) => (f64::NAN, f64::NAN),
+            None => validate(&trainer.net.predict_proba(&val_enc, &encoder)?, val.1, labels),
+        };
+        let stats = EpochStats {
+            epoch,
+            train_loss: loss_sum / loss_n.max(1) as f64,
+            val_loss,
+            val_metric,
+            lr,
+            seconds,
+        };
+        observer.epoch_end(&stats);
+        curve.push(stats);
+        let improved = fixed.is_some() || val_metric > best.0;
+        if improved {
+            best = (val_metric, epoch, trainer.net.snapshot()?);
+        }
+        if let Some(weights) = current {
+            trainer.net.restore(&weights)?;
+        }
+        if let Some(p) = config.patience.filter(|_| !improved) {
+            if epoch - best.1 >= p {
+                stopped = Some(format!(
+                    "early stop after epoch {epoch}: no better validation metric for {p} epochs"
+                ));
+                break;
+            }
+        }
+    }
+    let net = trainer.net;
+    net.restore(&best.2)?;
+    let mut model = RnnModel {
+        kind: kind.to_string(),
+        classifier: net,
+        input,
+        encoder,
+        labels: labels.clone(),
+        threshold: None,
+    };
+    let val_proba = match fixed {
+        Some(_) => Vec::new(),
+        None => model.classifier.predict_proba(&val_enc, &model.encoder)?,
+    };
+    if let (Some(pos), None) = (labels.positive, fixed) {
+        model.threshold = Some(best_threshold(val.1, &val_proba, pos));
+    }
+    Ok(FitResult {
+        val_proba,
+        model,
+        curve,
+        best_epoch: best.1,
+        epoch_s,
+        train_s: started.elapsed().as_secs_f64(),
+        stopped,
+    })
+}
+
+/// An exponential moving average of a network's weights (`--ema DECAY`), as PyTorch's
+/// `AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))` updated after every
+/// optimiser step: the first update copies the weights, each later one moves the average
+/// `1 - decay` of the way towards them. Averaging smooths the noise of the last steps out of
+/// the weights that are validated and kept.
+struct WeightEma {
+    decay: f64,
+    average: Vec<Tensor>,
+}
+
+impl WeightEma {
+    fn new(decay: f64) -> Self {
+        WeightEma {
+            decay,
+            average: Vec::new(),
+        }
+    }
+
+    fn update(&mut self, net: &SequenceClassifier) -> Result<(), Error> {
+        let vars = net.named_vars();
+        if self.average.is_empty() {
+            self.average = net.snapshot()?.iter().map(Tensor::detach).collect();
+            return Ok(());
+        }
+        for (avg, (_, var)) in self.average.iter_mut().zip(&vars) {
+            if avg.device().is_cpu() {
+                // In place, one pass (the average is this struct's own storage).
+                avg.inplace_op2(var.as_tensor(), &EmaStep(self.decay as f32))
+                    .map_err(ce)?;
+                continue;
+            }
+            // Detached: no gradient flows through the average, and no graph links each
+            // average to the one before it.
+            let moved = avg
+                .affine(self.decay, 0.0)
+                .and_then(|a| a + var.as_tensor().detach().affine(1.0 - self.decay, 0.0)?)
+                .map_err(ce)?;
+            *avg = moved.detach();
+        }
+        Ok(())
+    }
+
+    /// Puts the average into `net` and returns the weights it replaced, to restore after
+    /// validating; `None` before the first update.
+    fn swap_in(&self, net: &SequenceClassifier) -> Result<Option<Vec<Tensor>>, Error> {
+        if self.average.is_empty() {
+            return Ok(None);
+        }
+        let current = net.snapshot()?;
+        net.restore(&self.average)?;
+        Ok(Some(current))
+    }
+}
+
+/// `average <- decay * average + (1 - decay) * weights` over CPU storage, in parallel pieces.
+struct EmaStep(f32);
+
+impl candle_core::InplaceOp2 for EmaStep {
+    fn name(&self) -> &'static str {
+        "ema-step"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &mut candle_core::CpuStorage,
+        l1: &candle_core::Layout,
+        s2: &candle_core::CpuStorage,
+        l2: &candle_core::Layout,
+    ) -> candle_core::Result<()> {
+        use candle_core::CpuStorage::F32;
+        let (F32(avg), Some((a0, a1)), F32(w), Some((w0, w1))) =
+            (s1, l1.contiguous_offsets(), s2, l2.contiguous_offsets())
+        else {
+            return Err(candle_core::Error::Msg("ema-step: contiguous f32 tensors only".into()));
+        };
+        if a1 - a0 != w1 - w0 {
+            return Err(candle_core::Error::Msg("ema-step: sizes differ".into()));
+        }
+        let d = self.0;
+        let step = |(a, w): (&mut [f32], &[f32])| {
+            for (x, &y) in a.iter_mut().zip(w) {
+                *x = d * *x + (1.0 - d) * y;
+            }
+        };
+        const PIECE: usize = 1 << 16;
+        let (avg, w) = (&mut avg[a0..a1], &w[w0..w1]);
+        if avg.len() <= PIECE {
+            step((avg, w));
+        } else {
+            let pieces: Vec<_> = avg.chunks_mut(PIECE).zip(w.chunks(PIECE)).collect();
+            rnnlab_kernels::parallel::map_mut(pieces, |_, piece| step(piece));
+        }
+        Ok(())
+    }
+}
+
+/// Turns each token id (not padding) into `UNK` with probability `p`.
+fn word_dropout(ids: &mut [u32], p: f32, rng: &mut Rng) {
+    if p <= 0.0 {
+        return;
+    }
+    for id in ids.iter_mut().filter(|id| **id != PAD) {
+        if rng.uniform() < p {
+            *id = UNK;
+        }
+    }
+}
+
+/// The bags of documents `rows` (in that order), each n-gram left out with probability `p`, at
+/// their documents' places; the other documents' bags are empty.
+fn bag_dropout(bags: &[Vec<u32>], rows: &[usize], p: f32, rng: &mut Rng) -> Vec<Vec<u32>> {
+    let mut thinned = vec![Vec::new(); bags.len()];
+    for &r in rows {
+        thinned[r] = bags[r].iter().copied().filter(|_| rng.uniform() >= p).collect();
+    }
+    thinned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bag_dropout_keeps_order_and_drops_at_its_rate() {
+        let bags: Vec<Vec<u32>> = (0..50).map(|d| (0..200).map(|i| d * 1000 + i).collect()).collect();
+        let rows = [7, 3, 42];
+        let kept = bag_dropout(&bags, &rows, 0.3, &mut Rng::new(5));
+        assert_eq!(kept.len(), bags.len(), "indexed like the documents");
+        for &r in &rows {
+            // A subsequence of the document's own bag, about 70 % of it.
+            let (k, mut it) = (&kept[r], bags[r].iter());
+            assert!(k.iter().all(|x| it.any(|y| y == x)), "row {r}");
+            assert!((110..=170).contains(&k.len()), "row {r}: kept {}", k.len());
+        }
+        assert_eq!(
+            kept.iter().filter(|b| !b.is_empty()).count(),
+            3,
+            "only the batch's rows"
+        );
+        let all = bag_dropout(&bags, &rows, 0.0, &mut Rng::new(5));
+        for &r in &rows {
+            assert_eq!(all[r], bags[r]);
+        }
+    }
+
+    #[test]
+    fn word_dropout_touches_tokens_only_and_at_its_rate() {
+        let mut ids: Vec<u32> = (0..20_000).map(|i| if i % 4 == 3 { PAD } else { 2 + i % 7 }).collect();
+        let before = ids.clone();
+        word_dropout(&mut ids, 0.0, &mut Rng::new(1));
+        assert_eq!(ids, before, "p = 0 changes nothing");
+        word_dropout(&mut ids, 0.2, &mut Rng::new(1));
+        let tokens = before.iter().filter(|&&i| i != PAD).count();
+        let dropped = ids.iter().zip(&before).filter(|(a, b)| a != b).count();
+        assert!(ids.iter().zip(&before).all(|(a, b)| a == b || (*a == UNK && *b != PAD)));
+        let rate = dropped as f64 / tokens as f64;
+        assert!((rate - 0.2).abs() < 0.02, "dropped {rate} of the tokens");
+    }
+
+    #[test]
+    fn the_weight_average_moves_one_minus_decay_towards_the_weights() {
+        let cfg = RnnConfig {
+            emb: 4,
+            hidden: 3,
+            ..RnnConfig::default()
+        };
+        let net = SequenceClassifier::new(&cfg, 10, 1, &Device::Cpu).unwrap();
+        let flat = |ts: &[Tensor]| -> Vec<f32> {
+            ts.iter()
+                .flat_map(|t| t.flatten_all().unwrap().to_vec1::<f32>().unwrap())
+                .collect()
+        };
+        let mut ema = WeightEma::new(0.9);
+        assert!(
+            ema.swap_in(&net).unwrap().is_none(),
+            "nothing to swap in before an update"
+        );
+        let w1 = net.snapshot().unwrap();
+        ema.update(&net).unwrap();
+        assert_eq!(flat(&ema.average), flat(&w1), "the first update copies");
+        let w2: Vec<Tensor> = w1.iter().map(|t| t.affine(-2.0, 0.5).unwrap()).collect();
+        net.restore(&w2).unwrap();
+        ema.update(&net).unwrap();
+        let (a, b, avg) = (flat(&w1), flat(&w2), flat(&ema.average));
+        assert_eq!(avg.len(), a.len());
+        for ((x, y), m) in a.iter().zip(&b).zip(&avg) {
+            assert!((m - (0.9 * x + 0.1 * y)).abs() < 1e-6, "{m} from {x} and {y}");
+        }
+        let replaced = ema.swap_in(&net).unwrap().unwrap();
+        assert_eq!(flat(&replaced), b, "swap_in hands back the weights it replaced");
+        assert_eq!(flat(&net.snapshot().unwrap()), avg, "and leaves the average in the net");
+    }
+
+    #[test]
+    fn the_in_place_average_step_covers_every_piece() {
+        let n = 3 * (1 << 16) + 123; // several pieces, the last one partial
+        let a: Vec<f32> = (0..n).map(|i| (i % 97) as f32).collect();
+        let w: Vec<f32> = (0..n).map(|i| -((i % 31) as f32)).collect();
+        let avg = Tensor::from_vec(a.clone(), n, &Device::Cpu).unwrap();
+        let weights = Tensor::from_vec(w.clone(), n, &Device::Cpu).unwrap();
+        avg.inplace_op2(&weights, &EmaStep(0.75)).unwrap();
+        let got = avg.to_vec1::<f32>().unwrap();
+        for i in 0..n {
+            assert_eq!(got[i], 0.75 * a[i] + 0.25 * w[i], "element {i}");
+        }
+        let short = Tensor::zeros(5, candle_core::DType::F32, &Device::Cpu).unwrap();
+        assert!(short.inplace_op2(&weights, &EmaStep(0.5)).is_err(), "sizes must agree");
+    }
+}

@@ -1,0 +1,533 @@
+//! Training recurrent classifiers end to end on a small task where word order decides, saving
+//! and loading them, and the failure paths.
+
+use candle_core::Device;
+use rnnlab_baselines::LabelSet;
+use rnnlab_rnn::train::Silent;
+use rnnlab_rnn::{fit, CellKind, FitResult, Pooling, RnnConfig, RnnModel, TokensKind};
+
+/// Label 1 when "good" comes after "but" (the clause after the contrast decides), with noise words.
+fn task(n: usize, seed: u64) -> (Vec<Vec<String>>, Vec<usize>) {
+    let mut next = numbers(seed.wrapping_mul(6364136223846793005).wrapping_add(1));
+    let fillers = ["the", "app", "is", "really", "today", "service"];
+    let mut docs = Vec::new();
+    let mut y = Vec::new();
+    for _ in 0..n {
+        let first_good = next() % 2 == 0;
+        let mut d: Vec<String> = Vec::new();
+        for _ in 0..next() % 3 {
+            d.push(fillers[next() % fillers.len()].into());
+        }
+        d.push(if first_good { "good" } else { "bad" }.into());
+        d.push("but".into());
+        for _ in 0..next() % 3 {
+            d.push(fillers[next() % fillers.len()].into());
+        }
+        d.push(if first_good { "bad" } else { "good" }.into());
+        docs.push(d);
+        y.push(usize::from(!first_good));
+    }
+    (docs, y)
+}
+
+/// A small linear congruential generator of the tasks' random choices.
+fn numbers(mut s: u64) -> impl FnMut() -> usize {
+    move || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (s >> 33) as usize
+    }
+}
+
+fn labels() -> LabelSet {
+    LabelSet::fit(&["0".to_string(), "1".to_string()], None).unwrap()
+}
+
+/// `fit` on the CPU with the two labels, silently; panics on an error.
+fn fit_cpu(kind: &str, cfg: &RnnConfig, train: Split<'_>, val: Split<'_>) -> FitResult {
+    fit(kind, cfg, &labels(), train, val, &Device::Cpu, &mut Silent).unwrap()
+}
+
+type Split<'a> = (&'a [Vec<String>], &'a [usize]);
+
+fn small(cell: CellKind) -> RnnConfig {
+    RnnConfig {
+        cell,
+        emb: 16,
+        hidden: 16,
+        epochs: 6,
+        batch_size: 32,
+        lr: 5e-3,
+        min_count: 1,
+        ..RnnConfig::default()
+    }
+}
+
+#[test]
+fn every_cell_learns_word_order_and_round_trips() {
+    let (tr, ytr) = task(600, 1);
+    let (va, yva) = task(200, 2);
+    let dir = std::env::temp_dir().join(format!("rnnlab-rnn-train-{}", std::process::id()));
+    for cell in [CellKind::Rnn, CellKind::Lstm, CellKind::Gru] {
+        // The GRU reads its texts between <s> and </s>: the loaded model must mark them too.
+        // The LSTM pools by attention, whose weights must learn and load like the rest.
+        let base = small(cell);
+        let cfg = RnnConfig {
+            bos_eos: cell == CellKind::Gru,
+            pooling: if cell == CellKind::Lstm {
+                Pooling::Attention
+            } else {
+                base.pooling
+            },
+            ..base
+        };
+        let r = fit_cpu(cell.name(), &cfg, (&tr, &ytr), (&va, &yva));
+        let best = r.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
+        assert!(best > 0.9, "{cell:?}: best val F1 {best}");
+        assert_eq!(r.curve.len(), cfg.epochs);
+        assert!(
+            r.curve[0].train_loss > r.curve[cfg.epochs - 1].train_loss,
+            "{cell:?}: loss did not fall"
+        );
+        let p = r.model.predict_proba(&va).unwrap();
+        // The validation probabilities the fit hands back are the kept model's.
+        assert_eq!(r.val_proba.len(), va.len());
+        for (a, b) in p.iter().flatten().zip(r.val_proba.iter().flatten()) {
+            assert!((a - b).abs() < 1e-6, "{cell:?}: val_proba {b} vs predict_proba {a}");
+        }
+        let out = dir.join(cell.name());
+        r.model.save(&out, serde_json::json!({"note": "test"})).unwrap();
+        let (loaded, card) = RnnModel::load(&out, &Device::Cpu).unwrap();
+        assert_eq!(card.params, RnnConfig { seed: 0, ..cfg.clone() });
+        assert_eq!(loaded.threshold, r.model.threshold);
+        let q = loaded.predict_proba(&va).unwrap();
+        for (a, b) in p.iter().flatten().zip(q.iter().flatten()) {
+            assert!((a - b).abs() < 1e-6);
+        }
+        // Empty text, a batch of one, a sequence longer than any seen in training.
+        let odd = loaded.predict_proba(&[vec![]]).unwrap();
+        assert_eq!(odd[0].len(), 2);
+        let long: Vec<String> = (0..500)
+            .map(|i| if i % 2 == 0 { "good" } else { "zzz" }.to_string())
+            .collect();
+        assert!(loaded.predict_proba(&[long]).unwrap()[0].iter().all(|p| p.is_finite()));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bidirectional_pooled_subword_and_repeatable() {
+    let (tr, ytr) = task(300, 3);
+    let (va, yva) = task(100, 4);
+    let cfg = RnnConfig {
+        bidirectional: true,
+        layers: 2,
+        pooling: Pooling::MeanMax,
+        recurrent_dropout: 0.1,
+        head_dropout: 0.1,
+        tokens: TokensKind::Bpe,
+        subword_vocab: 60,
+        epochs: 2,
+        ..small(CellKind::Gru)
+    };
+    let a = fit_cpu("best-rnn", &cfg, (&tr, &ytr), (&va, &yva));
+    let b = fit_cpu("best-rnn", &cfg, (&tr, &ytr), (&va, &yva));
+    let (pa, pb) = (a.model.predict_proba(&va).unwrap(), b.model.predict_proba(&va).unwrap());
+    assert_eq!(pa, pb, "the same seed must give the same model");
+    let c = fit_cpu(
+        "best-rnn",
+        &RnnConfig { seed: 1, ..cfg.clone() },
+        (&tr, &ytr),
+        (&va, &yva),
+    );
+    assert_ne!(pa, c.model.predict_proba(&va).unwrap());
+    let dir = std::env::temp_dir().join(format!("rnnlab-rnn-subword-{}", std::process::id()));
+    a.model.save(&dir, serde_json::Value::Null).unwrap();
+    assert!(dir.join("tokenizer.json").is_file());
+    // A configuration that does not match the weights is a clear error.
+    let card_path = dir.join("model.json");
+    let text = std::fs::read_to_string(&card_path)
+        .unwrap()
+        .replace("\"hidden\": 16", "\"hidden\": 17");
+    std::fs::write(&card_path, text).unwrap();
+    let err = RnnModel::load(&dir, &Device::Cpu)
+        .err()
+        .expect("mismatch must fail")
+        .to_string();
+    assert!(err.contains("shape"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_diverging_run_stops_and_keeps_its_checkpoint() {
+    let (tr, ytr) = task(200, 5);
+    let (va, yva) = task(50, 6);
+    let cfg = RnnConfig {
+        lr: 1e38,
+        clip: 0.0,
+        epochs: 3,
+        ..small(CellKind::Rnn)
+    };
+    let r = fit_cpu("rnn", &cfg, (&tr, &ytr), (&va, &yva));
+    let why = r.stopped.expect("training must stop");
+    assert!(why.contains("loss became"), "{why}");
+    let p = r.model.predict_proba(&va).unwrap();
+    assert!(
+        p.iter().flatten().all(|x| x.is_finite()),
+        "the kept weights must still predict"
+    );
+}
+
+#[test]
+fn word_vectors_start_the_embedding() {
+    let (tr, ytr) = task(100, 7);
+    let dir = std::env::temp_dir().join(format!("rnnlab-vec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let vec_path = dir.join("w.vec");
+    let row: Vec<String> = (0..16).map(|i| format!("{}", i as f32 / 10.0)).collect();
+    std::fs::write(
+        &vec_path,
+        format!("2 16\ngood {}\nunseen {}\n", row.join(" "), row.join(" ")),
+    )
+    .unwrap();
+    let cfg = RnnConfig {
+        pretrained: Some(vec_path.clone()),
+        epochs: 1,
+        lr: 1e-9,
+        ..small(CellKind::Lstm)
+    };
+    let r = fit_cpu("lstm", &cfg, (&tr, &ytr), (&tr, &ytr));
+    let words = r.model.input.words().unwrap();
+    let id = words.iter().position(|w| w == "good").unwrap();
+    let emb = r.model.classifier.embedding.as_tensor().to_vec2::<f32>().unwrap();
+    assert!((emb[id][5] - 0.5).abs() < 1e-3, "{}", emb[id][5]);
+    // A file of the wrong width names the line.
+    std::fs::write(&vec_path, "good 1 2 3\n").unwrap();
+    let err = fit(
+        "lstm",
+        &cfg,
+        &labels(),
+        (&tr, &ytr),
+        (&tr, &ytr),
+        &Device::Cpu,
+        &mut Silent,
+    )
+    .err()
+    .expect("wrong width must fail")
+    .to_string();
+    assert!(err.contains("line 1"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The n-gram bag (word uni-/bigrams and character n-grams) learns beside the GRU, is saved as
+/// `bag.weight`, and a loaded model predicts the same, unseen words included.
+#[test]
+fn ngram_bag_learns_and_round_trips() {
+    let (tr, ytr) = task(600, 5);
+    let (va, yva) = task(200, 6);
+    let cfg = RnnConfig {
+        bag_buckets: 4096,
+        bag_dim: 8,
+        bag_minn: 2,
+        bag_maxn: 4,
+        bag_wide: true,
+        bidirectional: true,
+        pooling: Pooling::MeanMax,
+        ..small(CellKind::Gru)
+    };
+    let r = fit_cpu("best-rnn", &cfg, (&tr, &ytr), (&va, &yva));
+    let best = r.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
+    assert!(best > 0.9, "best val F1 {best}");
+    assert!(r.model.classifier.bag.is_some());
+    // The wide part learned something (it starts at zero) and travels with the model.
+    let wide = r.model.classifier.wide.as_ref().expect("bag_wide makes a wide part");
+    let moved = wide
+        .as_tensor()
+        .abs()
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert!(moved > 0.0, "wide weights never moved");
+    let dir = std::env::temp_dir().join(format!("rnnlab-rnn-bag-{}", std::process::id()));
+    r.model.save(&dir, serde_json::json!({})).unwrap();
+    let (loaded, card) = RnnModel::load(&dir, &Device::Cpu).unwrap();
+    assert_eq!(card.params.bag_buckets, 4096);
+    let docs: Vec<Vec<String>> = va
+        .iter()
+        .take(20)
+        .cloned()
+        .chain(std::iter::once(vec!["neverseen".to_string(), "#hashtag".to_string()]))
+        .collect();
+    let p = r.model.predict_proba(&docs).unwrap();
+    let q = loaded.predict_proba(&docs).unwrap();
+    for (a, b) in p.iter().flatten().zip(q.iter().flatten()) {
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `bag_nb`: the bag's fixed weights are the training rows' NB log-count ratios, travel with the
+/// model, and a multi-class task is refused.
+#[test]
+fn bag_nb_scales_the_bag_and_round_trips() {
+    let (tr, ytr) = task(300, 7);
+    let (va, yva) = task(100, 8);
+    let cfg = RnnConfig {
+        bag_buckets: 512,
+        bag_dim: 4,
+        bag_nb: true,
+        ..small(CellKind::Gru)
+    };
+    let r = fit_cpu("gru", &cfg, (&tr, &ytr), (&va, &yva));
+    let bags: Vec<Vec<u32>> = tr.iter().map(|d| rnnlab_rnn::bag::ngram_bag(d, &cfg)).collect();
+    let want = rnnlab_baselines::linear::nb_ratios(&bags, &ytr, 1, 512);
+    assert_eq!(r.model.classifier.bag_scale.as_deref(), Some(want.as_slice()));
+    let best = r.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
+    assert!(best > 0.9, "best val F1 {best}");
+    let dir = std::env::temp_dir().join(format!("rnnlab-rnn-bag-nb-{}", std::process::id()));
+    r.model.save(&dir, serde_json::json!({})).unwrap();
+    let (loaded, _) = RnnModel::load(&dir, &Device::Cpu).unwrap();
+    assert_eq!(loaded.classifier.bag_scale, r.model.classifier.bag_scale);
+    let p = r.model.predict_proba(&va).unwrap();
+    let q = loaded.predict_proba(&va).unwrap();
+    assert_eq!(p, q);
+    // Without the scale the same weights predict otherwise: the scale is used.
+    let mut unscaled = loaded;
+    unscaled.classifier.bag_scale = None;
+    assert_ne!(unscaled.predict_proba(&va).unwrap(), p);
+    std::fs::remove_dir_all(&dir).ok();
+    let three = LabelSet::fit(&["a".to_string(), "b".to_string(), "c".to_string()], None).unwrap();
+    let y3: Vec<usize> = ytr
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| if i % 7 == 0 { 2 } else { k })
+        .collect();
+    let err = fit("gru", &cfg, &three, (&tr, &y3), (&va, &yva), &Device::Cpu, &mut Silent)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("--bag-nb"), "{err}");
+}
+
+/// `ema`: training itself is the same; what is validated and kept is the average. A decay of 0
+/// averages nothing: the plain fit exactly.
+#[test]
+fn ema_validates_and_keeps_the_average_and_decay_zero_is_the_plain_fit() {
+    let (tr, ytr) = task(300, 13);
+    let (va, yva) = task(100, 14);
+    let cfg = RnnConfig {
+        epochs: 4,
+        ..small(CellKind::Lstm)
+    };
+    let with = |ema: Option<f64>| fit_cpu("lstm", &RnnConfig { ema, ..cfg.clone() }, (&tr, &ytr), (&va, &yva));
+    let plain = with(None);
+    let zero = with(Some(0.0));
+    assert_eq!(zero.val_proba, plain.val_proba);
+    assert_eq!(zero.best_epoch, plain.best_epoch);
+    let avg = with(Some(0.9));
+    for (a, b) in avg.curve.iter().zip(&plain.curve) {
+        assert_eq!(a.train_loss, b.train_loss, "the average does not change training");
+    }
+    assert!(
+        avg.curve
+            .iter()
+            .zip(&plain.curve)
+            .any(|(a, b)| a.val_loss != b.val_loss),
+        "the average is what is validated"
+    );
+    let p = avg.model.predict_proba(&va).unwrap();
+    for (a, b) in p.iter().flatten().zip(avg.val_proba.iter().flatten()) {
+        assert!(
+            (a - b).abs() < 1e-6,
+            "the kept model is the validated average: {a} vs {b}"
+        );
+    }
+    let bad = RnnConfig {
+        ema: Some(1.0),
+        ..cfg.clone()
+    };
+    let err = fit(
+        "lstm",
+        &bad,
+        &labels(),
+        (&tr, &ytr),
+        (&va, &yva),
+        &Device::Cpu,
+        &mut Silent,
+    );
+    assert!(format!("{}", err.err().unwrap()).contains("--ema"));
+}
+
+/// Label smoothing reaches the training loss: a binary cross-entropy against the targets 0.8 /
+/// 0.2 is never below their entropy, a floor the plain fit of the same task goes under; the
+/// smoothed network still learns the task.
+#[test]
+fn label_smoothing_floors_the_training_loss_and_still_learns() {
+    let (tr, ytr) = task(400, 15);
+    let (va, yva) = task(100, 16);
+    let cfg = RnnConfig {
+        epochs: 8,
+        ..small(CellKind::Gru)
+    };
+    let floor = -(0.8f64 * 0.8f64.ln() + 0.2 * 0.2f64.ln()); // 0.5004 nats
+    let plain = fit_cpu("gru", &cfg, (&tr, &ytr), (&va, &yva));
+    let smooth = fit_cpu(
+        "gru",
+        &RnnConfig {
+            label_smoothing: 0.4,
+            ..cfg.clone()
+        },
+        (&tr, &ytr),
+        (&va, &yva),
+    );
+    let last = |r: &FitResult| r.curve.last().unwrap().train_loss;
+    assert!(last(&plain) < floor - 0.1, "plain fit: {}", last(&plain));
+    for e in &smooth.curve {
+        assert!(
+            e.train_loss >= floor - 1e-4,
+            "epoch {}: {} under {floor}",
+            e.epoch,
+            e.train_loss
+        );
+    }
+    let best = smooth.curve.iter().map(|e| e.val_metric).fold(f64::MIN, f64::max);
+    assert!(best > 0.9, "the smoothed fit still learns word order: F1 {best}");
+}
+
+/// `refit`: the first run (curve, chosen epoch, threshold, validation probabilities) is the
+/// plain fit's; the kept model is another one, trained on training and validation rows.
+#[test]
+fn refit_trains_again_on_train_and_val_and_keeps_the_first_runs_choices() {
+    let (tr, ytr) = task(300, 11);
+    let (va, yva) = task(100, 12);
+    let cfg = RnnConfig {
+        epochs: 4,
+        ..small(CellKind::Gru)
+    };
+    let plain = fit_cpu("gru", &cfg, (&tr, &ytr), (&va, &yva));
+    let refit = fit_cpu(
+        "gru",
+        &RnnConfig {
+            refit: true,
+            ..cfg.clone()
+        },
+        (&tr, &ytr),
+        (&va, &yva),
+    );
+    assert_eq!(refit.best_epoch, plain.best_epoch);
+    assert_eq!(refit.curve.len(), plain.curve.len());
+    for (a, b) in refit.curve.iter().zip(&plain.curve) {
+        assert_eq!(a.train_loss, b.train_loss);
+        assert_eq!(a.val_metric, b.val_metric);
+    }
+    assert_eq!(refit.val_proba, plain.val_proba);
+    assert_eq!(refit.model.threshold, plain.model.threshold);
+    assert_eq!(refit.epoch_s.len(), plain.epoch_s.len() + plain.best_epoch);
+    let (p, q) = (
+        plain.model.predict_proba(&va).unwrap(),
+        refit.model.predict_proba(&va).unwrap(),
+    );
+    assert_ne!(p, q, "the refit model is a new one");
+    // Trained on the validation rows too, it fits them at least as well.
+    let nll = |proba: &[Vec<f32>]| -> f64 {
+        proba
+            .iter()
+            .zip(&yva)
+            .map(|(p, &k)| -(p[k].max(1e-7) as f64).ln())
+            .sum::<f64>()
+    };
+    assert!(
+        nll(&q) <= nll(&p),
+        "val NLL {} after refit, {} before",
+        nll(&q),
+        nll(&p)
+    );
+}
+
+/// `bag_dropout`: training with the bag's n-grams thinned still learns, repeats with the same
+/// seed, and trains other weights than without it (the thinning happens).
+#[test]
+fn bag_dropout_learns_repeatably_and_changes_training() {
+    let (tr, ytr) = task(300, 9);
+    let (va, yva) = task(100, 10);
+    let cfg = RnnConfig {
+        bag_buckets: 512,
+        bag_dim: 4,
+        bag_dropout: 0.5,
+        ..small(CellKind::Gru)
+    };
+    let a = fit_cpu("gru", &cfg, (&tr, &ytr), (&va, &yva));
+    let b = fit_cpu("gru", &cfg, (&tr, &ytr), (&va, &yva));
+    let best = a.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
+    assert!(best > 0.9, "best val F1 {best}");
+    let p = a.model.predict_proba(&va).unwrap();
+    assert_eq!(p, b.model.predict_proba(&va).unwrap(), "same seed, same model");
+    let plain = fit_cpu(
+        "gru",
+        &RnnConfig {
+            bag_dropout: 0.0,
+            ..cfg
+        },
+        (&tr, &ytr),
+        (&va, &yva),
+    );
+    assert_ne!(plain.model.predict_proba(&va).unwrap(), p);
+}
+
+/// Texts whose label is a word seen once, spelled `good...` or `bad...` with a random tail: the
+/// word vocabulary (min count 2) maps it to `<unk>`, its character n-grams still tell.
+fn rare_words(n: usize, seed: u64) -> (Vec<Vec<String>>, Vec<usize>) {
+    let mut next = numbers(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(7));
+    let fillers = ["the", "app", "is", "really", "today", "service"];
+    let (mut docs, mut y) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        let label = next() % 2;
+        let tail: String = (0..4).map(|_| (b'a' + (next() % 26) as u8) as char).collect();
+        let mut d: Vec<String> = (0..1 + next() % 3)
+            .map(|_| fillers[next() % fillers.len()].to_string())
+            .collect();
+        d.insert(next() % (d.len() + 1), format!("{}{tail}", ["bad", "good"][label]));
+        docs.push(d);
+        y.push(label);
+    }
+    (docs, y)
+}
+
+/// The character-aware input (`char_buckets`) reads words the vocabulary has never kept: it
+/// learns what a word-only network cannot, is saved as `char.weight`, and a loaded model
+/// predicts the same.
+#[test]
+fn character_ngrams_read_rare_words_and_round_trip() {
+    let (tr, ytr) = rare_words(600, 1);
+    let (va, yva) = rare_words(200, 2);
+    let words_only = RnnConfig {
+        min_count: 2,
+        bidirectional: true,
+        pooling: Pooling::Max,
+        ..small(CellKind::Gru)
+    };
+    let cfg = RnnConfig {
+        char_buckets: 2048,
+        char_dim: 8,
+        ..words_only.clone()
+    };
+    let best = |r: &FitResult| r.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
+    // Without them the network sees <unk> where the label is: its best F1 is chance's (0.67 by
+    // calling everything positive, a little more with a threshold chosen on these 200 rows).
+    let plain = fit_cpu("gru", &words_only, (&tr, &ytr), (&va, &yva));
+    let r = fit_cpu("gru", &cfg, (&tr, &ytr), (&va, &yva));
+    assert!(best(&r) > 0.95, "with character n-grams: best val F1 {}", best(&r));
+    assert!(best(&plain) < 0.85, "words only: best val F1 {}", best(&plain));
+    let dir = std::env::temp_dir().join(format!("rnnlab-rnn-chars-{}", std::process::id()));
+    r.model.save(&dir, serde_json::json!({})).unwrap();
+    let (loaded, card) = RnnModel::load(&dir, &Device::Cpu).unwrap();
+    assert_eq!((card.params.char_buckets, card.params.char_dim), (2048, 8));
+    assert!(loaded.classifier.chars.is_some());
+    let mut docs: Vec<Vec<String>> = va.iter().take(20).cloned().collect();
+    docs.push(Vec::new());
+    docs.push(vec!["goodzzzz".to_string()]);
+    let p = r.model.predict_proba(&docs).unwrap();
+    assert_eq!(p, loaded.predict_proba(&docs).unwrap());
+    assert!(p[21][1] > 0.5, "an unseen good... word: p = {}", p[21][1]);
+    std::fs::remove_dir_all(&dir).ok();
+}
