@@ -9,7 +9,7 @@ given as NAME="rnnlab train flags"; the first is the reference for the paired di
 Standard library only; each model directory is kept in --work and reused. Its folds are
 round-robin over the training rows in file order (row i in fold i mod K); `rnnlab cv` does the
 same for rnnlab's own models in one command, with folds stratified by class; this script is
-for rows beside the fastText anchor, and it made docs/best-rnn.md's first cross-validation table.
+for rows beside the fastText anchor, and it made docs/research/best-rnn.md's first cross-validation table.
 
     python3 scripts/cv-hate.py [--rnnlab target/release/rnnlab] [--data-dir ../shared/data] \\
         [--work /tmp/cv-hate] [--folds 5] nbsvm="--model nbsvm" best-rnn="--model best-rnn"

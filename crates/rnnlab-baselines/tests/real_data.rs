@@ -39,7 +39,7 @@ fn three_class_baselines_on_banks() {
             metrics.f1_macro
         );
         assert!(metrics.accuracy > 0.7, "{}: accuracy {}", kind.name(), metrics.accuracy);
-        let dir = std::env::temp_dir().join(format!("rnnlab-models-real-{}-{}", kind.name(), std::process::id()));
+        let dir = std::env::temp_dir().join(format!("rnnlab-baselines-real-{}-{}", kind.name(), std::process::id()));
         m.save(&dir, serde_json::Value::Null).unwrap();
         let (back, _) = Baseline::load(&dir).unwrap();
         assert_eq!(

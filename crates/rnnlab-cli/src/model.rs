@@ -231,7 +231,7 @@ pub struct BaselineArgs {
 
 /// Flags of the recurrent networks (PyTorch's semantics); unset flags take the kind's recipe
 /// (rnn/lstm/gru: the lecture's, emb 64, hidden 64, 1 layer, dropout 0.2, Adam 1e-3, batch 128,
-/// clip 5, 10 epochs; best-rnn: see the README).
+/// clip 5, 10 epochs; best-rnn: see docs/research/best-rnn.md).
 #[derive(Args, Clone, Debug, Default)]
 #[command(next_help_heading = "Recurrent networks")]
 pub struct NeuralArgs {

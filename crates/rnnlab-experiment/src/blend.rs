@@ -1,7 +1,7 @@
 //! A recurrent network and NB-LR with their class probabilities blended,
 //! `w p_nbsvm + (1 - w) p_rnn`, the weight (and a binary task's threshold) chosen on
 //! validation. The two rank different texts well: on hate speech the network misses fewer
-//! paraphrases and the bag of n-grams is surer of repeats and templates (docs/best-rnn.md).
+//! paraphrases and the bag of n-grams is surer of repeats and templates (docs/research/best-rnn.md).
 //! The directory holds both models whole: `rnn/` and `nbsvm/` beside `model.json`.
 
 use std::path::Path;

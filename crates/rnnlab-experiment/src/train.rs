@@ -37,7 +37,7 @@ pub enum ModelSpec {
 
 /// What a recipe's network reads where it departs from the data set's pipeline (every other
 /// kind, and NB-LR in a blend, reads that pipeline as it is). `best-rnn`'s were chosen by
-/// cross-validation of the training rows (docs/best-rnn.md). A user's choice of preprocessing
+/// cross-validation of the training rows (docs/research/best-rnn.md). A user's choice of preprocessing
 /// (a normalisation flag or a pipeline file: [`Prepared::normalization_chosen`]) wins: the
 /// network then reads the user's pipeline exactly.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

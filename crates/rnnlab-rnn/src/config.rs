@@ -308,7 +308,7 @@ impl Default for RnnConfig {
 
 impl RnnConfig {
     /// The project's own recipe (`--model best-rnn`) for a task in Russian or not, with
-    /// `n_classes` classes: see docs/best-rnn.md for how it was chosen. English texts train with label smoothing
+    /// `n_classes` classes: see docs/research/best-rnn.md for how it was chosen. English texts train with label smoothing
     /// 0.4 and `<s>`/`</s>` markers (hate speech, 5-fold cross-validation on the training split:
     /// F1 0.7324 against 0.7057 without either; the markers keep an empty text from the middle
     /// of the squeezed probabilities); on the Russian sets neither raised validation, so they
@@ -533,7 +533,7 @@ mod tests {
         let b = RnnConfig::best(false, 2);
         assert!(b.validate().is_ok());
         // English trains with label smoothing, Russian without; only binary tasks weigh the
-        // bag by NB ratios (docs/best-rnn.md says why).
+        // bag by NB ratios (docs/research/best-rnn.md says why).
         assert!(b.label_smoothing > 0.0 && b.bos_eos && b.bag_nb);
         let ru = RnnConfig::best(true, 3);
         assert!(ru.validate().is_ok());
