@@ -9,6 +9,7 @@ use crate::lbfgs::{Lbfgs, LbfgsReport};
 use crate::Error;
 
 /// Class weights, as scikit-learn's `class_weight`.
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ClassWeight {

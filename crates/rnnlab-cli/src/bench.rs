@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::Subcommand;
+use rnnlab_kernels::{CellKind, Kernel};
 use rnnlab_text::{dataset, Preprocessor};
 use serde_json::json;
 
@@ -63,8 +64,8 @@ pub enum BenchCommand {
         device: String,
         /// auto (the device's own: fused on the CPU, stepwise on GPUs) or stepwise (the GPU
         /// design; on the CPU its plain-loop definition).
-        #[arg(long, default_value = "auto")]
-        kernel: String,
+        #[arg(long, value_enum, default_value_t = Kernel::Auto)]
+        kernel: Kernel,
     },
 }
 
@@ -72,8 +73,8 @@ pub enum BenchCommand {
 #[derive(clap::Args)]
 pub struct SpeedArgs {
     /// rnn, lstm or gru.
-    #[arg(long, default_value = "lstm")]
-    cell: String,
+    #[arg(long, value_enum, default_value_t = CellKind::Lstm)]
+    cell: CellKind,
     /// Documents per step.
     #[arg(long, default_value_t = 128)]
     batch: usize,
@@ -107,8 +108,8 @@ pub struct SpeedArgs {
     /// The recurrent layers' implementation: auto (fused on the CPU, stepwise on GPUs),
     /// reference (plain candle ops per step) or stepwise (one product and one cell kernel
     /// per step).
-    #[arg(long, default_value = "auto")]
-    kernel: String,
+    #[arg(long, value_enum, default_value_t = Kernel::Auto)]
+    kernel: Kernel,
     /// train-step only: also time each phase of a step (forward and loss, backward,
     /// optimiser) in a second run with the device synchronised between phases; adds
     /// `phases_ms`, milliseconds per step.
@@ -122,7 +123,7 @@ pub struct SpeedArgs {
 
 impl SpeedArgs {
     fn run(&self, mode: &str) -> Result<()> {
-        use rnnlab_rnn::{speed::SpeedShape, CellKind};
+        use rnnlab_rnn::speed::SpeedShape;
         if let Some(n) = self.threads {
             if n == 0 {
                 return Err(rnnlab_rnn::Error::Param("--threads must be at least 1".into()).into());
@@ -132,10 +133,8 @@ impl SpeedArgs {
             std::env::set_var("RAYON_NUM_THREADS", n.to_string());
             let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
         }
-        let cell = CellKind::from_name(&self.cell)
-            .ok_or_else(|| rnnlab_rnn::Error::Param(format!("--cell {:?}: expected rnn, lstm or gru", self.cell)))?;
         let shape = SpeedShape {
-            cell,
+            cell: self.cell,
             batch: self.batch,
             len: self.len,
             emb: self.emb,
@@ -144,7 +143,7 @@ impl SpeedArgs {
             layers: self.layers,
             bidirectional: self.bidirectional,
             steps: self.steps,
-            kernel: parse_kernel(&self.kernel)?,
+            kernel: self.kernel,
             gpu_adamw: self.gpu_adamw,
         };
         if (self.phases || self.gpu_adamw) && mode != "train" {
@@ -160,7 +159,7 @@ impl SpeedArgs {
             "impl": concat!("rnnlab ", env!("CARGO_PKG_VERSION")),
             "mode": mode,
             "device": self.device,
-            "cell": self.cell,
+            "cell": self.cell.name(),
             "batch": self.batch,
             "len": self.len,
             "emb": self.emb,
@@ -190,15 +189,9 @@ impl SpeedArgs {
 
 use rnnlab_experiment::train::peak_rss_mb;
 
-fn parse_kernel(name: &str) -> Result<rnnlab_rnn::Kernel> {
-    rnnlab_rnn::Kernel::from_name(name).ok_or_else(|| {
-        rnnlab_rnn::Error::Param(format!("--kernel {name:?}: expected auto, reference or stepwise")).into()
-    })
-}
-
-fn kernels(device: &str, kernel: &str) -> Result<()> {
-    use rnnlab_kernels::{check::check_kernel, Kernel};
-    let k = parse_kernel(kernel)?;
+fn kernels(device: &str, k: Kernel) -> Result<()> {
+    use rnnlab_kernels::check::check_kernel;
+    let kernel = serde_json::to_value(k)?;
     if k == Kernel::Reference {
         return Err(rnnlab_rnn::Error::Param("--kernel reference is what the others are compared with".into()).into());
     }
@@ -229,7 +222,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::TrainStep(args) => args.run("train"),
         BenchCommand::Infer(args) => args.run("infer"),
-        BenchCommand::Kernels { device, kernel } => kernels(&device, &kernel),
+        BenchCommand::Kernels { device, kernel } => kernels(&device, kernel),
         BenchCommand::Preprocess {
             dataset: name,
             data_dir,

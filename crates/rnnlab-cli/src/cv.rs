@@ -26,6 +26,12 @@ pub struct CvArgs {
     /// runs once); the summary gives the pooled figure's mean, std and standard error over them.
     #[arg(long, value_name = "N", default_value_t = 1)]
     seeds: usize,
+    /// A recipe file (TOML) whose keys are this command's flags (`hidden = 128`,
+    /// `text-column = "tweet"`); flags given on the command line win.
+    #[arg(long, value_name = "FILE.toml", help_heading = "Cross-validation")]
+    #[allow(dead_code)] // read from the arguments by `recipe::expand`, before clap parses them
+    config: Option<PathBuf>,
+
     /// The first seed of the networks' runs (default 0): more seeds of an earlier run, in
     /// another folder; --against pairs them with the reference's same seeds.
     #[arg(long, value_name = "S", default_value_t = 0)]

@@ -28,6 +28,11 @@ pub struct ExperimentArgs {
     /// Runs of each neural model (seeds 0..N); the report shows mean ± std.
     #[arg(long, value_name = "N")]
     seeds: Option<usize>,
+    /// A recipe file (TOML) whose keys are this command's flags (`seeds = 3`,
+    /// `models = ["nbsvm", "best-rnn"]`); flags given on the command line win.
+    #[arg(long, value_name = "FILE.toml")]
+    #[allow(dead_code)] // read from the arguments by `recipe::expand`, before clap parses them
+    config: Option<PathBuf>,
     /// A quick look: one seed, at most 3 epochs, 3,000 training and 1,000 val/test rows.
     #[arg(long)]
     quick: bool,

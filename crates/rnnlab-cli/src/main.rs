@@ -8,6 +8,7 @@ mod experiment;
 mod interrupt;
 mod model;
 mod preprocess;
+mod recipe;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use rnnlab_text::morph::Lemmatizer;
 use rnnlab_text::{Lang, Normalize, Pipeline};
 
@@ -42,7 +43,7 @@ struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
     /// Worker threads (default: all cores, or RAYON_NUM_THREADS).
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, value_name = "N", hide_short_help = true)]
     threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
@@ -55,7 +56,7 @@ enum Command {
     /// Lemmatise Russian words: one word per line on stdin, `word<TAB>lemma` on stdout.
     Lemmatize(LemmatizeArgs),
     /// Train a model on a data set and save it as a directory (model, pipeline, metrics).
-    #[command(after_help = TRAIN_EXAMPLES)]
+    #[command(after_help = TRAIN_EXAMPLES, args_override_self = true)]
     Train(Box<model::TrainArgs>),
     /// Evaluate a model directory on a labelled file; prints metrics as JSON.
     Eval(model::EvalArgs),
@@ -67,12 +68,12 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Run bag-of-words baselines against recurrent networks on one data set and write a
     /// report (report.json, report.md, report.html) with every model's directory.
-    #[command(after_help = EXPERIMENT_EXAMPLES)]
+    #[command(args_override_self = true, after_help = EXPERIMENT_EXAMPLES)]
     Experiment(Box<experiment::ExperimentArgs>),
     /// Cross-validate one model on a data set's training split (scikit-learn's
     /// `cross_val_score`, stratified folds): figures per held fold and pooled over all of them,
     /// never reading the test split; writes cv.json and the fold models.
-    #[command(after_help = CV_EXAMPLES)]
+    #[command(args_override_self = true, after_help = CV_EXAMPLES)]
     Cv(Box<cv::CvArgs>),
 }
 
@@ -103,6 +104,7 @@ const EXPERIMENT_EXAMPLES: &str = "Examples:
 
 /// Preprocessing flags shared by every command that preprocesses text.
 #[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Preprocessing")]
 pub struct PrepArgs {
     /// Language of the texts (ru or en); default: the data set's.
     #[arg(long, value_name = "ru|en")]
@@ -114,33 +116,43 @@ pub struct PrepArgs {
     #[arg(long, conflicts_with = "no_normalize")]
     pub stem: bool,
     /// Neither stem nor lemmatise.
-    #[arg(long)]
+    #[arg(hide_short_help = true, help_heading = "Advanced: preprocessing", long)]
     pub no_normalize: bool,
     /// Keep stop words (they are dropped by default).
-    #[arg(long)]
+    #[arg(hide_short_help = true, help_heading = "Advanced: preprocessing", long)]
     pub keep_stopwords: bool,
     /// A file of extra stop words, one per line.
-    #[arg(long, value_name = "FILE")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: preprocessing",
+        long,
+        value_name = "FILE"
+    )]
     pub stopwords: Option<PathBuf>,
     /// Keep punctuation tokens (`!!!`, `?`, `…`, quotes; dropped by default, while emoticons
     /// and emoji are always kept). `best-rnn` keeps them for English whatever this says.
-    #[arg(long)]
+    #[arg(hide_short_help = true, help_heading = "Advanced: preprocessing", long)]
     pub keep_punctuation: bool,
     /// Keep hashtags as tags: `#love` stays the token `#love`, apart from the word `love` (by
     /// default the `#` goes). `best-rnn` does so for English whatever this says.
-    #[arg(long)]
+    #[arg(hide_short_help = true, help_heading = "Advanced: preprocessing", long)]
     pub hashtags_as_tags: bool,
     /// Split compound hashtags into words (`#endhate` → `end hate`) by the word counts of the
     /// training rows (words seen at least 3 times outside hashtags; the counts are saved in
     /// pipeline.json). Off by default.
-    #[arg(long)]
+    #[arg(hide_short_help = true, help_heading = "Advanced: preprocessing", long)]
     pub segment_hashtags: bool,
     /// A saved pipeline (pipeline.json); overrides the flags above.
     #[arg(long, value_name = "P.json")]
     pub pipeline: Option<PathBuf>,
     /// A pymorphy2/pymorphy3 dictionary directory (default: $RNNLAB_MORPH_DICT, else the one
     /// installed by `cargo xtask fetch-morph-dict`).
-    #[arg(long, value_name = "DIR")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: preprocessing",
+        long,
+        value_name = "DIR"
+    )]
     pub morph_dict: Option<PathBuf>,
 }
 
@@ -326,7 +338,17 @@ fn is_bad_input(e: &anyhow::Error) -> bool {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let command = Cli::command();
+    let argv = match recipe::expand(std::env::args_os().collect(), &command) {
+        Ok(argv) => argv,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let matches = command.clone().get_matches_from(argv);
+    recipe::remember(&matches, &command);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -19,6 +19,7 @@ use crate::PrepArgs;
 
 /// Where labelled data comes from: a named data set or CSV/Parquet files.
 #[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Data")]
 pub struct DataArgs {
     /// A named data set (twitter-hate-speech, sentirueval2015-banks, sentirueval2015-telecoms).
     #[arg(long, value_name = "NAME", conflicts_with_all = ["train", "test"])]
@@ -42,13 +43,19 @@ pub struct DataArgs {
     #[arg(long, value_name = "L", default_value = "label")]
     pub label_column: String,
     /// Id column of the files, carried to predictions.
-    #[arg(long, value_name = "C")]
+    #[arg(hide_short_help = true, help_heading = "Advanced: data", long, value_name = "C")]
     pub id_column: Option<String>,
     /// CSV field delimiter.
-    #[arg(long, default_value = ",", value_name = "CHAR")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: data",
+        long,
+        default_value = ",",
+        value_name = "CHAR"
+    )]
     pub delimiter: char,
     /// Positive label of a binary task (default: the last in sorted order).
-    #[arg(long, value_name = "L")]
+    #[arg(hide_short_help = true, help_heading = "Advanced: data", long, value_name = "L")]
     pub positive_label: Option<String>,
 }
 
@@ -112,17 +119,24 @@ pub struct TrainArgs {
     #[command(flatten)]
     model: ModelArgs,
     /// Output model directory.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "Model")]
     out: PathBuf,
     /// Seed of weights, shuffles and dropout (and of the validation split of --train files).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, help_heading = "Model")]
     seed: u64,
+    /// A recipe file (TOML) whose keys are this command's flags (`hidden = 128`,
+    /// `text-column = "tweet"`); flags given on the command line win. A trained model
+    /// directory keeps its run's flags in this form as `recipe.toml`.
+    #[arg(long, value_name = "FILE.toml", help_heading = "Model")]
+    #[allow(dead_code)] // read from the arguments by `recipe::expand`, before clap parses them
+    config: Option<PathBuf>,
     #[command(flatten)]
     prep: PrepArgs,
 }
 
 /// The model a command trains: its kind and every model flag (`train`, `cv`).
 #[derive(Args)]
+#[command(next_help_heading = "Model")]
 pub struct ModelArgs {
     /// Model kind: count-logreg, hashing-logreg, tfidf-logreg, char-tfidf-logreg, nb, nbsvm
     /// (bag of words), rnn, lstm, gru, best-rnn (recurrent networks), or blend (best-rnn and
@@ -135,14 +149,20 @@ pub struct ModelArgs {
     #[command(flatten)]
     pub neural: NeuralArgs,
     /// Class weights: none or balanced (n / (classes * count)).
-    #[arg(long, value_name = "none|balanced", default_value = "none")]
-    pub class_weights: String,
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: model",
+        long,
+        value_enum,
+        default_value_t = ClassWeight::None
+    )]
+    pub class_weights: ClassWeight,
     /// After choosing the epoch and threshold on validation, train again from the start on
     /// training + validation rows (a network for the chosen number of epochs) and keep that
     /// model with that threshold (scikit-learn's refit): a final model that has seen every
     /// labelled row outside the test split. The validation figures reported are the first
     /// run's; every model kind (a blend: both parts).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(hide_short_help = true, help_heading = "Advanced: model", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub refit: Option<bool>,
 }
 
@@ -154,7 +174,7 @@ impl ModelArgs {
 
     /// The model for a task in `lang` with `n_classes` classes, with the flags applied.
     pub fn spec(&self, lang: rnnlab_text::Lang, n_classes: usize) -> Result<ModelSpec> {
-        let class_weight = parse_class_weight(&self.class_weights)?;
+        let class_weight = self.class_weights;
         let mut spec = ModelSpec::from_kind(&self.model, lang, n_classes)?;
         match &mut spec {
             ModelSpec::Baseline(_, p) => self.baseline.apply(p, class_weight)?,
@@ -204,28 +224,49 @@ pub struct BaselineArgs {
     #[arg(long, value_name = "N|F")]
     min_df: Option<Df>,
     /// Ignore terms in more documents (a count or a fraction). Default 1.0.
-    #[arg(long, value_name = "N|F")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: bag-of-words baselines",
+        long,
+        value_name = "N|F"
+    )]
     max_df: Option<Df>,
     /// Keep only the most frequent terms.
-    #[arg(long, value_name = "N")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: bag-of-words baselines",
+        long,
+        value_name = "N"
+    )]
     max_features: Option<usize>,
     /// Binary term presence instead of counts (default: on for count-logreg and nbsvm).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(hide_short_help = true, help_heading = "Advanced: bag-of-words baselines", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     binary: Option<bool>,
     /// TF-IDF with 1 + ln(tf) (default on).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(hide_short_help = true, help_heading = "Advanced: bag-of-words baselines", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     sublinear_tf: Option<bool>,
     /// Columns of the hashing vectorizer (default 2^18).
-    #[arg(long, value_name = "N")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: bag-of-words baselines",
+        long,
+        value_name = "N"
+    )]
     n_features: Option<usize>,
     /// Signed hashing (default off).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(hide_short_help = true, help_heading = "Advanced: bag-of-words baselines", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     alternate_sign: Option<bool>,
     /// Inverse regularisation of logistic regression (default 10; nbsvm 1).
     #[arg(long = "c", value_name = "C", allow_negative_numbers = true)]
     c: Option<f64>,
     /// Smoothing of naive Bayes and NB-LR (default 1).
-    #[arg(long, value_name = "A", allow_negative_numbers = true)]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: bag-of-words baselines",
+        long,
+        value_name = "A",
+        allow_negative_numbers = true
+    )]
     alpha: Option<f64>,
 }
 
@@ -251,82 +292,171 @@ pub struct NeuralArgs {
     #[arg(long, value_name = "P", allow_negative_numbers = true)]
     dropout: Option<f32>,
     /// Variational dropout on the recurrent state (one mask per sequence).
-    #[arg(long, value_name = "P", allow_negative_numbers = true)]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "P",
+        allow_negative_numbers = true
+    )]
     recurrent_dropout: Option<f32>,
     /// Dropout on the pooled vector before the linear head.
-    #[arg(long, value_name = "P", allow_negative_numbers = true)]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "P",
+        allow_negative_numbers = true
+    )]
     head_dropout: Option<f32>,
     /// While training, turn each token into <unk> with probability P (word dropout).
-    #[arg(long, value_name = "P", allow_negative_numbers = true)]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "P",
+        allow_negative_numbers = true
+    )]
     word_dropout: Option<f32>,
     /// Pooling over valid steps: last, mean, max, mean-max, or attention (a weighted mean whose
     /// weights the network learns).
-    #[arg(long, value_name = "P")]
-    pooling: Option<String>,
+    #[arg(long, value_enum)]
+    pooling: Option<Pooling>,
     /// Put <s> before and </s> after every text (ids and bag), so that a text of one or two
     /// words is not pooled from those words alone (default off; on in best-rnn for English).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(hide_short_help = true, help_heading = "Advanced: recurrent networks", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     bos_eos: Option<bool>,
     /// Buckets of a bag of hashed word uni-/bigrams (and character n-grams, --bag-minn/maxn),
     /// fastText's input, whose mean vector goes beside the pooled states before the head (0: none).
-    #[arg(long, value_name = "N")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "N"
+    )]
     bag_buckets: Option<usize>,
     /// Width of the bag-of-n-grams vector (default 32).
-    #[arg(long, value_name = "N")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "N"
+    )]
     bag_dim: Option<usize>,
     /// Shortest character n-gram of `<word>` in the bag (fastText's -minn; 0: none).
-    #[arg(long, value_name = "N")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "N"
+    )]
     bag_minn: Option<usize>,
     /// Longest character n-gram of `<word>` in the bag (fastText's -maxn).
-    #[arg(long, value_name = "N")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "N"
+    )]
     bag_maxn: Option<usize>,
     /// How the bag's vectors combine: mean (fastText), sqrtn (sum / sqrt(count)) or sum.
-    #[arg(long, value_name = "C")]
-    bag_combiner: Option<String>,
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_enum
+    )]
+    bag_combiner: Option<BagCombiner>,
     /// A wide part: one weight per bag bucket and output, summed over the document's n-grams
     /// (times their NB ratios with --bag-nb) straight into the logits (a hashed linear model
     /// trained with the network; default off, on in best-rnn for binary tasks).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(hide_short_help = true, help_heading = "Advanced: recurrent networks", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     bag_wide: Option<bool>,
     /// The wide part's learning rate as a multiple of --lr (default 1, best-rnn 0.1; below 1 it
     /// learns more slowly than the network).
-    #[arg(long, value_name = "X")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "X"
+    )]
     bag_wide_lr: Option<f32>,
     /// Scale each bag n-gram's vector by its NB log-count ratio on the training rows (NBSVM's
     /// feature weights, fixed; binary tasks; needs --bag-buckets; default off, on in best-rnn
     /// for binary tasks).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(hide_short_help = true, help_heading = "Advanced: recurrent networks", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     bag_nb: Option<bool>,
     /// While training, leave each n-gram of a text's bag out with probability P, afresh every
     /// step (dropout on the bag's features; needs --bag-buckets; default 0).
-    #[arg(long, value_name = "P", allow_negative_numbers = true)]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "P",
+        allow_negative_numbers = true
+    )]
     bag_dropout: Option<f32>,
     /// Character-aware input: buckets of hashed character n-grams of each token (`<word>`,
     /// --char-minn to --char-maxn characters), whose mean vector (--char-dim wide) joins the
     /// token's word vector at the recurrent input, fastText's subword vectors per token, so a
     /// word the vocabulary maps to <unk> still has its own input (0: none; --tokens word).
-    #[arg(long, value_name = "N")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "N"
+    )]
     char_buckets: Option<usize>,
     /// Width of each token's character n-gram vector (default 32).
-    #[arg(long, value_name = "N")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "N"
+    )]
     char_dim: Option<usize>,
     /// Shortest character n-gram of the character-aware input (default 3).
-    #[arg(long, value_name = "N")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "N"
+    )]
     char_minn: Option<usize>,
     /// Longest character n-gram of the character-aware input (default 5).
-    #[arg(long, value_name = "N")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "N"
+    )]
     char_maxn: Option<usize>,
     /// Input units: word (vocabulary of the pipeline's tokens), bpe, wordpiece or unigram.
-    #[arg(long, value_name = "T")]
-    tokens: Option<String>,
+    #[arg(long, value_enum)]
+    tokens: Option<TokensKind>,
     /// Subword vocabulary size (default 8000).
-    #[arg(long, value_name = "N")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "N"
+    )]
     subword_vocab: Option<usize>,
     /// Words seen fewer times become <unk> (default 2).
-    #[arg(long, value_name = "N")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "N"
+    )]
     min_count: Option<usize>,
     /// Longest sequence (default: the 99th percentile of training lengths, plus one).
-    #[arg(long, value_name = "N")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "N"
+    )]
     max_len: Option<usize>,
     /// Passes over the training rows; the epoch with the best validation metric is kept.
     #[arg(long, value_name = "N")]
@@ -338,33 +468,77 @@ pub struct NeuralArgs {
     #[arg(long, value_name = "LR", allow_negative_numbers = true)]
     lr: Option<f64>,
     /// adam or adamw.
-    #[arg(long, value_name = "O")]
-    optimizer: Option<String>,
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_enum
+    )]
+    optimizer: Option<OptimizerKind>,
     /// Decoupled weight decay of adamw (default 0.01 with adamw).
-    #[arg(long, value_name = "W", allow_negative_numbers = true)]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "W",
+        allow_negative_numbers = true
+    )]
     weight_decay: Option<f64>,
     /// Learning-rate schedule: constant, linear or cosine (decay to 0 over all steps).
-    #[arg(long, value_name = "S")]
-    lr_schedule: Option<String>,
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_enum
+    )]
+    lr_schedule: Option<Schedule>,
     /// Clip the global gradient norm (0: off).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
     clip: Option<f64>,
     /// Stop after N epochs without a better validation metric (default: run all epochs).
-    #[arg(long, value_name = "N")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "N"
+    )]
     patience: Option<usize>,
     /// Validate and keep an exponential moving average of the weights, updated after every
     /// step with decay D (PyTorch's AveragedModel with get_ema_multi_avg_fn; 0.99 averages
     /// about the last 100 steps).
-    #[arg(long, value_name = "D", allow_negative_numbers = true)]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "D",
+        allow_negative_numbers = true
+    )]
     ema: Option<f64>,
     /// Smooth the training targets (PyTorch's label_smoothing): the true class with weight 1 - S
     /// plus a uniform spread over the classes with weight S (binary tasks count two classes, so
     /// S = 0.4 trains towards 0.2 and 0.8); keeps a network from chasing noisy labels to
     /// certainty (default 0; 0.4 in best-rnn for English). Validation figures are unaffected.
-    #[arg(long, value_name = "S", allow_negative_numbers = true)]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "S",
+        allow_negative_numbers = true
+    )]
     label_smoothing: Option<f64>,
     /// Word vectors (word2vec/fastText .vec text) to start the embedding from (--emb must match).
-    #[arg(long, value_name = "FILE")]
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: recurrent networks",
+        long,
+        value_name = "FILE"
+    )]
     pretrained: Option<PathBuf>,
     /// cpu, cuda or cuda:N (needs a build with the cuda feature).
     #[arg(long, value_name = "D", default_value = "cpu")]
@@ -378,20 +552,6 @@ fn parse_range(s: &str) -> Result<(usize, usize)> {
         a.trim().parse().map_err(|_| bad())?,
         b.trim().parse().map_err(|_| bad())?,
     ))
-}
-
-fn bad_flag(msg: String) -> anyhow::Error {
-    rnnlab_text::Error::Data(msg).into()
-}
-
-pub fn parse_class_weight(s: &str) -> Result<ClassWeight> {
-    match s {
-        "none" => Ok(ClassWeight::None),
-        "balanced" => Ok(ClassWeight::Balanced),
-        other => Err(bad_flag(format!(
-            "--class-weights {other:?}: expected none or balanced"
-        ))),
-    }
 }
 
 /// The flags of a group that the command line set (`Some`), spelled as typed.
@@ -478,44 +638,23 @@ impl NeuralArgs {
         if self.pretrained.is_some() {
             c.pretrained = self.pretrained.clone();
         }
-        if let Some(p) = &self.pooling {
-            c.pooling = Pooling::from_name(p).ok_or_else(|| {
-                bad_flag(format!(
-                    "--pooling {p:?}: expected last, mean, max, mean-max or attention"
-                ))
-            })?;
+        if let Some(p) = self.pooling {
+            c.pooling = p;
         }
-        if let Some(b) = &self.bag_combiner {
-            c.bag_combiner = BagCombiner::from_name(b)
-                .ok_or_else(|| bad_flag(format!("--bag-combiner {b:?}: expected mean, sqrtn or sum")))?;
+        if let Some(b) = self.bag_combiner {
+            c.bag_combiner = b;
         }
-        if let Some(t) = &self.tokens {
-            c.tokens = TokensKind::from_name(t)
-                .ok_or_else(|| bad_flag(format!("--tokens {t:?}: expected word, bpe, wordpiece or unigram")))?;
+        if let Some(t) = self.tokens {
+            c.tokens = t;
         }
-        if let Some(o) = &self.optimizer {
-            c.optimizer = match o.as_str() {
-                "adam" => OptimizerKind::Adam,
-                "adamw" => {
-                    if self.weight_decay.is_none() && c.weight_decay == 0.0 {
-                        c.weight_decay = 0.01;
-                    }
-                    OptimizerKind::Adamw
-                }
-                _ => return Err(bad_flag(format!("--optimizer {o:?}: expected adam or adamw"))),
-            };
+        if let Some(o) = self.optimizer {
+            if o == OptimizerKind::Adamw && self.weight_decay.is_none() && c.weight_decay == 0.0 {
+                c.weight_decay = 0.01;
+            }
+            c.optimizer = o;
         }
-        if let Some(s) = &self.lr_schedule {
-            c.schedule = match s.as_str() {
-                "constant" => Schedule::Constant,
-                "linear" => Schedule::Linear,
-                "cosine" => Schedule::Cosine,
-                _ => {
-                    return Err(bad_flag(format!(
-                        "--lr-schedule {s:?}: expected constant, linear or cosine"
-                    )))
-                }
-            };
+        if let Some(s) = self.lr_schedule {
+            c.schedule = s;
         }
         if class_weight != ClassWeight::None {
             c.class_weight = class_weight;
@@ -635,6 +774,9 @@ pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
     let mut bar = EpochBar::new(quiet);
     crate::interrupt::install();
     let trained = train_model(&prep, &spec, args.seed, &args.out, &device, &mut bar)?;
+    if let Some(recipe) = crate::recipe::recipe() {
+        write_whole(&args.out.join("recipe.toml"), recipe.as_bytes())?;
+    }
     let m = &trained.metrics;
     if let Some(why) = m.get("stopped").and_then(Value::as_str) {
         eprintln!("note: {why}");
@@ -887,6 +1029,15 @@ pub fn predict(args: PredictArgs) -> Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it, so a crash leaves the old file or
+/// the new one, never half of one.
+fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

@@ -325,3 +325,42 @@ fn bench_train_step_and_infer_print_json() {
         assert!(stderr(&o).contains("error"), "{bad:?}: {}", stderr(&o));
     }
 }
+
+/// `-h` keeps to the common path (about 30 flags); `--help` shows every flag, the rest under
+/// headings that say "Advanced".
+#[test]
+fn short_help_shows_the_common_flags_and_long_help_all() {
+    let flags = |args: &[&str]| -> Vec<String> {
+        let o = rnnlab(args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            // A flag's own line: indented by at most six spaces, then `-x, --flag` or `--flag`.
+            .filter(|l| {
+                let body = l.trim_start();
+                body.starts_with('-') && l.len() - body.len() <= 6
+            })
+            .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("--")).map(String::from))
+            .collect()
+    };
+    for (command, advanced) in [
+        ("train", "--bag-buckets"),
+        ("cv", "--bag-buckets"),
+        ("experiment", "--keep-stopwords"),
+    ] {
+        let short = flags(&[command, "-h"]);
+        let long = flags(&[command, "--help"]);
+        assert!(short.len() <= 36, "{command} -h: {} flags: {short:?}", short.len());
+        assert!(
+            short.iter().any(|f| f == "--model" || f == "--models"),
+            "{command}: {short:?}"
+        );
+        assert!(!short.iter().any(|f| f == advanced), "{command}: {short:?}");
+        assert!(
+            long.iter().any(|f| f == advanced) && long.len() > short.len() + 5,
+            "{command}: {long:?}"
+        );
+        let text = String::from_utf8_lossy(&rnnlab(&[command, "--help"]).stdout).to_string();
+        assert!(text.contains("Advanced: "), "{text}");
+    }
+}

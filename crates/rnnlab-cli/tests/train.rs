@@ -715,3 +715,85 @@ fn cv_scores_every_training_row_once_and_refuses_bad_folds() {
         assert!(!bad.exists(), "{flags:?} wrote {}", bad.display());
     }
 }
+
+/// A recipe file gives the flags (the command line wins), the model directory keeps the run's
+/// flags as `recipe.toml`, and training again from that file gives the same model; a key that
+/// is not a flag is exit 2 naming the file.
+#[test]
+fn a_recipe_file_trains_and_the_model_directory_repeats_it() {
+    let dir = test_dir();
+    let (train, test) = write_corpus(dir.path());
+    let recipe = dir.path().join("recipe.toml");
+    std::fs::write(
+        &recipe,
+        format!(
+            "model = \"lstm\"\nseed = 3\n[data]\ntrain = {:?}\ntest = {:?}\ntext-column = \"review\"\n\
+             label_column = \"sentiment\"\nlang = \"en\"\n[neural]\nemb = 8\nhidden = 8\nepochs = 3\n",
+            train.to_str().unwrap(),
+            test.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let first = dir.path().join("first");
+    let o = rnnlab(&[
+        "train",
+        "--config",
+        recipe.to_str().unwrap(),
+        "--hidden",
+        "6",
+        "--out",
+        first.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(first.join("model.json")).unwrap()).unwrap();
+    assert_eq!(card["params"]["hidden"], 6, "the command line wins");
+    assert_eq!(card["params"]["emb"], 8, "the file's value");
+    let kept = std::fs::read_to_string(first.join("recipe.toml")).unwrap();
+    for line in [
+        "model = \"lstm\"",
+        "hidden = 6",
+        "emb = 8",
+        "seed = 3",
+        "text-column = \"review\"",
+    ] {
+        assert!(kept.lines().any(|l| l == line), "{line} in {kept}");
+    }
+    assert!(!kept.contains("out ="), "{kept}");
+
+    let second = dir.path().join("second");
+    let kept_path = first.join("recipe.toml");
+    let o = rnnlab(&[
+        "train",
+        "--config",
+        kept_path.to_str().unwrap(),
+        "--out",
+        second.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let metrics = |d: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join("metrics.json")).unwrap()).unwrap()
+    };
+    assert_eq!(metrics(&first)["test"], metrics(&second)["test"], "the same run again");
+    assert_eq!(
+        metrics(&first)["curve"][2]["train_loss"],
+        metrics(&second)["curve"][2]["train_loss"]
+    );
+
+    std::fs::write(&recipe, "hiden = 3\n").unwrap();
+    let o = rnnlab(&[
+        "train",
+        "--config",
+        recipe.to_str().unwrap(),
+        "--model",
+        "nb",
+        "--out",
+        "x",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("recipe.toml") && stderr(&o).contains("hiden"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The recurrent cell.
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CellKind {

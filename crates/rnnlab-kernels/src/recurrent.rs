@@ -45,6 +45,7 @@ pub struct RecurrentStack {
 }
 
 /// Which implementation runs a layer direction.
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kernel {
@@ -55,18 +56,6 @@ pub enum Kernel {
     /// The GPU design (one product and one cell operation per step) on any device; on the
     /// CPU its plain-loop definition (tests).
     Stepwise,
-}
-
-impl Kernel {
-    /// `auto`, `reference` or `stepwise` (the `--kernel` values).
-    pub fn from_name(name: &str) -> Option<Kernel> {
-        match name {
-            "auto" => Some(Kernel::Auto),
-            "reference" => Some(Kernel::Reference),
-            "stepwise" => Some(Kernel::Stepwise),
-            _ => None,
-        }
-    }
 }
 
 /// The directions' tensors side by side along `dim`; one direction as it is (candle's `cat`

@@ -14,6 +14,7 @@ pub const BOS: &str = "<s>";
 pub const EOS: &str = "</s>";
 
 /// How the states of all valid steps become one vector.
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Pooling {
@@ -28,21 +29,11 @@ pub enum Pooling {
     Attention,
 }
 
-impl Pooling {
-    pub fn from_name(s: &str) -> Option<Self> {
-        match s {
-            "last" => Some(Pooling::Last),
-            "mean" => Some(Pooling::Mean),
-            "max" => Some(Pooling::Max),
-            "mean-max" => Some(Pooling::MeanMax),
-            "attention" => Some(Pooling::Attention),
-            _ => None,
-        }
-    }
-}
+impl Pooling {}
 
 /// How a document's bag-of-n-gram vectors combine (TensorFlow's `combiner` names): their
 /// mean (fastText), their sum over the square root of their number, or their sum.
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BagCombiner {
@@ -53,15 +44,6 @@ pub enum BagCombiner {
 }
 
 impl BagCombiner {
-    pub fn from_name(s: &str) -> Option<Self> {
-        match s {
-            "mean" => Some(BagCombiner::Mean),
-            "sqrtn" => Some(BagCombiner::Sqrtn),
-            "sum" => Some(BagCombiner::Sum),
-            _ => None,
-        }
-    }
-
     /// The weight of each of `k` vectors.
     pub fn scale(self, k: usize) -> f32 {
         let k = k.max(1) as f32;
@@ -74,6 +56,7 @@ impl BagCombiner {
 }
 
 /// What the ids of the embedding are.
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokensKind {
@@ -84,18 +67,9 @@ pub enum TokensKind {
     Unigram,
 }
 
-impl TokensKind {
-    pub fn from_name(s: &str) -> Option<Self> {
-        match s {
-            "word" => Some(TokensKind::Word),
-            "bpe" => Some(TokensKind::Bpe),
-            "wordpiece" => Some(TokensKind::Wordpiece),
-            "unigram" => Some(TokensKind::Unigram),
-            _ => None,
-        }
-    }
-}
+impl TokensKind {}
 
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
@@ -105,6 +79,7 @@ pub enum OptimizerKind {
 }
 
 /// Learning rate over training.
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Schedule {
@@ -525,8 +500,8 @@ mod tests {
         for c in [CellKind::Rnn, CellKind::Lstm, CellKind::Gru] {
             assert_eq!(CellKind::from_name(c.name()), Some(c));
         }
-        assert_eq!(Pooling::from_name("mean-max"), Some(Pooling::MeanMax));
-        assert!(Pooling::from_name("sum").is_none());
+        // Names as serde writes them in model.json (and clap reads them as flags).
+        assert_eq!(serde_json::to_value(Pooling::MeanMax).unwrap(), "mean-max");
         let c = RnnConfig::default();
         assert!(c.validate().is_ok());
         assert_eq!(c.pooled_width(), 64);
@@ -659,8 +634,12 @@ mod tests {
                 assert!(e.to_string().contains("--bag-dropout"), "{e}");
             }
         }
-        for (name, k, scale) in [("mean", 4, 0.25), ("sqrtn", 4, 0.5), ("sum", 4, 1.0)] {
-            assert_eq!(BagCombiner::from_name(name).map(|b| b.scale(k)), Some(scale));
+        for (b, k, scale) in [
+            (BagCombiner::Mean, 4, 0.25),
+            (BagCombiner::Sqrtn, 4, 0.5),
+            (BagCombiner::Sum, 4, 1.0),
+        ] {
+            assert_eq!(b.scale(k), scale);
         }
         for label_smoothing in [-0.1, 1.0, f64::NAN] {
             let err = RnnConfig {
