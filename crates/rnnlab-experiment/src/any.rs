@@ -6,12 +6,10 @@ use std::path::Path;
 use candle_core::Device;
 
 use crate::blend::Blend;
+use crate::train::ModelKind;
 use rnnlab_baselines::baseline::Baseline;
 use rnnlab_baselines::labels::LabelSet;
 use rnnlab_rnn::{Error, RnnModel};
-
-/// The recurrent model kinds, as named on the command line.
-pub const RNN_KINDS: [&str; 4] = ["rnn", "lstm", "gru", "best-rnn"];
 
 pub enum AnyModel {
     Baseline(Box<Baseline>),
@@ -38,7 +36,7 @@ impl AnyModel {
         if kind == "blend" {
             let (m, card) = Blend::load(dir, device)?;
             Ok((AnyModel::Blend(Box::new(m)), card.meta))
-        } else if RNN_KINDS.contains(&kind) {
+        } else if ModelKind::from_name(kind).is_some_and(ModelKind::is_network) {
             let (m, card) = RnnModel::load(dir, device)?;
             Ok((AnyModel::Rnn(Box::new(m)), card.meta))
         } else {

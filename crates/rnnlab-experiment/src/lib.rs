@@ -5,6 +5,7 @@
 //! `cargo xtask experiment`; it draws nothing on the terminal itself (see [`runner::RunObserver`]).
 
 pub mod any;
+pub mod best_rnn;
 pub mod blend;
 pub mod bootstrap;
 pub mod cv;
@@ -18,10 +19,11 @@ pub mod train;
 use std::path::{Path, PathBuf};
 
 pub use any::AnyModel;
+pub use best_rnn::NetworkTokens;
 pub use cv::{cross_validate, CvPlan};
 pub use prepared::Prepared;
 pub use runner::{run, Plan, RunObserver};
-pub use train::{train_model, ModelSpec, NetworkTokens};
+pub use train::{train_model, ModelKind, ModelSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

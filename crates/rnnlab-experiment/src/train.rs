@@ -12,6 +12,8 @@ use rnnlab_rnn::{CellKind, RnnConfig, TrainObserver};
 use rnnlab_text::{Lang, Pipeline};
 use serde_json::{json, Value};
 
+use crate::best_rnn;
+pub use crate::best_rnn::NetworkTokens;
 use crate::prepared::Prepared;
 use crate::{round4, write_json, Error};
 
@@ -35,52 +37,54 @@ pub enum ModelSpec {
     },
 }
 
-/// What a recipe's network reads where it departs from the data set's pipeline (every other
-/// kind, and NB-LR in a blend, reads that pipeline as it is). `best-rnn`'s were chosen by
-/// cross-validation of the training rows (docs/research/best-rnn.md). A user's choice of preprocessing
-/// (a normalisation flag or a pipeline file: [`Prepared::normalization_chosen`]) wins: the
-/// network then reads the user's pipeline exactly.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct NetworkTokens {
-    /// Words as written: without the pipeline's stemming or lemmatisation. (Punctuation kept
-    /// on a lemmatising pipeline would need the dictionary again: an error in `train_model`.)
-    pub words_as_written: bool,
-    /// Punctuation tokens kept (`!!!`, `?`, `…`, quotes).
-    pub punctuation: bool,
-    /// Hashtags as tags: `#love` a token apart from the word `love`.
-    pub hashtags_as_tags: bool,
+/// A model kind: a bag-of-words baseline, a recurrent network with the lecture's recipe, the
+/// project's `best-rnn`, or the blend of `best-rnn` and NB-LR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    Baseline(BaselineKind),
+    /// `rnn`, `lstm` or `gru` with the lecture's recipe.
+    Network(CellKind),
+    BestRnn,
+    Blend,
 }
 
-impl NetworkTokens {
-    /// `best-rnn`'s: for English, words unstemmed, punctuation kept and hashtags as tags;
-    /// Russian reads the data set's pipeline (lemmas: a few thousand tweets do not teach word
-    /// vectors its inflection; punctuation gained on banks and lost on telecoms).
-    pub fn best(lang: Lang) -> Self {
-        let en = lang == Lang::En;
-        NetworkTokens {
-            words_as_written: en,
-            punctuation: en,
-            hashtags_as_tags: en,
+impl ModelKind {
+    /// Every kind, in the order reports list them when tied.
+    pub const ALL: [ModelKind; 11] = [
+        ModelKind::Baseline(BaselineKind::CountLogreg),
+        ModelKind::Baseline(BaselineKind::HashingLogreg),
+        ModelKind::Baseline(BaselineKind::TfidfLogreg),
+        ModelKind::Baseline(BaselineKind::CharTfidfLogreg),
+        ModelKind::Baseline(BaselineKind::Nb),
+        ModelKind::Baseline(BaselineKind::Nbsvm),
+        ModelKind::Network(CellKind::Rnn),
+        ModelKind::Network(CellKind::Lstm),
+        ModelKind::Network(CellKind::Gru),
+        ModelKind::BestRnn,
+        ModelKind::Blend,
+    ];
+
+    /// The name commands and reports use (`--model`, `kind` in `model.json`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Baseline(b) => b.name(),
+            ModelKind::Network(c) => c.name(),
+            ModelKind::BestRnn => "best-rnn",
+            ModelKind::Blend => "blend",
         }
     }
 
-    /// The pipeline these make of `pipeline`.
-    pub fn apply(&self, pipeline: &Pipeline) -> Pipeline {
-        let mut p = pipeline.clone();
-        if self.words_as_written {
-            p = p.without_normalization();
-        }
-        if self.punctuation {
-            p = p.with_punctuation();
-        }
-        if self.hashtags_as_tags {
-            p = p.with_hashtags_as_tags();
-        }
-        p
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Whether its model directory holds one recurrent network (`RnnModel`).
+    pub fn is_network(self) -> bool {
+        matches!(self, ModelKind::Network(_) | ModelKind::BestRnn)
     }
 }
 
-/// Every model kind, in the order reports list them when tied.
+/// Every model kind's name, in [`ModelKind::ALL`]'s order.
 pub const ALL_KINDS: [&str; 11] = [
     "count-logreg",
     "hashing-logreg",
@@ -101,39 +105,28 @@ impl ModelSpec {
     /// both of `best-rnn` and `nbsvm` for `blend`. `n_classes` 0 means not known yet: the
     /// defaults that depend on it (best-rnn's `bag_nb` for binary tasks) stay off.
     pub fn from_kind(kind: &str, lang: Lang, n_classes: usize) -> Result<Self, Error> {
-        if let Some(b) = BaselineKind::from_name(kind) {
-            return Ok(ModelSpec::Baseline(b, BaselineParams::default()));
-        }
-        if kind == "blend" {
-            return Ok(ModelSpec::Blend {
-                config: RnnConfig::best(lang == Lang::Ru, n_classes),
+        let known = ModelKind::from_name(kind)
+            .ok_or_else(|| Error::Input(format!("unknown model kind {kind:?}; known: {}", ALL_KINDS.join(", "))))?;
+        Ok(match known {
+            ModelKind::Baseline(b) => ModelSpec::Baseline(b, BaselineParams::default()),
+            ModelKind::Blend => ModelSpec::Blend {
+                config: best_rnn::network(lang, n_classes),
                 params: BaselineParams::default(),
-                tokens: NetworkTokens::best(lang),
-            });
-        }
-        let tokens = match kind {
-            "best-rnn" => NetworkTokens::best(lang),
-            _ => NetworkTokens::default(),
-        };
-        let config = match kind {
-            "best-rnn" => RnnConfig::best(lang == Lang::Ru, n_classes),
-            _ => match CellKind::from_name(kind) {
-                Some(cell) => RnnConfig {
+                tokens: best_rnn::tokens(lang),
+            },
+            ModelKind::BestRnn => ModelSpec::Rnn {
+                kind: known.name().to_string(),
+                config: best_rnn::network(lang, n_classes),
+                tokens: best_rnn::tokens(lang),
+            },
+            ModelKind::Network(cell) => ModelSpec::Rnn {
+                kind: known.name().to_string(),
+                config: RnnConfig {
                     cell,
                     ..RnnConfig::default()
                 },
-                None => {
-                    return Err(Error::Input(format!(
-                        "unknown model kind {kind:?}; known: {}",
-                        ALL_KINDS.join(", ")
-                    )))
-                }
+                tokens: NetworkTokens::default(),
             },
-        };
-        Ok(ModelSpec::Rnn {
-            kind: kind.to_string(),
-            config,
-            tokens,
         })
     }
 
@@ -296,7 +289,7 @@ pub fn train_model(
                 (&va, y_va),
             )?;
             let fit = rnnlab_rnn::fit(
-                "best-rnn",
+                ModelKind::BestRnn.name(),
                 &config,
                 labels,
                 (&net_tr, y_tr),
@@ -408,4 +401,24 @@ pub fn peak_rss_mb() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some((kb / 1024.0 * 10.0).round() / 10.0)
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_one_name() {
+        assert_eq!(ModelKind::ALL.map(ModelKind::name), ALL_KINDS);
+        for k in ModelKind::ALL {
+            assert_eq!(ModelKind::from_name(k.name()), Some(k));
+        }
+        assert_eq!(ModelKind::from_name("lstmx"), None);
+        let networks: Vec<&str> = ModelKind::ALL
+            .into_iter()
+            .filter(|k| k.is_network())
+            .map(ModelKind::name)
+            .collect();
+        assert_eq!(networks, ["rnn", "lstm", "gru", "best-rnn"]);
+    }
 }

@@ -282,49 +282,6 @@ impl Default for RnnConfig {
 }
 
 impl RnnConfig {
-    /// The project's own recipe (`--model best-rnn`) for a task in Russian or not, with
-    /// `n_classes` classes: see docs/research/best-rnn.md for how it was chosen. English texts train with label smoothing
-    /// 0.4 and `<s>`/`</s>` markers (hate speech, 5-fold cross-validation on the training split:
-    /// F1 0.7324 against 0.7057 without either; the markers keep an empty text from the middle
-    /// of the squeezed probabilities); on the Russian sets neither raised validation, so they
-    /// train without. Binary tasks weigh the bag's n-grams by their NB log-count ratios
-    /// (`bag_nb`; cross-validation 0.7361 against 0.7322, three seeds each) and add the wide
-    /// part at a tenth of the learning rate, NBSVM's linear model inside the network (`bag_wide`,
-    /// `bag_wide_lr`; cross-validation over six seeds 0.7447 against 0.7393 on `scripts/cv-hate.py`'s
-    /// folds, level on `rnnlab cv`'s stratified ones; at the full rate it overtakes the network
-    /// within two epochs: 0.7267). The text the recipe reads is the experiment layer's to
-    /// choose: `rnnlab-experiment`'s `NetworkTokens` gives it English words unstemmed, with
-    /// punctuation and hashtags as tags.
-    pub fn best(lang_is_russian: bool, n_classes: usize) -> Self {
-        RnnConfig {
-            cell: CellKind::Gru,
-            emb: 128,
-            hidden: 96,
-            bidirectional: true,
-            dropout: 0.4,
-            head_dropout: 0.5,
-            recurrent_dropout: 0.1,
-            // fastText's bag of word uni-/bigrams and character 3-5-grams beside the GRU: it
-            // sees the rare and unseen words (hashtags) the word vocabulary maps to <unk>.
-            bag_buckets: 1 << 18,
-            bag_dim: 16,
-            bag_minn: 3,
-            bag_maxn: 5,
-            pooling: Pooling::MeanMax,
-            epochs: 12,
-            lr: 2e-3,
-            optimizer: OptimizerKind::Adamw,
-            weight_decay: 1e-2,
-            schedule: Schedule::Cosine,
-            bag_nb: n_classes == 2,
-            bag_wide: n_classes == 2,
-            bag_wide_lr: 0.1,
-            label_smoothing: if lang_is_russian { 0.0 } else { 0.4 },
-            bos_eos: !lang_is_russian,
-            ..RnnConfig::default()
-        }
-    }
-
     /// Checks ranges; messages name the flag.
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |m: String| Err(Error::Param(m));
@@ -505,17 +462,12 @@ mod tests {
         let c = RnnConfig::default();
         assert!(c.validate().is_ok());
         assert_eq!(c.pooled_width(), 64);
-        let b = RnnConfig::best(false, 2);
+        let b = RnnConfig {
+            bidirectional: true,
+            pooling: Pooling::MeanMax,
+            ..c.clone()
+        };
         assert!(b.validate().is_ok());
-        // English trains with label smoothing, Russian without; only binary tasks weigh the
-        // bag by NB ratios (docs/research/best-rnn.md says why).
-        assert!(b.label_smoothing > 0.0 && b.bos_eos && b.bag_nb);
-        let ru = RnnConfig::best(true, 3);
-        assert!(ru.validate().is_ok());
-        assert!(ru.label_smoothing == 0.0 && !ru.bos_eos && !ru.bag_nb);
-        assert!(!RnnConfig::best(false, 3).bag_nb && RnnConfig::best(true, 2).bag_nb);
-        // The wide part, at a tenth of the rate, goes with the NB weights: binary tasks only.
-        assert!(b.bag_wide && b.bag_wide_lr == 0.1 && !RnnConfig::best(false, 3).bag_wide);
         assert_eq!(b.pooled_width(), 4 * b.hidden);
         assert!(RnnConfig {
             dropout: 1.0,
