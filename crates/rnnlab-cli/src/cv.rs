@@ -8,7 +8,7 @@ use rnnlab_experiment::cv::{check_counts, cross_validate, markdown, CvPlan};
 use serde_json::Value;
 
 use crate::experiment::{prepare_or_demo, timestamp, Progress};
-use crate::model::{DataArgs, ModelArgs};
+use crate::flags::{DataArgs, ModelArgs};
 use crate::PrepArgs;
 
 #[derive(Args)]

@@ -13,7 +13,8 @@ use rnnlab_text::Lang;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::model::{prepare, DataArgs, EpochBar};
+use crate::flags::{prepare, DataArgs};
+use crate::progress::EpochBar;
 use crate::PrepArgs;
 
 #[derive(Args)]

@@ -4,21 +4,26 @@
 
 mod bench;
 mod cv;
+mod eval;
 mod experiment;
+mod flags;
 mod interrupt;
-mod model;
+mod model_dir;
+mod predict;
 mod preprocess;
+mod progress;
 mod recipe;
+mod train;
+
+pub use flags::{load_lemmatizer, PrepArgs};
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use rnnlab_text::morph::Lemmatizer;
-use rnnlab_text::{Lang, Normalize, Pipeline};
+use rnnlab_text::Lang;
 
 /// mimalloc keeps freed pages for reuse; glibc's allocator returned the pages of each large
 /// temporary tensor to the system and faulted them in again on the next step (training ran
@@ -57,12 +62,12 @@ enum Command {
     Lemmatize(LemmatizeArgs),
     /// Train a model on a data set and save it as a directory (model, pipeline, metrics).
     #[command(after_help = TRAIN_EXAMPLES, args_override_self = true)]
-    Train(Box<model::TrainArgs>),
+    Train(Box<train::TrainArgs>),
     /// Evaluate a model directory on a labelled file; prints metrics as JSON.
-    Eval(model::EvalArgs),
+    Eval(eval::EvalArgs),
     /// Classify texts (arguments or --input) with a model directory; writes CSV.
     #[command(after_help = PREDICT_EXAMPLES)]
-    Predict(model::PredictArgs),
+    Predict(predict::PredictArgs),
     /// Measure throughput; prints one JSON line.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -101,151 +106,6 @@ const EXPERIMENT_EXAMPLES: &str = "Examples:
   rnnlab experiment --dataset twitter-hate-speech --data-dir ../shared/data
   rnnlab experiment --dataset sentirueval2015-banks --models nbsvm,gru,best-rnn --seeds 3
   rnnlab experiment --dataset sentirueval2015-telecoms --quick";
-
-/// Preprocessing flags shared by every command that preprocesses text.
-#[derive(Args, Clone, Debug)]
-#[command(next_help_heading = "Preprocessing")]
-pub struct PrepArgs {
-    /// Language of the texts (ru or en); default: the data set's.
-    #[arg(long, value_name = "ru|en")]
-    pub lang: Option<Lang>,
-    /// Lemmatise words (pymorphy3 semantics; the default for ru).
-    #[arg(long, conflicts_with_all = ["stem", "no_normalize"])]
-    pub lemmatize: bool,
-    /// Snowball-stem words (the default for en).
-    #[arg(long, conflicts_with = "no_normalize")]
-    pub stem: bool,
-    /// Neither stem nor lemmatise.
-    #[arg(hide_short_help = true, help_heading = "Advanced: preprocessing", long)]
-    pub no_normalize: bool,
-    /// Keep stop words (they are dropped by default).
-    #[arg(hide_short_help = true, help_heading = "Advanced: preprocessing", long)]
-    pub keep_stopwords: bool,
-    /// A file of extra stop words, one per line.
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: preprocessing",
-        long,
-        value_name = "FILE"
-    )]
-    pub stopwords: Option<PathBuf>,
-    /// Keep punctuation tokens (`!!!`, `?`, `…`, quotes; dropped by default, while emoticons
-    /// and emoji are always kept). `best-rnn` keeps them for English whatever this says.
-    #[arg(hide_short_help = true, help_heading = "Advanced: preprocessing", long)]
-    pub keep_punctuation: bool,
-    /// Keep hashtags as tags: `#love` stays the token `#love`, apart from the word `love` (by
-    /// default the `#` goes). `best-rnn` does so for English whatever this says.
-    #[arg(hide_short_help = true, help_heading = "Advanced: preprocessing", long)]
-    pub hashtags_as_tags: bool,
-    /// Split compound hashtags into words (`#endhate` → `end hate`) by the word counts of the
-    /// training rows (words seen at least 3 times outside hashtags; the counts are saved in
-    /// pipeline.json). Off by default.
-    #[arg(hide_short_help = true, help_heading = "Advanced: preprocessing", long)]
-    pub segment_hashtags: bool,
-    /// A saved pipeline (pipeline.json); overrides the flags above.
-    #[arg(long, value_name = "P.json")]
-    pub pipeline: Option<PathBuf>,
-    /// A pymorphy2/pymorphy3 dictionary directory (default: $RNNLAB_MORPH_DICT, else the one
-    /// installed by `cargo xtask fetch-morph-dict`).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: preprocessing",
-        long,
-        value_name = "DIR"
-    )]
-    pub morph_dict: Option<PathBuf>,
-}
-
-/// Words seen this often in the training rows can be parts of a split hashtag
-/// (`--segment-hashtags`; chosen by cross-validation of NB-LR on hate speech).
-const HASHTAG_MIN_COUNT: u64 = 3;
-
-impl PrepArgs {
-    /// The pipeline these flags describe, for texts in `default_lang`.
-    pub fn pipeline(&self, default_lang: Option<Lang>) -> Result<Pipeline> {
-        if let Some(p) = &self.pipeline {
-            return Ok(Pipeline::load(p)?);
-        }
-        let lang = self
-            .lang
-            .or(default_lang)
-            .ok_or_else(|| rnnlab_text::Error::Data("--lang ru|en is required for this input".into()))?;
-        let normalize = if self.no_normalize {
-            Normalize::None
-        } else if self.stem {
-            Normalize::Stem
-        } else if self.lemmatize {
-            Normalize::Lemmatize
-        } else {
-            Normalize::default_for(lang)
-        };
-        let extra = match &self.stopwords {
-            Some(path) => std::fs::read_to_string(path)
-                .map_err(|e| rnnlab_text::Error::Io {
-                    path: path.clone(),
-                    source: e,
-                })?
-                .lines()
-                .map(|l| l.trim().to_string())
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .collect(),
-            None => Vec::new(),
-        };
-        let mut pipeline = Pipeline::standard(lang, normalize, self.keep_stopwords, extra);
-        if self.keep_punctuation {
-            pipeline = pipeline.with_punctuation();
-        }
-        if self.hashtags_as_tags {
-            pipeline = pipeline.with_hashtags_as_tags();
-        }
-        Ok(if self.segment_hashtags {
-            pipeline.with_hashtag_segmentation(HASHTAG_MIN_COUNT)
-        } else {
-            pipeline
-        })
-    }
-
-    /// Whether the user chose how words are normalised (`--lemmatize`, `--stem`,
-    /// `--no-normalize` or a `--pipeline` file); else a model recipe may choose (`best-rnn`
-    /// reads English words unstemmed, with punctuation and hashtags as tags).
-    pub fn normalization_given(&self) -> bool {
-        self.lemmatize || self.stem || self.no_normalize || self.pipeline.is_some()
-    }
-
-    /// `data` preprocessed once by the pipeline these flags describe (its learning step, if
-    /// any, fitted on the training rows), with the user's choice of normalisation recorded.
-    pub fn prepare(
-        &self,
-        name: &str,
-        data: &rnnlab_text::dataset::Dataset,
-        columns: rnnlab_text::dataset::Columns,
-        default_lang: Option<Lang>,
-        positive_label: Option<&str>,
-    ) -> Result<rnnlab_experiment::Prepared> {
-        let pipeline = self.pipeline(default_lang)?;
-        let lemmatizer = self.lemmatizer(&pipeline)?;
-        let pre = rnnlab_text::Preprocessor::new(pipeline, lemmatizer)?;
-        let mut prepared = rnnlab_experiment::Prepared::new(name, data, columns, &pre, positive_label)?;
-        prepared.normalization_chosen = self.normalization_given();
-        Ok(prepared)
-    }
-
-    /// Loads the lemmatizer if `pipeline` needs one.
-    pub fn lemmatizer(&self, pipeline: &Pipeline) -> Result<Option<Arc<Lemmatizer>>> {
-        if !pipeline.needs_lemmatizer() {
-            return Ok(None);
-        }
-        load_lemmatizer(self.morph_dict.as_ref()).map(Some)
-    }
-}
-
-pub fn load_lemmatizer(dir: Option<&PathBuf>) -> Result<Arc<Lemmatizer>> {
-    let lem = match dir {
-        Some(d) => Lemmatizer::load(d)?,
-        None => Lemmatizer::load_default()?,
-    };
-    Ok(Arc::new(lem))
-}
 
 #[derive(Args)]
 struct LemmatizeArgs {
@@ -297,9 +157,9 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Preprocess(args) => preprocess::run(args, cli.quiet),
         Command::Lemmatize(args) => lemmatize(args),
-        Command::Train(args) => model::train(*args, cli.quiet),
-        Command::Eval(args) => model::eval(args),
-        Command::Predict(args) => model::predict(args),
+        Command::Train(args) => train::train(*args, cli.quiet),
+        Command::Eval(args) => eval::eval(args),
+        Command::Predict(args) => predict::predict(args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Experiment(args) => experiment::run(*args, cli.quiet),
         Command::Cv(args) => cv::run(*args, cli.quiet),

@@ -1,0 +1,91 @@
+//! `rnnlab eval`: a model directory measured on a labelled file.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use rnnlab_baselines::metrics::{predict_classes, SplitMetrics};
+use rnnlab_text::dataset::{self, Columns};
+use serde_json::json;
+
+use crate::model_dir::{load_model, meta_str};
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// The model directory (from `rnnlab train`).
+    model_dir: PathBuf,
+    /// Labelled data to evaluate on (CSV or Parquet).
+    #[arg(long, value_name = "F")]
+    input: PathBuf,
+    /// Text column (default: the one of training).
+    #[arg(long, value_name = "C")]
+    text_column: Option<String>,
+    /// Label column (default: the one of training).
+    #[arg(long, value_name = "L")]
+    label_column: Option<String>,
+    #[arg(long, default_value = ",", value_name = "CHAR")]
+    delimiter: char,
+    /// Also write the metrics to this file.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Morphology dictionary, for models that lemmatise.
+    #[arg(long, value_name = "DIR")]
+    morph_dict: Option<PathBuf>,
+}
+
+pub fn eval(args: EvalArgs) -> Result<()> {
+    let loaded = load_model(&args.model_dir, args.morph_dict.as_ref())?;
+    let cols = Columns {
+        text: args
+            .text_column
+            .or_else(|| meta_str(&loaded.meta, "text_column"))
+            .unwrap_or_else(|| "text".into()),
+        label: args
+            .label_column
+            .or_else(|| meta_str(&loaded.meta, "label_column"))
+            .unwrap_or_else(|| "label".into()),
+        id: None,
+    };
+    let table = dataset::read_table(&args.input, args.delimiter as u8)?;
+    let texts: Vec<String> = dataset::column_strings(&table, &cols.text)?
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect();
+    let labels: Vec<String> = dataset::column_strings(&table, &cols.label)?
+        .into_iter()
+        .enumerate()
+        .map(|(row, l)| {
+            l.filter(|v| !v.trim().is_empty())
+                .map(|v| v.trim().to_string())
+                .ok_or_else(|| {
+                    rnnlab_text::Error::Data(format!("{}: row {}: missing label", args.input.display(), row + 1))
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    let m = &loaded.model;
+    let y = m
+        .labels()
+        .encode(&labels, &args.input.display().to_string())
+        .map_err(|e| rnnlab_text::Error::Data(e.to_string()))?;
+    let proba = loaded.predict_proba(&texts)?;
+    let metrics = SplitMetrics::compute(
+        &y,
+        &predict_classes(&proba, m.labels().positive, m.threshold()),
+        m.labels().n_classes(),
+        m.labels().positive,
+    );
+    let out = json!({
+        "model": args.model_dir.display().to_string(),
+        "input": args.input.display().to_string(),
+        "rows": texts.len(),
+        "threshold": m.threshold(),
+        "metrics": metrics,
+    });
+    let text = serde_json::to_string(&out)?;
+    println!("{text}");
+    if let Some(path) = args.output {
+        std::fs::write(&path, serde_json::to_string_pretty(&out)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}

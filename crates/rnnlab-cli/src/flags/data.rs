@@ -1,0 +1,119 @@
+//! Where labelled data comes from: a named data set or CSV/Parquet files.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use rnnlab_experiment::Prepared;
+use rnnlab_text::dataset::{self, Columns, Dataset};
+
+use crate::PrepArgs;
+
+/// Where labelled data comes from: a named data set or CSV/Parquet files.
+#[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Data")]
+pub struct DataArgs {
+    /// A named data set (twitter-hate-speech, sentirueval2015-banks, sentirueval2015-telecoms).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["train", "test"])]
+    pub dataset: Option<String>,
+    /// The data folder for --dataset (default: $RNNLAB_DATA_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Training file (CSV or Parquet).
+    #[arg(long, value_name = "F", requires = "test")]
+    pub train: Option<PathBuf>,
+    /// Validation file; without it a stratified 10 % of --train (seeded by --seed) is used.
+    #[arg(long, value_name = "F", requires = "train")]
+    pub val: Option<PathBuf>,
+    /// Test file.
+    #[arg(long, value_name = "F", requires = "train")]
+    pub test: Option<PathBuf>,
+    /// Text column of the files.
+    #[arg(long, value_name = "C", default_value = "text")]
+    pub text_column: String,
+    /// Label column of the files (numbers or strings).
+    #[arg(long, value_name = "L", default_value = "label")]
+    pub label_column: String,
+    /// Id column of the files, carried to predictions.
+    #[arg(hide_short_help = true, help_heading = "Advanced: data", long, value_name = "C")]
+    pub id_column: Option<String>,
+    /// CSV field delimiter.
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: data",
+        long,
+        default_value = ",",
+        value_name = "CHAR"
+    )]
+    pub delimiter: char,
+    /// Positive label of a binary task (default: the last in sorted order).
+    #[arg(hide_short_help = true, help_heading = "Advanced: data", long, value_name = "L")]
+    pub positive_label: Option<String>,
+}
+
+/// A task ready to preprocess: the rows, the split, and what describes it.
+pub struct Task {
+    pub data: Dataset,
+    pub name: String,
+    pub columns: Columns,
+    pub lang: Option<rnnlab_text::Lang>,
+    pub positive_label: Option<String>,
+}
+
+impl DataArgs {
+    pub fn load(&self, seed: u64) -> Result<Task> {
+        if !self.delimiter.is_ascii() {
+            return Err(rnnlab_text::Error::Data(format!(
+                "--delimiter {:?} must be one ASCII character",
+                self.delimiter
+            ))
+            .into());
+        }
+        if let Some(name) = &self.dataset {
+            let spec = dataset::find_dataset(name)?;
+            let dir = dataset::resolve_data_dir(self.data_dir.as_deref())?;
+            let data = dataset::load_named(&spec, &dir)?;
+            return Ok(Task {
+                data,
+                name: spec.name.clone(),
+                columns: Columns {
+                    text: spec.text_column.clone(),
+                    label: spec.label_column.clone(),
+                    id: Some(spec.id_column.clone()),
+                },
+                lang: Some(spec.lang),
+                positive_label: self.positive_label.clone().or(spec.positive_label.clone()),
+            });
+        }
+        let (Some(train), Some(test)) = (&self.train, &self.test) else {
+            return Err(rnnlab_text::Error::Data("give --dataset NAME, or --train F --test F".into()).into());
+        };
+        let columns = Columns {
+            text: self.text_column.clone(),
+            label: self.label_column.clone(),
+            id: self.id_column.clone(),
+        };
+        let data = dataset::load_files(train, self.val.as_deref(), test, &columns, self.delimiter as u8, seed)?;
+        Ok(Task {
+            name: train.display().to_string(),
+            data,
+            columns,
+            lang: None,
+            positive_label: self.positive_label.clone(),
+        })
+    }
+}
+
+/// Loads the data named by `data` and preprocesses it once with the flags of `prep`; also
+/// returns the files read.
+pub fn prepare(data: &DataArgs, prep: &PrepArgs, seed: u64) -> Result<(Prepared, Vec<PathBuf>)> {
+    let task = data.load(seed)?;
+    let prepared = prep.prepare(
+        &task.name,
+        &task.data,
+        task.columns.clone(),
+        task.lang,
+        task.positive_label.as_deref(),
+    )?;
+    Ok((prepared, task.data.files.clone()))
+}

@@ -1,0 +1,160 @@
+//! Flags by concern, shared by the commands: where the data comes from (`data`), how texts
+//! are preprocessed (`preprocessing`), and the model: its kind with the bag-of-words
+//! (`baseline`) and recurrent-network (`neural`) hyper-parameters.
+
+use anyhow::Result;
+use clap::Args;
+use rnnlab_baselines::linear::ClassWeight;
+use rnnlab_experiment::ModelSpec;
+
+/// The flags of a group that the command line set (`Some`), spelled as typed.
+macro_rules! given {
+    ($args:expr; $($f:ident),* $(,)?) => {{
+        let mut set: Vec<String> = Vec::new();
+        $( if $args.$f.is_some() { set.push(format!("--{}", stringify!($f).replace('_', "-"))); } )*
+        set
+    }};
+}
+
+mod baseline;
+mod data;
+mod neural;
+mod preprocessing;
+
+pub use baseline::BaselineArgs;
+pub use data::{prepare, DataArgs};
+pub use neural::NeuralArgs;
+pub use preprocessing::{load_lemmatizer, PrepArgs};
+
+/// The model a command trains: its kind and every model flag (`train`, `cv`).
+#[derive(Args)]
+#[command(next_help_heading = "Model")]
+pub struct ModelArgs {
+    /// Model kind: count-logreg, hashing-logreg, tfidf-logreg, char-tfidf-logreg, nb, nbsvm
+    /// (bag of words), rnn, lstm, gru, best-rnn (recurrent networks), or blend (best-rnn and
+    /// nbsvm, their probabilities mixed with NB-LR's share chosen on validation; takes the
+    /// flags of both).
+    #[arg(long, value_name = "KIND")]
+    pub model: String,
+    #[command(flatten)]
+    pub baseline: BaselineArgs,
+    #[command(flatten)]
+    pub neural: NeuralArgs,
+    /// Class weights: none or balanced (n / (classes * count)).
+    #[arg(
+        hide_short_help = true,
+        help_heading = "Advanced: model",
+        long,
+        value_enum,
+        default_value_t = ClassWeight::None
+    )]
+    pub class_weights: ClassWeight,
+    /// After choosing the epoch and threshold on validation, train again from the start on
+    /// training + validation rows (a network for the chosen number of epochs) and keep that
+    /// model with that threshold (scikit-learn's refit): a final model that has seen every
+    /// labelled row outside the test split. The validation figures reported are the first
+    /// run's; every model kind (a blend: both parts).
+    #[arg(hide_short_help = true, help_heading = "Advanced: model", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub refit: Option<bool>,
+}
+
+impl ModelArgs {
+    /// The `--device` asked for.
+    pub fn device(&self) -> Result<candle_core::Device> {
+        Ok(rnnlab_rnn::parse_device(&self.neural.device)?)
+    }
+
+    /// The model for a task in `lang` with `n_classes` classes, with the flags applied.
+    pub fn spec(&self, lang: rnnlab_text::Lang, n_classes: usize) -> Result<ModelSpec> {
+        let class_weight = self.class_weights;
+        let mut spec = ModelSpec::from_kind(&self.model, lang, n_classes)?;
+        match &mut spec {
+            ModelSpec::Baseline(_, p) => self.baseline.apply(p, class_weight)?,
+            ModelSpec::Rnn { config, .. } => self.neural.apply(config, class_weight)?,
+            ModelSpec::Blend { config, params, .. } => {
+                self.neural.apply(config, class_weight)?;
+                self.baseline.apply(params, class_weight)?;
+            }
+        }
+        if let Some(refit) = self.refit {
+            spec.set_refit(refit);
+        }
+        Ok(spec)
+    }
+
+    /// Checks the flags before the (slower) preprocessing, and notes the given flags that the
+    /// chosen model does not use (not an error: scripts share flag sets).
+    pub fn check(&self, quiet: bool, command: &str) -> Result<()> {
+        // Classes not known yet (0): no class-dependent defaults in this check.
+        let checked = self.spec(rnnlab_text::Lang::En, 0)?;
+        let (ignored, family) = match checked {
+            ModelSpec::Baseline(..) => (self.neural.given(), "recurrent-network"),
+            ModelSpec::Rnn { .. } => (self.baseline.given(), "bag-of-words"),
+            ModelSpec::Blend { .. } => (Vec::new(), ""),
+        };
+        if !ignored.is_empty() && !quiet {
+            eprintln!(
+                "note: {} {} {family} flags; {} does not use {} (see `rnnlab {command} --help`)",
+                ignored.join(", "),
+                if ignored.len() == 1 { "is a" } else { "are" },
+                self.model,
+                if ignored.len() == 1 { "it" } else { "them" }
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args, Command, FromArgMatches};
+
+    use crate::flags::{BaselineArgs, NeuralArgs};
+
+    /// `given` must name every flag of its group: a flag added to the struct but not to the
+    /// list would pass silently unused.
+    #[test]
+    fn given_covers_every_flag_of_each_group() {
+        let flags = |cmd: Command| -> Vec<String> {
+            cmd.get_arguments()
+                .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+                .filter(|l| l != "--device")
+                .collect()
+        };
+        let baseline = flags(BaselineArgs::augment_args(Command::new("t")));
+        let neural = flags(NeuralArgs::augment_args(Command::new("t")));
+        let parse = |cmd: Command, line: &[&str]| cmd.no_binary_name(true).try_get_matches_from(line).unwrap();
+        // Every flag set at once (a value each flag accepts), then `given` lists all of them.
+        let value = |flag: &str| match flag {
+            "--ngram-range" => "1,2",
+            "--pooling" => "max",
+            "--bag-combiner" => "sum",
+            "--tokens" => "bpe",
+            "--optimizer" => "adam",
+            "--lr-schedule" => "cosine",
+            "--pretrained" => "v.vec",
+            "--binary" | "--sublinear-tf" | "--alternate-sign" | "--bidirectional" | "--bos-eos" | "--bag-wide"
+            | "--bag-nb" => "true",
+            _ => "1",
+        };
+        let line = |flags: &[String]| -> Vec<String> {
+            flags.iter().flat_map(|f| [f.clone(), value(f).to_string()]).collect()
+        };
+        let b_line = line(&baseline);
+        let m = parse(
+            BaselineArgs::augment_args(Command::new("t")),
+            &b_line.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let b = BaselineArgs::from_arg_matches(&m).unwrap();
+        let n_line = line(&neural);
+        let m = parse(
+            NeuralArgs::augment_args(Command::new("t")),
+            &n_line.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let n = NeuralArgs::from_arg_matches(&m).unwrap();
+        assert_eq!(b.given(), baseline);
+        assert_eq!(n.given(), neural);
+        assert!(BaselineArgs::default().given().is_empty());
+        assert!(NeuralArgs::default().given().is_empty());
+    }
+}

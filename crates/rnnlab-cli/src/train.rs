@@ -1,0 +1,83 @@
+//! `rnnlab train`: data in, model directory out.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use rnnlab_experiment::train_model;
+use serde_json::Value;
+
+use crate::flags::{prepare, DataArgs, ModelArgs};
+use crate::progress::EpochBar;
+use crate::PrepArgs;
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Output model directory.
+    #[arg(long, value_name = "DIR", help_heading = "Model")]
+    out: PathBuf,
+    /// Seed of weights, shuffles and dropout (and of the validation split of --train files).
+    #[arg(long, default_value_t = 0, help_heading = "Model")]
+    seed: u64,
+    /// A recipe file (TOML) whose keys are this command's flags (`hidden = 128`,
+    /// `text-column = "tweet"`); flags given on the command line win. A trained model
+    /// directory keeps its run's flags in this form as `recipe.toml`.
+    #[arg(long, value_name = "FILE.toml", help_heading = "Model")]
+    #[allow(dead_code)] // read from the arguments by `recipe::expand`, before clap parses them
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    prep: PrepArgs,
+}
+
+pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
+    let device = args.model.device()?;
+    args.model.check(quiet, "train")?;
+    let (prep, _) = prepare(&args.data, &args.prep, args.seed)?;
+    let spec = args.model.spec(prep.lang, prep.labels.n_classes())?;
+    if !quiet {
+        eprintln!(
+            "{}: {} train / {} val / {} test rows, {} classes; training {}",
+            prep.name,
+            prep.rows[0].len(),
+            prep.rows[1].len(),
+            prep.rows[2].len(),
+            prep.labels.n_classes(),
+            spec.kind()
+        );
+    }
+    let mut bar = EpochBar::new(quiet);
+    crate::interrupt::install();
+    let trained = train_model(&prep, &spec, args.seed, &args.out, &device, &mut bar)?;
+    if let Some(recipe) = crate::recipe::recipe() {
+        write_whole(&args.out.join("recipe.toml"), recipe.as_bytes())?;
+    }
+    let m = &trained.metrics;
+    if let Some(why) = m.get("stopped").and_then(Value::as_str) {
+        eprintln!("note: {why}");
+    }
+    if !quiet {
+        let main = if prep.labels.is_binary() { "f1" } else { "f1_macro" };
+        eprintln!(
+            "test {main} {:.4} (val {:.4}), accuracy {:.4}; train {:.2}s -> {}",
+            m["test"][main].as_f64().unwrap_or(f64::NAN),
+            m["val"][main].as_f64().unwrap_or(f64::NAN),
+            m["test"]["accuracy"].as_f64().unwrap_or(f64::NAN),
+            m["timings"]["train_s"].as_f64().unwrap_or(f64::NAN),
+            args.out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it, so a crash leaves the old file or
+/// the new one, never half of one.
+fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .with_context(|| format!("writing {}", path.display()))
+}
