@@ -80,15 +80,16 @@ fn train_eval_predict_with_string_labels() {
             "1",
             "--hidden",
             "8",
-            "--ema",
-            "0.9",
+            "--word-dropout",
+            "0.1",
             "--out",
             out.to_str().unwrap(),
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("note: --hidden, --ema are recurrent-network flags; tfidf-logreg does not use them"),
+        stderr(&o)
+            .contains("note: --hidden, --word-dropout are recurrent-network flags; tfidf-logreg does not use them"),
         "{}",
         stderr(&o)
     );

@@ -146,11 +146,6 @@ pub struct RnnConfig {
     /// validation rows together for that many epochs (scikit-learn's `refit`).
     #[serde(default)]
     pub refit: bool,
-    /// Validate and keep an exponential moving average of the weights, updated after every
-    /// step with this decay (PyTorch's `AveragedModel` with `get_ema_multi_avg_fn`); `None`:
-    /// the weights themselves.
-    #[serde(default)]
-    pub ema: Option<f64>,
     /// PyTorch's `label_smoothing` of the training loss: the target is the true class with
     /// weight `1 - s` plus the uniform distribution over the classes with weight `s` (a binary
     /// task counts two classes: targets `s / 2` and `1 - s / 2`); 0: none.
@@ -192,10 +187,6 @@ pub struct RnnConfig {
     /// (NBSVM's feature weighting inside the bag; binary tasks; needs `bag_buckets`).
     #[serde(default)]
     pub bag_nb: bool,
-    /// While training, each n-gram of a text's bag is left out with this probability, afresh
-    /// every step (dropout on the bag's features: the mean is over the n-grams kept).
-    #[serde(default)]
-    pub bag_dropout: f32,
     /// Character-aware input: buckets of hashed character n-grams of each token (`<word>`,
     /// `char_minn` to `char_maxn` characters), whose mean vector, `char_dim` wide, is
     /// concatenated to the token's word vector before the recurrent stack (fastText's subword
@@ -259,7 +250,6 @@ impl Default for RnnConfig {
             clip: 5.0,
             patience: None,
             refit: false,
-            ema: None,
             label_smoothing: 0.0,
             class_weight: ClassWeight::None,
             seed: 0,
@@ -272,7 +262,6 @@ impl Default for RnnConfig {
             bag_wide: false,
             bag_wide_lr: 1.0,
             bag_nb: false,
-            bag_dropout: 0.0,
             char_buckets: 0,
             char_dim: default_char_dim(),
             char_minn: default_char_minn(),
@@ -320,9 +309,6 @@ impl RnnConfig {
         if !(0.0..1.0).contains(&self.word_dropout) {
             return bad(format!("--word-dropout {}: must be in [0, 1)", self.word_dropout));
         }
-        if !(0.0..1.0).contains(&self.bag_dropout) {
-            return bad(format!("--bag-dropout {}: must be in [0, 1)", self.bag_dropout));
-        }
         if self.char_buckets > 0 {
             if self.char_dim == 0 {
                 return bad("--char-dim must be at least 1 when --char-buckets is set".into());
@@ -339,9 +325,6 @@ impl RnnConfig {
             if self.tokens != TokensKind::Word {
                 return bad("--char-buckets needs --tokens word (character n-grams of whole words)".into());
             }
-        }
-        if self.bag_dropout > 0.0 && self.bag_buckets == 0 {
-            return bad("--bag-dropout needs the bag's buckets (--bag-buckets N)".into());
         }
         if !(0.0..1.0).contains(&self.head_dropout) {
             return bad(format!("--head-dropout {}: must be in [0, 1)", self.head_dropout));
@@ -366,11 +349,6 @@ impl RnnConfig {
                 "--weight-decay {}: must be 0 (off) or positive",
                 self.weight_decay
             ));
-        }
-        if let Some(d) = self.ema {
-            if !(0.0..1.0).contains(&d) {
-                return bad(format!("--ema {d}: the decay must be in [0, 1), such as 0.99"));
-            }
         }
         if !(0.0..1.0).contains(&self.label_smoothing) {
             return bad(format!(
@@ -423,30 +401,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn model_json_written_before_the_wide_rate_bag_dropout_and_char_ngrams_still_loads() {
+    fn model_json_written_before_the_wide_rate_and_char_ngrams_still_loads() {
         let mut v = serde_json::to_value(RnnConfig {
             bag_wide_lr: 0.1,
-            bag_dropout: 0.3,
             char_buckets: 1024,
             char_dim: 8,
             ..RnnConfig::default()
         })
         .unwrap();
         let fields = v.as_object_mut().unwrap();
-        for f in [
-            "bag_wide_lr",
-            "bag_dropout",
-            "char_buckets",
-            "char_dim",
-            "char_minn",
-            "char_maxn",
-        ] {
+        for f in ["bag_wide_lr", "char_buckets", "char_dim", "char_minn", "char_maxn"] {
             assert!(fields.remove(f).is_some(), "{f}");
         }
+        // Knobs removed since (`ema`, `bag_dropout`: training only) are ignored when read.
+        fields.insert("ema".into(), serde_json::json!(0.99));
+        fields.insert("bag_dropout".into(), serde_json::json!(0.3));
         let old: RnnConfig = serde_json::from_value(v).unwrap();
         assert_eq!(
-            (old.bag_wide_lr, old.bag_dropout, old.char_buckets),
-            (1.0, 0.0, 0),
+            (old.bag_wide_lr, old.char_buckets),
+            (1.0, 0),
             "the behaviour before them"
         );
         assert_eq!(old.input_width(), old.emb);
@@ -568,24 +541,6 @@ mod tests {
         }
         .validate()
         .is_ok());
-        // Bag dropout: a probability, and only with a bag.
-        for (bag_dropout, buckets, ok) in [
-            (0.3, 1024, true),
-            (1.0, 1024, false),
-            (f32::NAN, 1024, false),
-            (0.3, 0, false),
-        ] {
-            let r = RnnConfig {
-                bag_dropout,
-                bag_buckets: buckets,
-                ..c.clone()
-            }
-            .validate();
-            assert_eq!(r.is_ok(), ok, "{bag_dropout} with {buckets} buckets: {r:?}");
-            if let Err(e) = r {
-                assert!(e.to_string().contains("--bag-dropout"), "{e}");
-            }
-        }
         for (b, k, scale) in [
             (BagCombiner::Mean, 4, 0.25),
             (BagCombiner::Sqrtn, 4, 0.5),

@@ -261,7 +261,6 @@ fn fit_epochs(
     let mut curve = Vec::new();
     let mut epoch_s = Vec::new();
     let mut stopped = None;
-    let mut ema = config.ema.map(WeightEma::new);
     'epochs: for epoch in 1..=fixed.unwrap_or(config.epochs).min(config.epochs) {
         let t0 = Instant::now();
         observer.epoch_start(epoch, batches);
@@ -273,12 +272,7 @@ fn fit_epochs(
             step += 1;
             let mut batch = encoder.batch(seqs, chunk);
             word_dropout(&mut batch.ids, config.word_dropout, &mut rng);
-            let thinned;
-            let mut docs = train_enc.features();
-            if config.bag_dropout > 0.0 {
-                thinned = bag_dropout(&train_enc.bags, chunk, config.bag_dropout, &mut rng);
-                docs.bags = &thinned;
-            }
+            let docs = train_enc.features();
             let yb: Vec<usize> = chunk.iter().map(|&r| y[r]).collect();
             let wb: Vec<f32> = chunk.iter().map(|&r| weights[r]).collect();
             let lv = trainer.step(&batch, docs, &yb, &wb, lr, Some(&mut rng))?;
@@ -290,10 +284,6 @@ fn fit_epochs(
                     best.1
                 ));
                 break 'epochs;
-            }
-            // After the finite check: the average never takes in the weights of a diverged step.
-            if let Some(avg) = ema.as_mut() {
-                avg.update(&trainer.net)?;
             }
             loss_sum += lv * chunk.len() as f64;
             loss_n += chunk.len();
@@ -309,12 +299,6 @@ fn fit_epochs(
         }
         let seconds = t0.elapsed().as_secs_f64();
         epoch_s.push(seconds);
-        // With an average of the weights, it is the average that is validated and kept; the
-        // weights themselves go on training.
-        let current = match &ema {
-            Some(avg) => avg.swap_in(&trainer.net)?,
-            None => None,
-        };
         // A fixed-length run (the refit) has seen the validation rows: no figures from them.
         let (val_metric, val_loss) = match fixed {
             Some(_) => (f64::NAN, f64::NAN),
@@ -333,9 +317,6 @@ fn fit_epochs(
         let improved = fixed.is_some() || val_metric > best.0;
         if improved {
             best = (val_metric, epoch, trainer.net.snapshot()?);
-        }
-        if let Some(weights) = current {
-            trainer.net.restore(&weights)?;
         }
         if let Some(p) = config.patience.filter(|_| !improved) {
             if epoch - best.1 >= p {
@@ -374,102 +355,6 @@ fn fit_epochs(
     })
 }
 
-/// An exponential moving average of a network's weights (`--ema DECAY`), as PyTorch's
-/// `AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))` updated after every
-/// optimiser step: the first update copies the weights, each later one moves the average
-/// `1 - decay` of the way towards them. Averaging smooths the noise of the last steps out of
-/// the weights that are validated and kept.
-struct WeightEma {
-    decay: f64,
-    average: Vec<Tensor>,
-}
-
-impl WeightEma {
-    fn new(decay: f64) -> Self {
-        WeightEma {
-            decay,
-            average: Vec::new(),
-        }
-    }
-
-    fn update(&mut self, net: &SequenceClassifier) -> Result<(), Error> {
-        let vars = net.named_vars();
-        if self.average.is_empty() {
-            self.average = net.snapshot()?.iter().map(Tensor::detach).collect();
-            return Ok(());
-        }
-        for (avg, (_, var)) in self.average.iter_mut().zip(&vars) {
-            if avg.device().is_cpu() {
-                // In place, one pass (the average is this struct's own storage).
-                avg.inplace_op2(var.as_tensor(), &EmaStep(self.decay as f32))
-                    .map_err(ce)?;
-                continue;
-            }
-            // Detached: no gradient flows through the average, and no graph links each
-            // average to the one before it.
-            let moved = avg
-                .affine(self.decay, 0.0)
-                .and_then(|a| a + var.as_tensor().detach().affine(1.0 - self.decay, 0.0)?)
-                .map_err(ce)?;
-            *avg = moved.detach();
-        }
-        Ok(())
-    }
-
-    /// Puts the average into `net` and returns the weights it replaced, to restore after
-    /// validating; `None` before the first update.
-    fn swap_in(&self, net: &SequenceClassifier) -> Result<Option<Vec<Tensor>>, Error> {
-        if self.average.is_empty() {
-            return Ok(None);
-        }
-        let current = net.snapshot()?;
-        net.restore(&self.average)?;
-        Ok(Some(current))
-    }
-}
-
-/// `average <- decay * average + (1 - decay) * weights` over CPU storage, in parallel pieces.
-struct EmaStep(f32);
-
-impl candle_core::InplaceOp2 for EmaStep {
-    fn name(&self) -> &'static str {
-        "ema-step"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &mut candle_core::CpuStorage,
-        l1: &candle_core::Layout,
-        s2: &candle_core::CpuStorage,
-        l2: &candle_core::Layout,
-    ) -> candle_core::Result<()> {
-        use candle_core::CpuStorage::F32;
-        let (F32(avg), Some((a0, a1)), F32(w), Some((w0, w1))) =
-            (s1, l1.contiguous_offsets(), s2, l2.contiguous_offsets())
-        else {
-            return Err(candle_core::Error::Msg("ema-step: contiguous f32 tensors only".into()));
-        };
-        if a1 - a0 != w1 - w0 {
-            return Err(candle_core::Error::Msg("ema-step: sizes differ".into()));
-        }
-        let d = self.0;
-        let step = |(a, w): (&mut [f32], &[f32])| {
-            for (x, &y) in a.iter_mut().zip(w) {
-                *x = d * *x + (1.0 - d) * y;
-            }
-        };
-        const PIECE: usize = 1 << 16;
-        let (avg, w) = (&mut avg[a0..a1], &w[w0..w1]);
-        if avg.len() <= PIECE {
-            step((avg, w));
-        } else {
-            let pieces: Vec<_> = avg.chunks_mut(PIECE).zip(w.chunks(PIECE)).collect();
-            rnnlab_kernels::parallel::map_mut(pieces, |_, piece| step(piece));
-        }
-        Ok(())
-    }
-}
-
 /// Turns each token id (not padding) into `UNK` with probability `p`.
 fn word_dropout(ids: &mut [u32], p: f32, rng: &mut Rng) {
     if p <= 0.0 {
@@ -482,42 +367,9 @@ fn word_dropout(ids: &mut [u32], p: f32, rng: &mut Rng) {
     }
 }
 
-/// The bags of documents `rows` (in that order), each n-gram left out with probability `p`, at
-/// their documents' places; the other documents' bags are empty.
-fn bag_dropout(bags: &[Vec<u32>], rows: &[usize], p: f32, rng: &mut Rng) -> Vec<Vec<u32>> {
-    let mut thinned = vec![Vec::new(); bags.len()];
-    for &r in rows {
-        thinned[r] = bags[r].iter().copied().filter(|_| rng.uniform() >= p).collect();
-    }
-    thinned
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bag_dropout_keeps_order_and_drops_at_its_rate() {
-        let bags: Vec<Vec<u32>> = (0..50).map(|d| (0..200).map(|i| d * 1000 + i).collect()).collect();
-        let rows = [7, 3, 42];
-        let kept = bag_dropout(&bags, &rows, 0.3, &mut Rng::new(5));
-        assert_eq!(kept.len(), bags.len(), "indexed like the documents");
-        for &r in &rows {
-            // A subsequence of the document's own bag, about 70 % of it.
-            let (k, mut it) = (&kept[r], bags[r].iter());
-            assert!(k.iter().all(|x| it.any(|y| y == x)), "row {r}");
-            assert!((110..=170).contains(&k.len()), "row {r}: kept {}", k.len());
-        }
-        assert_eq!(
-            kept.iter().filter(|b| !b.is_empty()).count(),
-            3,
-            "only the batch's rows"
-        );
-        let all = bag_dropout(&bags, &rows, 0.0, &mut Rng::new(5));
-        for &r in &rows {
-            assert_eq!(all[r], bags[r]);
-        }
-    }
 
     #[test]
     fn word_dropout_touches_tokens_only_and_at_its_rate() {
@@ -531,55 +383,5 @@ mod tests {
         assert!(ids.iter().zip(&before).all(|(a, b)| a == b || (*a == UNK && *b != PAD)));
         let rate = dropped as f64 / tokens as f64;
         assert!((rate - 0.2).abs() < 0.02, "dropped {rate} of the tokens");
-    }
-
-    #[test]
-    fn the_weight_average_moves_one_minus_decay_towards_the_weights() {
-        let cfg = RnnConfig {
-            emb: 4,
-            hidden: 3,
-            ..RnnConfig::default()
-        };
-        let net = SequenceClassifier::new(&cfg, 10, 1, &Device::Cpu).unwrap();
-        let flat = |ts: &[Tensor]| -> Vec<f32> {
-            ts.iter()
-                .flat_map(|t| t.flatten_all().unwrap().to_vec1::<f32>().unwrap())
-                .collect()
-        };
-        let mut ema = WeightEma::new(0.9);
-        assert!(
-            ema.swap_in(&net).unwrap().is_none(),
-            "nothing to swap in before an update"
-        );
-        let w1 = net.snapshot().unwrap();
-        ema.update(&net).unwrap();
-        assert_eq!(flat(&ema.average), flat(&w1), "the first update copies");
-        let w2: Vec<Tensor> = w1.iter().map(|t| t.affine(-2.0, 0.5).unwrap()).collect();
-        net.restore(&w2).unwrap();
-        ema.update(&net).unwrap();
-        let (a, b, avg) = (flat(&w1), flat(&w2), flat(&ema.average));
-        assert_eq!(avg.len(), a.len());
-        for ((x, y), m) in a.iter().zip(&b).zip(&avg) {
-            assert!((m - (0.9 * x + 0.1 * y)).abs() < 1e-6, "{m} from {x} and {y}");
-        }
-        let replaced = ema.swap_in(&net).unwrap().unwrap();
-        assert_eq!(flat(&replaced), b, "swap_in hands back the weights it replaced");
-        assert_eq!(flat(&net.snapshot().unwrap()), avg, "and leaves the average in the net");
-    }
-
-    #[test]
-    fn the_in_place_average_step_covers_every_piece() {
-        let n = 3 * (1 << 16) + 123; // several pieces, the last one partial
-        let a: Vec<f32> = (0..n).map(|i| (i % 97) as f32).collect();
-        let w: Vec<f32> = (0..n).map(|i| -((i % 31) as f32)).collect();
-        let avg = Tensor::from_vec(a.clone(), n, &Device::Cpu).unwrap();
-        let weights = Tensor::from_vec(w.clone(), n, &Device::Cpu).unwrap();
-        avg.inplace_op2(&weights, &EmaStep(0.75)).unwrap();
-        let got = avg.to_vec1::<f32>().unwrap();
-        for i in 0..n {
-            assert_eq!(got[i], 0.75 * a[i] + 0.25 * w[i], "element {i}");
-        }
-        let short = Tensor::zeros(5, candle_core::DType::F32, &Device::Cpu).unwrap();
-        assert!(short.inplace_op2(&weights, &EmaStep(0.5)).is_err(), "sizes must agree");
     }
 }

@@ -309,55 +309,6 @@ fn bag_nb_scales_the_bag_and_round_trips() {
     assert!(err.to_string().contains("--bag-nb"), "{err}");
 }
 
-/// `ema`: training itself is the same; what is validated and kept is the average. A decay of 0
-/// averages nothing: the plain fit exactly.
-#[test]
-fn ema_validates_and_keeps_the_average_and_decay_zero_is_the_plain_fit() {
-    let (tr, ytr) = task(300, 13);
-    let (va, yva) = task(100, 14);
-    let cfg = RnnConfig {
-        epochs: 4,
-        ..small(CellKind::Lstm)
-    };
-    let with = |ema: Option<f64>| fit_cpu("lstm", &RnnConfig { ema, ..cfg.clone() }, (&tr, &ytr), (&va, &yva));
-    let plain = with(None);
-    let zero = with(Some(0.0));
-    assert_eq!(zero.val_proba, plain.val_proba);
-    assert_eq!(zero.best_epoch, plain.best_epoch);
-    let avg = with(Some(0.9));
-    for (a, b) in avg.curve.iter().zip(&plain.curve) {
-        assert_eq!(a.train_loss, b.train_loss, "the average does not change training");
-    }
-    assert!(
-        avg.curve
-            .iter()
-            .zip(&plain.curve)
-            .any(|(a, b)| a.val_loss != b.val_loss),
-        "the average is what is validated"
-    );
-    let p = avg.model.predict_proba(&va).unwrap();
-    for (a, b) in p.iter().flatten().zip(avg.val_proba.iter().flatten()) {
-        assert!(
-            (a - b).abs() < 1e-6,
-            "the kept model is the validated average: {a} vs {b}"
-        );
-    }
-    let bad = RnnConfig {
-        ema: Some(1.0),
-        ..cfg.clone()
-    };
-    let err = fit(
-        "lstm",
-        &bad,
-        &labels(),
-        (&tr, &ytr),
-        (&va, &yva),
-        &Device::Cpu,
-        &mut Silent,
-    );
-    assert!(format!("{}", err.err().unwrap()).contains("--ema"));
-}
-
 /// Label smoothing reaches the training loss: a binary cross-entropy against the targets 0.8 /
 /// 0.2 is never below their entropy, a floor the plain fit of the same task goes under; the
 /// smoothed network still learns the task.
@@ -442,36 +393,6 @@ fn refit_trains_again_on_train_and_val_and_keeps_the_first_runs_choices() {
         nll(&q),
         nll(&p)
     );
-}
-
-/// `bag_dropout`: training with the bag's n-grams thinned still learns, repeats with the same
-/// seed, and trains other weights than without it (the thinning happens).
-#[test]
-fn bag_dropout_learns_repeatably_and_changes_training() {
-    let (tr, ytr) = task(300, 9);
-    let (va, yva) = task(100, 10);
-    let cfg = RnnConfig {
-        bag_buckets: 512,
-        bag_dim: 4,
-        bag_dropout: 0.5,
-        ..small(CellKind::Gru)
-    };
-    let a = fit_cpu("gru", &cfg, (&tr, &ytr), (&va, &yva));
-    let b = fit_cpu("gru", &cfg, (&tr, &ytr), (&va, &yva));
-    let best = a.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
-    assert!(best > 0.9, "best val F1 {best}");
-    let p = a.model.predict_proba(&va).unwrap();
-    assert_eq!(p, b.model.predict_proba(&va).unwrap(), "same seed, same model");
-    let plain = fit_cpu(
-        "gru",
-        &RnnConfig {
-            bag_dropout: 0.0,
-            ..cfg
-        },
-        (&tr, &ytr),
-        (&va, &yva),
-    );
-    assert_ne!(plain.model.predict_proba(&va).unwrap(), p);
 }
 
 /// Texts whose label is a word seen once, spelled `good...` or `bad...` with a random tail: the

@@ -123,16 +123,6 @@ pub struct NeuralArgs {
     /// for binary tasks).
     #[arg(hide_short_help = true, help_heading = "Advanced: recurrent networks", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub(crate) bag_nb: Option<bool>,
-    /// While training, leave each n-gram of a text's bag out with probability P, afresh every
-    /// step (dropout on the bag's features; needs --bag-buckets; default 0).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_name = "P",
-        allow_negative_numbers = true
-    )]
-    pub(crate) bag_dropout: Option<f32>,
     /// Character-aware input: buckets of hashed character n-grams of each token (`<word>`,
     /// --char-minn to --char-maxn characters), whose mean vector (--char-dim wide) joins the
     /// token's word vector at the recurrent input, fastText's subword vectors per token, so a
@@ -246,17 +236,6 @@ pub struct NeuralArgs {
         value_name = "N"
     )]
     pub(crate) patience: Option<usize>,
-    /// Validate and keep an exponential moving average of the weights, updated after every
-    /// step with decay D (PyTorch's AveragedModel with get_ema_multi_avg_fn; 0.99 averages
-    /// about the last 100 steps).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_name = "D",
-        allow_negative_numbers = true
-    )]
-    pub(crate) ema: Option<f64>,
     /// Smooth the training targets (PyTorch's label_smoothing): the true class with weight 1 - S
     /// plus a uniform spread over the classes with weight S (binary tasks count two classes, so
     /// S = 0.4 trains towards 0.2 and 0.8); keeps a network from chasing noisy labels to
@@ -288,8 +267,8 @@ impl NeuralArgs {
     pub fn given(&self) -> Vec<String> {
         given!(self; emb, hidden, layers, bidirectional, dropout, recurrent_dropout, head_dropout,
             word_dropout, pooling, bos_eos, bag_buckets, bag_dim, bag_minn, bag_maxn, bag_combiner,
-            bag_wide, bag_wide_lr, bag_nb, bag_dropout, char_buckets, char_dim, char_minn, char_maxn, tokens, subword_vocab, min_count, max_len, epochs, batch_size, lr, optimizer,
-            weight_decay, lr_schedule, clip, patience, ema, label_smoothing, pretrained)
+            bag_wide, bag_wide_lr, bag_nb, char_buckets, char_dim, char_minn, char_maxn, tokens, subword_vocab, min_count, max_len, epochs, batch_size, lr, optimizer,
+            weight_decay, lr_schedule, clip, patience, label_smoothing, pretrained)
     }
 
     pub(crate) fn apply(&self, c: &mut RnnConfig, class_weight: ClassWeight) -> Result<()> {
@@ -314,7 +293,6 @@ impl NeuralArgs {
             bag_wide,
             bag_wide_lr,
             bag_nb,
-            bag_dropout,
             char_buckets,
             char_dim,
             char_minn,
@@ -327,9 +305,6 @@ impl NeuralArgs {
         }
         if self.patience.is_some() {
             c.patience = self.patience;
-        }
-        if self.ema.is_some() {
-            c.ema = self.ema;
         }
         if self.pretrained.is_some() {
             c.pretrained = self.pretrained.clone();
