@@ -302,7 +302,7 @@ impl SequenceClassifier {
             let m = Tensor::from_vec(m, (b, n), &self.device).map_err(ce)?;
             m.matmul(&rows).map_err(ce)
         };
-        found.bag = Some(combine(bag, self.config.bag_combiner)?);
+        found.bag = Some(combine(bag, BagCombiner::Mean)?);
         found.wide = match &self.wide {
             Some(w) => Some(combine(w, BagCombiner::Sum)?),
             None => None,
@@ -572,6 +572,7 @@ impl RnnModel {
         let value: serde_json::Value = serde_json::from_str(&s)
             .map_err(|e| Error::Format(format!("{}: not a recurrent model card: {e}", path.display())))?;
         rnnlab_baselines::check_format_version(&path, &value)?;
+        refuse_removed_settings(&path, &value)?;
         let card: RnnCard = serde_json::from_value(value)
             .map_err(|e| Error::Format(format!("{}: not a recurrent model card: {e}", path.display())))?;
         let input = SequenceInput::load(dir, card.params.tokens)?;
@@ -613,9 +614,43 @@ impl RnnModel {
     }
 }
 
+/// Settings that changed what a network computes and were removed: a card that used one cannot
+/// be loaded as it was trained, so it is refused by name rather than read with the default.
+/// (Settings that acted on training only, such as `ema` or `bag_dropout`, are ignored.)
+fn refuse_removed_settings(path: &Path, card: &serde_json::Value) -> Result<(), Error> {
+    let combiner = card.get("params").and_then(|p| p.get("bag_combiner"));
+    match combiner {
+        None => Ok(()),
+        Some(c) if c == "mean" => Ok(()),
+        Some(c) => Err(Error::Format(format!(
+            "{}: params.bag_combiner is {c}: this model was trained with a bag combiner that rnnlab no \
+             longer has (only the mean, fastText's, remains; model format version 0); retrain it",
+            path.display()
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_card_with_a_removed_combiner_is_refused_by_name() {
+        let p = Path::new("m/model.json");
+        for ok in [
+            serde_json::json!({"params": {}}),
+            serde_json::json!({"params": {"bag_combiner": "mean"}}),
+        ] {
+            assert!(refuse_removed_settings(p, &ok).is_ok());
+        }
+        let e = refuse_removed_settings(p, &serde_json::json!({"params": {"bag_combiner": "sqrtn"}}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("m/model.json") && e.contains("bag_combiner") && e.contains("sqrtn"),
+            "{e}"
+        );
+    }
     use crate::bag::TokenGrams;
     use crate::config::CellKind;
     use crate::loss::loss;

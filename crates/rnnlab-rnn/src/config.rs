@@ -29,27 +29,21 @@ pub enum Pooling {
     Attention,
 }
 
-impl Pooling {}
-
-/// How a document's bag-of-n-gram vectors combine (TensorFlow's `combiner` names): their
-/// mean (fastText), their sum over the square root of their number, or their sum.
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BagCombiner {
-    #[default]
+/// How the vectors of a document's bag combine inside the network: the n-gram bag's mean
+/// (fastText's), the wide part's sum. (A user-facing `--bag-combiner` with `sqrtn` and `sum`
+/// measured level or lower held out and was removed; docs/research/best-rnn.md.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BagCombiner {
     Mean,
-    Sqrtn,
     Sum,
 }
 
 impl BagCombiner {
     /// The weight of each of `k` vectors.
-    pub fn scale(self, k: usize) -> f32 {
+    pub(crate) fn scale(self, k: usize) -> f32 {
         let k = k.max(1) as f32;
         match self {
             BagCombiner::Mean => 1.0 / k,
-            BagCombiner::Sqrtn => 1.0 / k.sqrt(),
             BagCombiner::Sum => 1.0,
         }
     }
@@ -169,9 +163,6 @@ pub struct RnnConfig {
     pub bag_minn: usize,
     #[serde(default)]
     pub bag_maxn: usize,
-    /// How the bag's vectors combine into one.
-    #[serde(default)]
-    pub bag_combiner: BagCombiner,
     /// A "wide" part beside the network: one weight per bag bucket and output, summed over a
     /// document's n-grams straight into the logits (a hashed linear model of the n-grams,
     /// trained jointly; needs `bag_buckets`).
@@ -258,7 +249,6 @@ impl Default for RnnConfig {
             bag_dim: default_bag_dim(),
             bag_minn: 0,
             bag_maxn: 0,
-            bag_combiner: BagCombiner::Mean,
             bag_wide: false,
             bag_wide_lr: 1.0,
             bag_nb: false,
@@ -541,11 +531,7 @@ mod tests {
         }
         .validate()
         .is_ok());
-        for (b, k, scale) in [
-            (BagCombiner::Mean, 4, 0.25),
-            (BagCombiner::Sqrtn, 4, 0.5),
-            (BagCombiner::Sum, 4, 1.0),
-        ] {
+        for (b, k, scale) in [(BagCombiner::Mean, 4, 0.25), (BagCombiner::Sum, 4, 1.0)] {
             assert_eq!(b.scale(k), scale);
         }
         for label_smoothing in [-0.1, 1.0, f64::NAN] {

@@ -21,7 +21,7 @@ pub mod trainer;
 use std::path::{Path, PathBuf};
 
 pub use classifier::{Lookups, RnnModel, SequenceClassifier};
-pub use config::{BagCombiner, CellKind, OptimizerKind, Pooling, RnnConfig, Schedule, TokensKind};
+pub use config::{CellKind, OptimizerKind, Pooling, RnnConfig, Schedule, TokensKind};
 pub use input::{Encoded, SequenceInput};
 pub use rnnlab_kernels::{parse_device, Kernel, RecurrentStack, Rng};
 pub use train::{fit, EpochStats, FitResult, TrainObserver};

@@ -128,7 +128,6 @@ mod tests {
         let value = |flag: &str| match flag {
             "--ngram-range" => "1,2",
             "--pooling" => "max",
-            "--bag-combiner" => "sum",
             "--tokens" => "bpe",
             "--optimizer" => "adam",
             "--lr-schedule" => "cosine",

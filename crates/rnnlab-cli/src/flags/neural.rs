@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use rnnlab_baselines::linear::ClassWeight;
-use rnnlab_rnn::{BagCombiner, OptimizerKind, Pooling, RnnConfig, Schedule, TokensKind};
+use rnnlab_rnn::{OptimizerKind, Pooling, RnnConfig, Schedule, TokensKind};
 
 /// Flags of the recurrent networks (PyTorch's semantics); unset flags take the kind's recipe
 /// (rnn/lstm/gru: the lecture's, emb 64, hidden 64, 1 layer, dropout 0.2, Adam 1e-3, batch 128,
@@ -96,14 +96,6 @@ pub struct NeuralArgs {
         value_name = "N"
     )]
     pub(crate) bag_maxn: Option<usize>,
-    /// How the bag's vectors combine: mean (fastText), sqrtn (sum / sqrt(count)) or sum.
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_enum
-    )]
-    pub(crate) bag_combiner: Option<BagCombiner>,
     /// A wide part: one weight per bag bucket and output, summed over the document's n-grams
     /// (times their NB ratios with --bag-nb) straight into the logits (a hashed linear model
     /// trained with the network; default off, on in best-rnn for binary tasks).
@@ -266,7 +258,7 @@ impl NeuralArgs {
     /// a default).
     pub fn given(&self) -> Vec<String> {
         given!(self; emb, hidden, layers, bidirectional, dropout, recurrent_dropout, head_dropout,
-            word_dropout, pooling, bos_eos, bag_buckets, bag_dim, bag_minn, bag_maxn, bag_combiner,
+            word_dropout, pooling, bos_eos, bag_buckets, bag_dim, bag_minn, bag_maxn,
             bag_wide, bag_wide_lr, bag_nb, char_buckets, char_dim, char_minn, char_maxn, tokens, subword_vocab, min_count, max_len, epochs, batch_size, lr, optimizer,
             weight_decay, lr_schedule, clip, patience, label_smoothing, pretrained)
     }
@@ -311,9 +303,6 @@ impl NeuralArgs {
         }
         if let Some(p) = self.pooling {
             c.pooling = p;
-        }
-        if let Some(b) = self.bag_combiner {
-            c.bag_combiner = b;
         }
         if let Some(t) = self.tokens {
             c.tokens = t;
