@@ -26,6 +26,7 @@ pub enum Pooling {
     MeanMax,
     /// A weighted mean whose weights the network learns (Yang et al. 2016's attention):
     /// `u_t = tanh(W h_t + b)`, `a = softmax_t(u_t · c)` over the valid steps, `Σ a_t h_t`.
+    /// Level with mean-max on tweets, kept because it is the pooling users of longer texts reach for.
     Attention,
 }
 
@@ -112,7 +113,8 @@ pub struct RnnConfig {
     #[serde(default)]
     pub head_dropout: f32,
     /// While training, each token of a batch becomes `<unk>` with this probability (word
-    /// dropout: the network cannot lean on single words).
+    /// dropout: the network cannot lean on single words). Level on the classification sets,
+    /// kept as the standard regulariser of taggers and language models.
     #[serde(default)]
     pub word_dropout: f32,
     pub pooling: Pooling,
@@ -182,7 +184,8 @@ pub struct RnnConfig {
     /// `char_minn` to `char_maxn` characters), whose mean vector, `char_dim` wide, is
     /// concatenated to the token's word vector before the recurrent stack (fastText's subword
     /// vectors, per token): a rare word the vocabulary maps to `<unk>` still has its own input.
-    /// 0: none; word tokens only.
+    /// 0: none; word tokens only. Level on the classification sets, kept as the
+    /// character-level word representation that taggers need for unknown words.
     #[serde(default)]
     pub char_buckets: usize,
     #[serde(default = "default_char_dim")]
