@@ -48,7 +48,7 @@ struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
     /// Worker threads (default: all cores, or RAYON_NUM_THREADS).
-    #[arg(long, global = true, value_name = "N", hide_short_help = true)]
+    #[arg(long, global = true, value_name = "N", help_heading = "Advanced: global")]
     threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
@@ -197,8 +197,19 @@ fn is_bad_input(e: &anyhow::Error) -> bool {
     }
 }
 
+/// `-h` shows the common path: every flag under a help heading that begins with "Advanced" is
+/// left to `--help`, in every command.
+fn hide_advanced(command: clap::Command) -> clap::Command {
+    command
+        .mut_args(|a| {
+            let advanced = a.get_help_heading().is_some_and(|h| h.starts_with("Advanced"));
+            a.hide_short_help(advanced)
+        })
+        .mut_subcommands(hide_advanced)
+}
+
 fn main() -> ExitCode {
-    let command = Cli::command();
+    let command = hide_advanced(Cli::command());
     let argv = match recipe::expand(std::env::args_os().collect(), &command) {
         Ok(argv) => argv,
         Err(msg) => {

@@ -17,44 +17,28 @@ pub struct BaselineArgs {
     #[arg(long, value_name = "N|F")]
     pub(crate) min_df: Option<Df>,
     /// Ignore terms in more documents (a count or a fraction). Default 1.0.
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: bag-of-words baselines",
-        long,
-        value_name = "N|F"
-    )]
+    #[arg(help_heading = "Advanced: bag-of-words baselines", long, value_name = "N|F")]
     pub(crate) max_df: Option<Df>,
     /// Keep only the most frequent terms.
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: bag-of-words baselines",
-        long,
-        value_name = "N"
-    )]
+    #[arg(help_heading = "Advanced: bag-of-words baselines", long, value_name = "N")]
     pub(crate) max_features: Option<usize>,
     /// Binary term presence instead of counts (default: on for count-logreg and nbsvm).
-    #[arg(hide_short_help = true, help_heading = "Advanced: bag-of-words baselines", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(help_heading = "Advanced: bag-of-words baselines", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub(crate) binary: Option<bool>,
     /// TF-IDF with 1 + ln(tf) (default on).
-    #[arg(hide_short_help = true, help_heading = "Advanced: bag-of-words baselines", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(help_heading = "Advanced: bag-of-words baselines", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub(crate) sublinear_tf: Option<bool>,
     /// Columns of the hashing vectorizer (default 2^18).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: bag-of-words baselines",
-        long,
-        value_name = "N"
-    )]
+    #[arg(help_heading = "Advanced: bag-of-words baselines", long, value_name = "N")]
     pub(crate) n_features: Option<usize>,
     /// Signed hashing (default off).
-    #[arg(hide_short_help = true, help_heading = "Advanced: bag-of-words baselines", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(help_heading = "Advanced: bag-of-words baselines", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub(crate) alternate_sign: Option<bool>,
     /// Inverse regularisation of logistic regression (default 10; nbsvm 1).
     #[arg(long = "c", value_name = "C", allow_negative_numbers = true)]
     pub(crate) c: Option<f64>,
     /// Smoothing of naive Bayes and NB-LR (default 1).
     #[arg(
-        hide_short_help = true,
         help_heading = "Advanced: bag-of-words baselines",
         long,
         value_name = "A",

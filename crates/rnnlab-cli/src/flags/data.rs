@@ -35,19 +35,13 @@ pub struct DataArgs {
     #[arg(long, value_name = "L", default_value = "label")]
     pub label_column: String,
     /// Id column of the files, carried to predictions.
-    #[arg(hide_short_help = true, help_heading = "Advanced: data", long, value_name = "C")]
+    #[arg(help_heading = "Advanced: data", long, value_name = "C")]
     pub id_column: Option<String>,
     /// CSV field delimiter.
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: data",
-        long,
-        default_value = ",",
-        value_name = "CHAR"
-    )]
+    #[arg(help_heading = "Advanced: data", long, default_value = ",", value_name = "CHAR")]
     pub delimiter: char,
     /// Positive label of a binary task (default: the last in sorted order).
-    #[arg(hide_short_help = true, help_heading = "Advanced: data", long, value_name = "L")]
+    #[arg(help_heading = "Advanced: data", long, value_name = "L")]
     pub positive_label: Option<String>,
 }
 

@@ -42,7 +42,6 @@ pub struct ModelArgs {
     pub neural: NeuralArgs,
     /// Class weights: none or balanced (n / (classes * count)).
     #[arg(
-        hide_short_help = true,
         help_heading = "Advanced: model",
         long,
         value_enum,
@@ -54,7 +53,7 @@ pub struct ModelArgs {
     /// model with that threshold (scikit-learn's refit): a final model that has seen every
     /// labelled row outside the test split. The validation figures reported are the first
     /// run's; every model kind (a blend: both parts).
-    #[arg(hide_short_help = true, help_heading = "Advanced: model", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(help_heading = "Advanced: model", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub refit: Option<bool>,
 }
 

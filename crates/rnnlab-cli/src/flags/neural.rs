@@ -30,7 +30,6 @@ pub struct NeuralArgs {
     pub(crate) dropout: Option<f32>,
     /// Variational dropout on the recurrent state (one mask per sequence).
     #[arg(
-        hide_short_help = true,
         help_heading = "Advanced: recurrent networks",
         long,
         value_name = "P",
@@ -39,7 +38,6 @@ pub struct NeuralArgs {
     pub(crate) recurrent_dropout: Option<f32>,
     /// Dropout on the pooled vector before the linear head.
     #[arg(
-        hide_short_help = true,
         help_heading = "Advanced: recurrent networks",
         long,
         value_name = "P",
@@ -48,7 +46,6 @@ pub struct NeuralArgs {
     pub(crate) head_dropout: Option<f32>,
     /// While training, turn each token into <unk> with probability P (word dropout).
     #[arg(
-        hide_short_help = true,
         help_heading = "Advanced: recurrent networks",
         long,
         value_name = "P",
@@ -61,121 +58,61 @@ pub struct NeuralArgs {
     pub(crate) pooling: Option<Pooling>,
     /// Put <s> before and </s> after every text (ids and bag), so that a text of one or two
     /// words is not pooled from those words alone (default off; on in best-rnn for English).
-    #[arg(hide_short_help = true, help_heading = "Advanced: recurrent networks", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub(crate) bos_eos: Option<bool>,
     /// Buckets of a bag of hashed word uni-/bigrams (and character n-grams, --bag-minn/maxn),
     /// fastText's input, whose mean vector goes beside the pooled states before the head (0: none).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_name = "N"
-    )]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "N")]
     pub(crate) bag_buckets: Option<usize>,
     /// Width of the bag-of-n-grams vector (default 32).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_name = "N"
-    )]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "N")]
     pub(crate) bag_dim: Option<usize>,
     /// Shortest character n-gram of `<word>` in the bag (fastText's -minn; 0: none).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_name = "N"
-    )]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "N")]
     pub(crate) bag_minn: Option<usize>,
     /// Longest character n-gram of `<word>` in the bag (fastText's -maxn).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_name = "N"
-    )]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "N")]
     pub(crate) bag_maxn: Option<usize>,
     /// A wide part: one weight per bag bucket and output, summed over the document's n-grams
     /// (times their NB ratios with --bag-nb) straight into the logits (a hashed linear model
     /// trained with the network; default off, on in best-rnn for binary tasks).
-    #[arg(hide_short_help = true, help_heading = "Advanced: recurrent networks", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub(crate) bag_wide: Option<bool>,
     /// The wide part's learning rate as a multiple of --lr (default 1, best-rnn 0.1; below 1 it
     /// learns more slowly than the network).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_name = "X"
-    )]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "X")]
     pub(crate) bag_wide_lr: Option<f32>,
     /// Scale each bag n-gram's vector by its NB log-count ratio on the training rows (NBSVM's
     /// feature weights, fixed; binary tasks; needs --bag-buckets; default off, on in best-rnn
     /// for binary tasks).
-    #[arg(hide_short_help = true, help_heading = "Advanced: recurrent networks", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub(crate) bag_nb: Option<bool>,
     /// Character-aware input: buckets of hashed character n-grams of each token (`<word>`,
     /// --char-minn to --char-maxn characters), whose mean vector (--char-dim wide) joins the
     /// token's word vector at the recurrent input, fastText's subword vectors per token, so a
     /// word the vocabulary maps to <unk> still has its own input (0: none; --tokens word).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_name = "N"
-    )]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "N")]
     pub(crate) char_buckets: Option<usize>,
     /// Width of each token's character n-gram vector (default 32).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_name = "N"
-    )]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "N")]
     pub(crate) char_dim: Option<usize>,
     /// Shortest character n-gram of the character-aware input (default 3).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_name = "N"
-    )]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "N")]
     pub(crate) char_minn: Option<usize>,
     /// Longest character n-gram of the character-aware input (default 5).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_name = "N"
-    )]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "N")]
     pub(crate) char_maxn: Option<usize>,
     /// Input units: word (vocabulary of the pipeline's tokens), bpe, wordpiece or unigram.
     #[arg(long, value_enum)]
     pub(crate) tokens: Option<TokensKind>,
     /// Subword vocabulary size (default 8000).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_name = "N"
-    )]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "N")]
     pub(crate) subword_vocab: Option<usize>,
     /// Words seen fewer times become <unk> (default 2).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_name = "N"
-    )]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "N")]
     pub(crate) min_count: Option<usize>,
     /// Longest sequence (default: the 99th percentile of training lengths, plus one).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_name = "N"
-    )]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "N")]
     pub(crate) max_len: Option<usize>,
     /// Passes over the training rows; the epoch with the best validation metric is kept.
     #[arg(long, value_name = "N")]
@@ -187,16 +124,10 @@ pub struct NeuralArgs {
     #[arg(long, value_name = "LR", allow_negative_numbers = true)]
     pub(crate) lr: Option<f64>,
     /// adam or adamw.
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_enum
-    )]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_enum)]
     pub(crate) optimizer: Option<OptimizerKind>,
     /// Decoupled weight decay of adamw (default 0.01 with adamw).
     #[arg(
-        hide_short_help = true,
         help_heading = "Advanced: recurrent networks",
         long,
         value_name = "W",
@@ -204,16 +135,10 @@ pub struct NeuralArgs {
     )]
     pub(crate) weight_decay: Option<f64>,
     /// Learning-rate schedule: constant, linear or cosine (decay to 0 over all steps).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_enum
-    )]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_enum)]
     pub(crate) lr_schedule: Option<Schedule>,
     /// Clip the global gradient norm (0: off).
     #[arg(
-        hide_short_help = true,
         help_heading = "Advanced: recurrent networks",
         long,
         value_name = "N",
@@ -221,19 +146,13 @@ pub struct NeuralArgs {
     )]
     pub(crate) clip: Option<f64>,
     /// Stop after N epochs without a better validation metric (default: run all epochs).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_name = "N"
-    )]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "N")]
     pub(crate) patience: Option<usize>,
     /// Smooth the training targets (PyTorch's label_smoothing): the true class with weight 1 - S
     /// plus a uniform spread over the classes with weight S (binary tasks count two classes, so
     /// S = 0.4 trains towards 0.2 and 0.8); keeps a network from chasing noisy labels to
     /// certainty (default 0; 0.4 in best-rnn for English). Validation figures are unaffected.
     #[arg(
-        hide_short_help = true,
         help_heading = "Advanced: recurrent networks",
         long,
         value_name = "S",
@@ -241,12 +160,7 @@ pub struct NeuralArgs {
     )]
     pub(crate) label_smoothing: Option<f64>,
     /// Word vectors (word2vec/fastText .vec text) to start the embedding from (--emb must match).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: recurrent networks",
-        long,
-        value_name = "FILE"
-    )]
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "FILE")]
     pub(crate) pretrained: Option<PathBuf>,
     /// cpu, cuda or cuda:N (needs a build with the cuda feature).
     #[arg(long, value_name = "D", default_value = "cpu")]

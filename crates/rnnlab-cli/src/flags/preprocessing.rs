@@ -22,43 +22,33 @@ pub struct PrepArgs {
     #[arg(long, conflicts_with = "no_normalize")]
     pub stem: bool,
     /// Neither stem nor lemmatise.
-    #[arg(hide_short_help = true, help_heading = "Advanced: preprocessing", long)]
+    #[arg(help_heading = "Advanced: preprocessing", long)]
     pub no_normalize: bool,
     /// Keep stop words (they are dropped by default).
-    #[arg(hide_short_help = true, help_heading = "Advanced: preprocessing", long)]
+    #[arg(help_heading = "Advanced: preprocessing", long)]
     pub keep_stopwords: bool,
     /// A file of extra stop words, one per line.
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: preprocessing",
-        long,
-        value_name = "FILE"
-    )]
+    #[arg(help_heading = "Advanced: preprocessing", long, value_name = "FILE")]
     pub stopwords: Option<PathBuf>,
     /// Keep punctuation tokens (`!!!`, `?`, `…`, quotes; dropped by default, while emoticons
     /// and emoji are always kept). `best-rnn` keeps them for English whatever this says.
-    #[arg(hide_short_help = true, help_heading = "Advanced: preprocessing", long)]
+    #[arg(help_heading = "Advanced: preprocessing", long)]
     pub keep_punctuation: bool,
     /// Keep hashtags as tags: `#love` stays the token `#love`, apart from the word `love` (by
     /// default the `#` goes). `best-rnn` does so for English whatever this says.
-    #[arg(hide_short_help = true, help_heading = "Advanced: preprocessing", long)]
+    #[arg(help_heading = "Advanced: preprocessing", long)]
     pub hashtags_as_tags: bool,
     /// Split compound hashtags into words (`#endhate` → `end hate`) by the word counts of the
     /// training rows (words seen at least 3 times outside hashtags; the counts are saved in
     /// pipeline.json). Off by default.
-    #[arg(hide_short_help = true, help_heading = "Advanced: preprocessing", long)]
+    #[arg(help_heading = "Advanced: preprocessing", long)]
     pub segment_hashtags: bool,
     /// A saved pipeline (pipeline.json); overrides the flags above.
     #[arg(long, value_name = "P.json")]
     pub pipeline: Option<PathBuf>,
     /// A pymorphy2/pymorphy3 dictionary directory (default: $RNNLAB_MORPH_DICT, else the one
     /// installed by `cargo xtask fetch-morph-dict`).
-    #[arg(
-        hide_short_help = true,
-        help_heading = "Advanced: preprocessing",
-        long,
-        value_name = "DIR"
-    )]
+    #[arg(help_heading = "Advanced: preprocessing", long, value_name = "DIR")]
     pub morph_dict: Option<PathBuf>,
 }
 
