@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use rnnlab_experiment::train::ALL_KINDS;
+use rnnlab_experiment::train::all_kinds;
 use rnnlab_experiment::{demo, report, ModelSpec, Plan, Prepared, RunObserver};
 use rnnlab_rnn::TrainObserver;
 use rnnlab_text::dataset::Columns;
@@ -24,7 +24,7 @@ pub struct ExperimentArgs {
     #[command(flatten)]
     data: DataArgs,
     /// Model kinds to run, comma-separated (default: all of them).
-    #[arg(long, value_name = "K,K,...", value_delimiter = ',', default_values_t = ALL_KINDS.map(String::from))]
+    #[arg(long, value_name = "K,K,...", value_delimiter = ',', default_values_t = all_kinds().map(String::from))]
     models: Vec<String>,
     /// Runs of each neural model (seeds 0..N); the report shows mean ± std.
     #[arg(long, value_name = "N")]

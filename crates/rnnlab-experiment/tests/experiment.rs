@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 use rnnlab_experiment::runner::QUICK_ROWS;
-use rnnlab_experiment::train::ALL_KINDS;
+use rnnlab_experiment::train::all_kinds;
 use rnnlab_experiment::{demo, run, train_model, ModelSpec, NetworkTokens, Plan, Prepared, RunObserver};
 use rnnlab_rnn::train::Silent;
 use rnnlab_rnn::TrainObserver;
@@ -151,7 +151,7 @@ fn quick_demo_with_every_model_kind() {
     let prep = Prepared::new("demo", &data, cols, &pre, Some("positive")).unwrap();
     let out = out_dir("demo");
     let plan = Plan {
-        specs: ALL_KINDS
+        specs: all_kinds()
             .iter()
             .map(|k| ModelSpec::from_kind(k, Lang::En, 2).unwrap())
             .collect(),
@@ -171,7 +171,7 @@ fn quick_demo_with_every_model_kind() {
     )
     .unwrap();
     assert!(obs.1.is_empty(), "{:?}", obs.1);
-    check_report(&out, &ALL_KINDS, true);
+    check_report(&out, &all_kinds(), true);
     open_in_chromium(&out.join("report.html"));
     assert_eq!(report["reference"].as_array().unwrap().len(), 1);
     assert!(std::fs::read_to_string(out.join("report.md"))
