@@ -126,7 +126,20 @@ impl SubwordTokenizer {
         let mut inner = Tokenizer::new(model);
         inner.with_pre_tokenizer(Some(WhitespaceSplit));
         let texts: Vec<String> = docs.iter().map(|d| d.join(" ")).collect();
-        inner.train(&mut trainer, texts.iter()).map_err(tk_err)?;
+        // The tokenizers trainers unwrap internal failures (the unigram trainer's suffix array
+        // above all): a panic there becomes this error, not an abort of the user's run.
+        let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            inner.train(&mut trainer, texts.iter()).map(|_| ())
+        }));
+        match trained {
+            Ok(r) => r.map_err(tk_err)?,
+            Err(_) => {
+                return Err(Error::Param(format!(
+                    "the {:?} subword trainer failed on these documents; try another --tokens kind",
+                    params.kind
+                )))
+            }
+        }
         Ok(SubwordTokenizer { inner })
     }
 
