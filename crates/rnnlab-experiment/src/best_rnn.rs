@@ -3,7 +3,9 @@
 //! docs/research/best-rnn.md; the choices were made on cross-validation of the training split,
 //! never on the test split.
 
-use rnnlab_rnn::{CellKind, OptimizerKind, Pooling, RnnConfig, Schedule};
+use rnnlab_rnn::{
+    Architecture, CellKind, Inputs, Optimisation, OptimizerKind, Pooling, Regularisation, RnnConfig, Schedule,
+};
 use rnnlab_text::{Lang, Pipeline};
 
 /// The network for a task in `lang` with `n_classes` classes (0: not known yet, so the binary
@@ -17,29 +19,40 @@ pub fn network(lang: Lang, n_classes: usize) -> RnnConfig {
     let russian = lang == Lang::Ru;
     let binary = n_classes == 2;
     RnnConfig {
-        cell: CellKind::Gru,
-        emb: 128,
-        hidden: 96,
-        bidirectional: true,
-        dropout: 0.4,
-        head_dropout: 0.5,
-        recurrent_dropout: 0.1,
-        bag_buckets: 1 << 18,
-        bag_dim: 16,
-        bag_minn: 3,
-        bag_maxn: 5,
-        pooling: Pooling::MeanMax,
-        epochs: 12,
-        lr: 2e-3,
-        optimizer: OptimizerKind::Adamw,
-        weight_decay: 1e-2,
-        schedule: Schedule::Cosine,
-        bag_nb: binary,
-        bag_wide: binary,
-        bag_wide_lr: 0.1,
-        label_smoothing: if russian { 0.0 } else { 0.4 },
-        bos_eos: !russian,
-        ..RnnConfig::default()
+        architecture: Architecture {
+            cell: CellKind::Gru,
+            emb: 128,
+            hidden: 96,
+            bidirectional: true,
+            pooling: Pooling::MeanMax,
+            ..Architecture::default()
+        },
+        inputs: Inputs {
+            bag_buckets: 1 << 18,
+            bag_dim: 16,
+            bag_minn: 3,
+            bag_maxn: 5,
+            bag_nb: binary,
+            bag_wide: binary,
+            bag_wide_lr: 0.1,
+            bos_eos: !russian,
+            ..Inputs::default()
+        },
+        regularisation: Regularisation {
+            dropout: 0.4,
+            head_dropout: 0.5,
+            recurrent_dropout: 0.1,
+            label_smoothing: if russian { 0.0 } else { 0.4 },
+            ..Regularisation::default()
+        },
+        optimisation: Optimisation {
+            epochs: 12,
+            lr: 2e-3,
+            optimizer: OptimizerKind::Adamw,
+            weight_decay: 1e-2,
+            schedule: Schedule::Cosine,
+            ..Optimisation::default()
+        },
     }
 }
 
@@ -97,17 +110,19 @@ mod tests {
         assert!(en.validate().is_ok());
         // English trains with label smoothing and markers, Russian without; only binary tasks
         // weigh the bag by NB ratios and add the wide part at a tenth of the rate.
-        assert!(en.label_smoothing > 0.0 && en.bos_eos && en.bag_nb);
-        assert!(en.bag_wide && en.bag_wide_lr == 0.1);
+        assert!(en.regularisation.label_smoothing > 0.0 && en.inputs.bos_eos && en.inputs.bag_nb);
+        assert!(en.inputs.bag_wide && en.inputs.bag_wide_lr == 0.1);
         let ru = network(Lang::Ru, 3);
         assert!(ru.validate().is_ok());
-        assert!(ru.label_smoothing == 0.0 && !ru.bos_eos && !ru.bag_nb && !ru.bag_wide);
-        assert!(!network(Lang::En, 3).bag_nb && network(Lang::Ru, 2).bag_nb);
         assert!(
-            !network(Lang::En, 0).bag_nb,
+            ru.regularisation.label_smoothing == 0.0 && !ru.inputs.bos_eos && !ru.inputs.bag_nb && !ru.inputs.bag_wide
+        );
+        assert!(!network(Lang::En, 3).inputs.bag_nb && network(Lang::Ru, 2).inputs.bag_nb);
+        assert!(
+            !network(Lang::En, 0).inputs.bag_nb,
             "classes not known yet: binary choices off"
         );
-        assert_eq!(en.pooled_width(), 4 * en.hidden);
+        assert_eq!(en.pooled_width(), 4 * en.architecture.hidden);
         assert_eq!(
             tokens(Lang::En),
             NetworkTokens {

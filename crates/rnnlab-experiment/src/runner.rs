@@ -188,7 +188,7 @@ fn model_dir(out: &Path, kind: &str, seed: u64, neural: bool) -> PathBuf {
 fn quick(spec: &ModelSpec) -> ModelSpec {
     let mut spec = spec.clone();
     if let ModelSpec::Rnn { config, .. } | ModelSpec::Blend { config, .. } = &mut spec {
-        config.epochs = config.epochs.min(3);
+        config.optimisation.epochs = config.optimisation.epochs.min(3);
     }
     spec
 }

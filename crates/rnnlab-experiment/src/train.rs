@@ -8,7 +8,7 @@ use crate::blend::{self, Blend};
 use candle_core::Device;
 use rnnlab_baselines::baseline::{Baseline, BaselineKind, BaselineParams};
 use rnnlab_baselines::metrics::{predict_classes, SplitMetrics};
-use rnnlab_rnn::{CellKind, RnnConfig, TrainObserver};
+use rnnlab_rnn::{Architecture, CellKind, Optimisation, RnnConfig, TrainObserver};
 use rnnlab_text::{Lang, Pipeline};
 use serde_json::{json, Value};
 
@@ -116,7 +116,10 @@ impl ModelSpec {
             ModelKind::Network(cell) => ModelSpec::Rnn {
                 kind: known.name().to_string(),
                 config: RnnConfig {
-                    cell,
+                    architecture: Architecture {
+                        cell,
+                        ..Architecture::default()
+                    },
                     ..RnnConfig::default()
                 },
                 tokens: NetworkTokens::default(),
@@ -156,9 +159,9 @@ impl ModelSpec {
     pub fn set_refit(&mut self, refit: bool) {
         match self {
             ModelSpec::Baseline(_, params) => params.refit = Some(refit),
-            ModelSpec::Rnn { config, .. } => config.refit = refit,
+            ModelSpec::Rnn { config, .. } => config.optimisation.refit = refit,
             ModelSpec::Blend { config, params, .. } => {
-                config.refit = refit;
+                config.optimisation.refit = refit;
                 params.refit = Some(refit);
             }
         }
@@ -168,7 +171,7 @@ impl ModelSpec {
     pub fn refit(&self) -> bool {
         match self {
             ModelSpec::Baseline(_, params) => params.refit == Some(true),
-            ModelSpec::Rnn { config, .. } | ModelSpec::Blend { config, .. } => config.refit,
+            ModelSpec::Rnn { config, .. } | ModelSpec::Blend { config, .. } => config.optimisation.refit,
         }
     }
 
@@ -255,13 +258,20 @@ pub fn train_model(
             predict = (pt, predict_s);
         }
         ModelSpec::Rnn { kind, config, .. } => {
-            let config = RnnConfig { seed, ..config.clone() };
+            let config = RnnConfig {
+                optimisation: Optimisation {
+                    seed,
+                    ..config.optimisation.clone()
+                },
+                ..config.clone()
+            };
             let fit = rnnlab_rnn::fit(kind, &config, labels, (&tr, y_tr), (&va, y_va), device, observer)?;
             let t = Instant::now();
             let pt = fit.model.predict_proba(&te)?;
             let predict_s = t.elapsed().as_secs_f64();
             fit.model.save(out, meta.clone())?;
-            params = serde_json::to_value(&fit.model.classifier.config).map_err(|e| Error::Failed(e.to_string()))?;
+            params =
+                serde_json::to_value(&fit.model.classifier.encoder.config).map_err(|e| Error::Failed(e.to_string()))?;
             (timings, extra) = network_record(&fit, fit.train_s);
             threshold = fit.model.threshold;
             top_features = Vec::new();
@@ -274,7 +284,13 @@ pub fn train_model(
             ..
         } => {
             let (net_tr, net_va, net_te) = (net_prep.docs(0), net_prep.docs(1), net_prep.docs(2));
-            let config = RnnConfig { seed, ..config.clone() };
+            let config = RnnConfig {
+                optimisation: Optimisation {
+                    seed,
+                    ..config.optimisation.clone()
+                },
+                ..config.clone()
+            };
             let (nbsvm, pv_nbsvm, nb_fit) = Baseline::fit_validated(
                 BaselineKind::Nbsvm,
                 nb_params.clone(),
@@ -307,7 +323,7 @@ pub fn train_model(
             model.save(out, meta.clone())?;
             let as_json = |v: serde_json::Result<Value>| v.map_err(|e| Error::Failed(e.to_string()));
             params = json!({
-                "rnn": as_json(serde_json::to_value(&model.rnn.classifier.config))?,
+                "rnn": as_json(serde_json::to_value(&model.rnn.classifier.encoder.config))?,
                 "nbsvm": as_json(serde_json::to_value(&model.nbsvm.resolved))?,
             });
             threshold = model.threshold;

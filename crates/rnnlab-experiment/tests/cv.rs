@@ -138,7 +138,7 @@ fn a_network_runs_once_per_seed_and_the_table_has_the_summary() {
     let dir = tempfile::tempdir().unwrap();
     let mut spec = ModelSpec::from_kind("gru", Lang::En, 2).unwrap();
     if let ModelSpec::Rnn { config, .. } = &mut spec {
-        config.epochs = 1;
+        config.optimisation.epochs = 1;
     }
     let mut obs = Runs(Silent, Vec::new());
     let doc = cross_validate(&prep, &plan(spec, 2, &[0, 1], dir.path()), &mut obs).unwrap();
@@ -251,7 +251,7 @@ fn an_interruption_keeps_the_finished_seeds_only() {
     let prep = demo().slice_sizes(300, 100);
     let mut spec = ModelSpec::from_kind("gru", Lang::En, 2).unwrap();
     if let ModelSpec::Rnn { config, .. } = &mut spec {
-        config.epochs = 1;
+        config.optimisation.epochs = 1;
     }
     // Asked before and after each fold: seed 0's two folds answer 1-4, seed 1's first 5.
     for (from, seeds_kept) in [(5, 1), (4, 0), (1, 0)] {
@@ -277,7 +277,7 @@ fn against_another_run_gives_the_differences_seed_by_seed() {
     let gru = |epochs: usize| {
         let mut spec = ModelSpec::from_kind("gru", Lang::En, 2).unwrap();
         if let ModelSpec::Rnn { config, .. } = &mut spec {
-            config.epochs = epochs;
+            config.optimisation.epochs = epochs;
         }
         spec
     };
@@ -288,7 +288,7 @@ fn against_another_run_gives_the_differences_seed_by_seed() {
     // Another network: a faster rate, so that its held figures differ from `two`'s below.
     let mut fast = gru(1);
     if let ModelSpec::Rnn { config, .. } = &mut fast {
-        config.lr *= 4.0;
+        config.optimisation.lr *= 4.0;
     }
     let one = cross_validate(&prep, &plan(fast, 2, &[0, 1], dirs[1].path()), &mut quiet()).unwrap();
     let pooled = |doc: &Value, i: usize| doc["runs"][i]["pooled"]["f1"].as_f64().unwrap();

@@ -12,7 +12,7 @@ use rnnlab_experiment::blend::Blend;
 use rnnlab_experiment::AnyModel;
 use rnnlab_kernels::Rng;
 use rnnlab_rnn::train::{load_word_vectors, Silent};
-use rnnlab_rnn::{fit, CellKind, RnnConfig};
+use rnnlab_rnn::{fit, Architecture, CellKind, Inputs, Optimisation, RnnConfig};
 use serde_json::{json, Value};
 
 fn docs(texts: &[&str]) -> Vec<Vec<String>> {
@@ -44,14 +44,23 @@ fn saved_models(root: &Path) -> Vec<PathBuf> {
     ]);
     let y = vec![1, 0, 1, 0, 1, 0];
     let cfg = RnnConfig {
-        cell: CellKind::Lstm,
-        emb: 4,
-        hidden: 4,
-        epochs: 2,
-        batch_size: 4,
-        min_count: 1,
-        bag_buckets: 64,
-        bag_dim: 3,
+        architecture: Architecture {
+            cell: CellKind::Lstm,
+            emb: 4,
+            hidden: 4,
+            ..Architecture::default()
+        },
+        inputs: Inputs {
+            min_count: 1,
+            bag_buckets: 64,
+            bag_dim: 3,
+            ..Inputs::default()
+        },
+        optimisation: Optimisation {
+            epochs: 2,
+            batch_size: 4,
+            ..Optimisation::default()
+        },
         ..RnnConfig::default()
     };
     let r = fit(

@@ -246,7 +246,7 @@ fn a_failing_model_is_reported_and_the_others_finish() {
     let prep = demo_slice(3, 400);
     let mut bad = ModelSpec::from_kind("lstm", Lang::En, 2).unwrap();
     if let ModelSpec::Rnn { config, .. } = &mut bad {
-        config.pretrained = Some(PathBuf::from("/nonexistent/vectors.vec"));
+        config.inputs.pretrained = Some(PathBuf::from("/nonexistent/vectors.vec"));
     }
     let out = out_dir("fail");
     let plan = Plan {
@@ -288,7 +288,12 @@ fn best_rnn_reads_english_raw_tokens_unless_the_user_chose() {
         .slice(300);
     let mut spec = ModelSpec::from_kind("best-rnn", Lang::En, 2).unwrap();
     if let ModelSpec::Rnn { config, .. } = &mut spec {
-        (config.epochs, config.emb, config.hidden, config.bag_buckets) = (1, 8, 8, 1024);
+        (
+            config.optimisation.epochs,
+            config.architecture.emb,
+            config.architecture.hidden,
+            config.inputs.bag_buckets,
+        ) = (1, 8, 8, 1024);
     }
     let tokens = |kind: &str, lang: Lang| ModelSpec::from_kind(kind, lang, 2).unwrap().network_tokens();
     assert_eq!(tokens("gru", Lang::En), NetworkTokens::default());
@@ -351,7 +356,12 @@ fn best_rnn_reads_english_raw_tokens_unless_the_user_chose() {
     // has its own pipeline, and the blend's test predictions are made that way.
     let mut blend = ModelSpec::from_kind("blend", Lang::En, 2).unwrap();
     if let ModelSpec::Blend { config, .. } = &mut blend {
-        (config.epochs, config.emb, config.hidden, config.bag_buckets) = (1, 8, 8, 1024);
+        (
+            config.optimisation.epochs,
+            config.architecture.emb,
+            config.architecture.hidden,
+            config.inputs.bag_buckets,
+        ) = (1, 8, 8, 1024);
     }
     let dir = out.join("blend");
     let trained = train_model(&prep, &blend, 0, &dir, &Device::Cpu, &mut Silent).unwrap();
@@ -435,14 +445,22 @@ fn refit_reaches_every_part_and_the_report_says_so() {
     let prep = demo_slice(7, 300);
     let mut blend = ModelSpec::from_kind("blend", Lang::En, 2).unwrap();
     if let ModelSpec::Blend { config, .. } = &mut blend {
-        (config.epochs, config.emb, config.hidden, config.bag_buckets) = (1, 8, 8, 1024);
+        (
+            config.optimisation.epochs,
+            config.architecture.emb,
+            config.architecture.hidden,
+            config.inputs.bag_buckets,
+        ) = (1, 8, 8, 1024);
     }
     let mut specs = vec![ModelSpec::from_kind("nbsvm", Lang::En, 2).unwrap(), blend];
     assert!(specs.iter().all(|s| !s.refit()));
     specs.iter_mut().for_each(|s| s.set_refit(true));
     assert!(specs.iter().all(ModelSpec::refit));
     if let ModelSpec::Blend { config, params, .. } = &specs[1] {
-        assert!(config.refit && params.refit == Some(true), "both parts of a blend");
+        assert!(
+            config.optimisation.refit && params.refit == Some(true),
+            "both parts of a blend"
+        );
     }
     let out = out_dir("refit");
     let plan = Plan {

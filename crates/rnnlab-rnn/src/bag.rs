@@ -21,7 +21,7 @@ fn hash(tag: u8, parts: &[&[u8]]) -> u64 {
 
 /// The bucket ids of one document's n-grams (empty when the bag is off).
 pub fn ngram_bag(tokens: &[String], config: &RnnConfig) -> Vec<u32> {
-    let buckets = config.bag_buckets as u64;
+    let buckets = config.inputs.bag_buckets as u64;
     if buckets == 0 {
         return Vec::new();
     }
@@ -33,11 +33,18 @@ pub fn ngram_bag(tokens: &[String], config: &RnnConfig) -> Vec<u32> {
     for w in tokens.windows(2) {
         push(hash(2, &[w[0].as_bytes(), w[1].as_bytes()]));
     }
-    if config.bag_minn > 0 && config.bag_maxn >= config.bag_minn {
+    if config.inputs.bag_minn > 0 && config.inputs.bag_maxn >= config.inputs.bag_minn {
         let mut chars: Vec<char> = Vec::new();
         let mut buf = String::new();
         for t in tokens {
-            char_ngrams(t, config.bag_minn, config.bag_maxn, &mut chars, &mut buf, &mut push);
+            char_ngrams(
+                t,
+                config.inputs.bag_minn,
+                config.inputs.bag_maxn,
+                &mut chars,
+                &mut buf,
+                &mut push,
+            );
         }
     }
     ids
@@ -81,7 +88,7 @@ pub struct TokenGrams {
 /// The character n-grams of every token of one document (empty when `char_buckets` is 0).
 /// The `<s>`/`</s>` markers have none: they are positions, not words.
 pub fn token_grams(tokens: &[String], config: &RnnConfig) -> TokenGrams {
-    let buckets = config.char_buckets as u64;
+    let buckets = config.inputs.char_buckets as u64;
     let mut grams = TokenGrams::default();
     if buckets == 0 {
         return grams;
@@ -91,9 +98,14 @@ pub fn token_grams(tokens: &[String], config: &RnnConfig) -> TokenGrams {
         let before = grams.ids.len();
         if t != super::config::BOS && t != super::config::EOS {
             let ids = &mut grams.ids;
-            char_ngrams(t, config.char_minn, config.char_maxn, &mut chars, &mut buf, &mut |h| {
-                ids.push((h % buckets) as u32)
-            });
+            char_ngrams(
+                t,
+                config.inputs.char_minn,
+                config.inputs.char_maxn,
+                &mut chars,
+                &mut buf,
+                &mut |h| ids.push((h % buckets) as u32),
+            );
         }
         grams.counts.push((grams.ids.len() - before) as u32);
     }
@@ -103,12 +115,16 @@ pub fn token_grams(tokens: &[String], config: &RnnConfig) -> TokenGrams {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Inputs;
 
     fn cfg(minn: usize, maxn: usize) -> RnnConfig {
         RnnConfig {
-            bag_buckets: 1000,
-            bag_minn: minn,
-            bag_maxn: maxn,
+            inputs: Inputs {
+                bag_buckets: 1000,
+                bag_minn: minn,
+                bag_maxn: maxn,
+                ..Inputs::default()
+            },
             ..RnnConfig::default()
         }
     }
@@ -140,9 +156,12 @@ mod tests {
     #[test]
     fn token_grams_follow_the_tokens_and_skip_markers() {
         let config = RnnConfig {
-            char_buckets: 500,
-            char_minn: 3,
-            char_maxn: 4,
+            inputs: Inputs {
+                char_buckets: 500,
+                char_minn: 3,
+                char_maxn: 4,
+                ..Inputs::default()
+            },
             ..RnnConfig::default()
         };
         let doc = toks("<s> hello üñí a </s>");
@@ -158,9 +177,12 @@ mod tests {
         let bag = ngram_bag(
             &toks("hello"),
             &RnnConfig {
-                bag_buckets: 500,
-                bag_minn: 3,
-                bag_maxn: 4,
+                inputs: Inputs {
+                    bag_buckets: 500,
+                    bag_minn: 3,
+                    bag_maxn: 4,
+                    ..Inputs::default()
+                },
                 ..RnnConfig::default()
             },
         );

@@ -97,30 +97,35 @@ impl Schedule {
     }
 }
 
-/// Everything that defines a recurrent classifier and its training.
+/// Everything that defines a recurrent network and its training, grouped by concern. In
+/// `model.json` and recipe files the groups are flattened: one flat table of settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RnnConfig {
+    #[serde(flatten)]
+    pub architecture: Architecture,
+    #[serde(flatten)]
+    pub inputs: Inputs,
+    #[serde(flatten)]
+    pub regularisation: Regularisation,
+    #[serde(flatten)]
+    pub optimisation: Optimisation,
+}
+
+/// The network's shape: cell, sizes, directions and how the states are pooled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Architecture {
     pub cell: CellKind,
     pub emb: usize,
     pub hidden: usize,
     pub layers: usize,
     pub bidirectional: bool,
-    /// Dropout on embeddings, between layers and before the head.
-    pub dropout: f32,
-    /// Variational dropout on the recurrent state: one mask per sequence.
-    pub recurrent_dropout: f32,
-    /// Dropout on the pooled vector, before the linear head.
-    #[serde(default)]
-    pub head_dropout: f32,
-    /// While training, each token of a batch becomes `<unk>` with this probability (word
-    /// dropout: the network cannot lean on single words). Level on the classification sets,
-    /// kept as the standard regulariser of taggers and language models.
-    #[serde(default)]
-    pub word_dropout: f32,
     pub pooling: Pooling,
-    /// Put `<s>` before and `</s>` after every text (the ids and the bag both see them).
-    #[serde(default)]
-    pub bos_eos: bool,
+}
+
+/// What the network reads: the tokens and their vocabulary, and the optional inputs beside the
+/// word vectors (the document's bag of hashed n-grams, each token's character n-grams).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inputs {
     pub tokens: TokensKind,
     /// Subword vocabulary size (`tokens` other than `word`).
     pub subword_vocab: usize,
@@ -128,27 +133,9 @@ pub struct RnnConfig {
     pub min_count: usize,
     /// Longest sequence kept; `None`: the 99th percentile of training lengths, plus one.
     pub max_len: Option<usize>,
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub lr: f64,
-    pub optimizer: OptimizerKind,
-    pub weight_decay: f64,
-    pub schedule: Schedule,
-    /// Global gradient-norm clip; 0 turns it off.
-    pub clip: f64,
-    /// Stop after this many epochs without a better validation metric.
-    pub patience: Option<usize>,
-    /// After choosing the epoch and threshold on validation, train again on training and
-    /// validation rows together for that many epochs (scikit-learn's `refit`).
+    /// Put `<s>` before and `</s>` after every text (the ids and the bag both see them).
     #[serde(default)]
-    pub refit: bool,
-    /// PyTorch's `label_smoothing` of the training loss: the target is the true class with
-    /// weight `1 - s` plus the uniform distribution over the classes with weight `s` (a binary
-    /// task counts two classes: targets `s / 2` and `1 - s / 2`); 0: none.
-    #[serde(default)]
-    pub label_smoothing: f64,
-    pub class_weight: ClassWeight,
-    pub seed: u64,
+    pub bos_eos: bool,
     /// Word vectors (word2vec/fastText `.vec` text) to start the embedding from.
     #[serde(default)]
     pub pretrained: Option<std::path::PathBuf>,
@@ -196,6 +183,50 @@ pub struct RnnConfig {
     pub char_maxn: usize,
 }
 
+/// Dropout of every kind and label smoothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Regularisation {
+    /// Dropout on embeddings, between layers and before the head.
+    pub dropout: f32,
+    /// Variational dropout on the recurrent state: one mask per sequence.
+    pub recurrent_dropout: f32,
+    /// Dropout on the pooled vector, before the linear head.
+    #[serde(default)]
+    pub head_dropout: f32,
+    /// While training, each token of a batch becomes `<unk>` with this probability (word
+    /// dropout: the network cannot lean on single words). Level on the classification sets,
+    /// kept as the standard regulariser of taggers and language models.
+    #[serde(default)]
+    pub word_dropout: f32,
+    /// PyTorch's `label_smoothing` of the training loss: the target is the true class with
+    /// weight `1 - s` plus the uniform distribution over the classes with weight `s` (a binary
+    /// task counts two classes: targets `s / 2` and `1 - s / 2`); 0: none.
+    #[serde(default)]
+    pub label_smoothing: f64,
+}
+
+/// How the weights are fitted: the optimiser and its schedule, batches, epochs, early stopping,
+/// class weights and the seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Optimisation {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub optimizer: OptimizerKind,
+    pub weight_decay: f64,
+    pub schedule: Schedule,
+    /// Global gradient-norm clip; 0 turns it off.
+    pub clip: f64,
+    /// Stop after this many epochs without a better validation metric.
+    pub patience: Option<usize>,
+    /// After choosing the epoch and threshold on validation, train again on training and
+    /// validation rows together for that many epochs (scikit-learn's `refit`).
+    #[serde(default)]
+    pub refit: bool,
+    pub class_weight: ClassWeight,
+    pub seed: u64,
+}
+
 fn default_bag_dim() -> usize {
     32
 }
@@ -220,33 +251,35 @@ impl Default for RnnConfig {
     /// The lecture's recipe, as in `../shared/anchors/seed_pipeline.py`.
     fn default() -> Self {
         RnnConfig {
+            architecture: Architecture::default(),
+            inputs: Inputs::default(),
+            regularisation: Regularisation::default(),
+            optimisation: Optimisation::default(),
+        }
+    }
+}
+
+impl Default for Architecture {
+    fn default() -> Self {
+        Architecture {
             cell: CellKind::Lstm,
             emb: 64,
             hidden: 64,
             layers: 1,
             bidirectional: false,
-            dropout: 0.2,
-            recurrent_dropout: 0.0,
-            head_dropout: 0.0,
-            word_dropout: 0.0,
             pooling: Pooling::Last,
-            bos_eos: false,
+        }
+    }
+}
+
+impl Default for Inputs {
+    fn default() -> Self {
+        Inputs {
             tokens: TokensKind::Word,
             subword_vocab: 8000,
             min_count: 2,
             max_len: None,
-            epochs: 10,
-            batch_size: 128,
-            lr: 1e-3,
-            optimizer: OptimizerKind::Adam,
-            weight_decay: 0.0,
-            schedule: Schedule::Constant,
-            clip: 5.0,
-            patience: None,
-            refit: false,
-            label_smoothing: 0.0,
-            class_weight: ClassWeight::None,
-            seed: 0,
+            bos_eos: false,
             pretrained: None,
             bag_buckets: 0,
             bag_dim: default_bag_dim(),
@@ -263,24 +296,54 @@ impl Default for RnnConfig {
     }
 }
 
+impl Default for Regularisation {
+    fn default() -> Self {
+        Regularisation {
+            dropout: 0.2,
+            recurrent_dropout: 0.0,
+            head_dropout: 0.0,
+            word_dropout: 0.0,
+            label_smoothing: 0.0,
+        }
+    }
+}
+
+impl Default for Optimisation {
+    fn default() -> Self {
+        Optimisation {
+            epochs: 10,
+            batch_size: 128,
+            lr: 1e-3,
+            optimizer: OptimizerKind::Adam,
+            weight_decay: 0.0,
+            schedule: Schedule::Constant,
+            clip: 5.0,
+            patience: None,
+            refit: false,
+            class_weight: ClassWeight::None,
+            seed: 0,
+        }
+    }
+}
+
 impl RnnConfig {
     /// Checks ranges; messages name the flag.
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |m: String| Err(Error::Param(m));
-        if self.emb == 0 || self.hidden == 0 || self.layers == 0 {
+        if self.architecture.emb == 0 || self.architecture.hidden == 0 || self.architecture.layers == 0 {
             return bad("--emb, --hidden and --layers must be at least 1".into());
         }
-        if self.bag_buckets > 0 && self.bag_dim == 0 {
+        if self.inputs.bag_buckets > 0 && self.inputs.bag_dim == 0 {
             return bad("--bag-dim must be at least 1 when --bag-buckets is set".into());
         }
-        if self.bag_maxn < self.bag_minn || self.bag_maxn > 12 {
+        if self.inputs.bag_maxn < self.inputs.bag_minn || self.inputs.bag_maxn > 12 {
             return bad(format!(
                 "--bag-minn {} --bag-maxn {}: need minn <= maxn <= 12",
-                self.bag_minn, self.bag_maxn
+                self.inputs.bag_minn, self.inputs.bag_maxn
             ));
         }
-        if self.bag_buckets == 0 && (self.bag_wide || self.bag_nb) {
-            let set: Vec<&str> = [(self.bag_wide, "--bag-wide"), (self.bag_nb, "--bag-nb")]
+        if self.inputs.bag_buckets == 0 && (self.inputs.bag_wide || self.inputs.bag_nb) {
+            let set: Vec<&str> = [(self.inputs.bag_wide, "--bag-wide"), (self.inputs.bag_nb, "--bag-nb")]
                 .into_iter()
                 .filter_map(|(on, flag)| on.then_some(flag))
                 .collect();
@@ -290,69 +353,82 @@ impl RnnConfig {
                 set.join(" and ")
             ));
         }
-        if !(self.bag_wide_lr > 0.0 && self.bag_wide_lr <= 1e3) {
-            return bad(format!("--bag-wide-lr {}: must be in (0, 1000]", self.bag_wide_lr));
+        if !(self.inputs.bag_wide_lr > 0.0 && self.inputs.bag_wide_lr <= 1e3) {
+            return bad(format!(
+                "--bag-wide-lr {}: must be in (0, 1000]",
+                self.inputs.bag_wide_lr
+            ));
         }
-        if self.bag_buckets > (1 << 24) {
-            return bad(format!("--bag-buckets {}: at most 2^24", self.bag_buckets));
+        if self.inputs.bag_buckets > (1 << 24) {
+            return bad(format!("--bag-buckets {}: at most 2^24", self.inputs.bag_buckets));
         }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return bad(format!("--dropout {}: must be in [0, 1)", self.dropout));
+        if !(0.0..1.0).contains(&self.regularisation.dropout) {
+            return bad(format!("--dropout {}: must be in [0, 1)", self.regularisation.dropout));
         }
-        if !(0.0..1.0).contains(&self.word_dropout) {
-            return bad(format!("--word-dropout {}: must be in [0, 1)", self.word_dropout));
+        if !(0.0..1.0).contains(&self.regularisation.word_dropout) {
+            return bad(format!(
+                "--word-dropout {}: must be in [0, 1)",
+                self.regularisation.word_dropout
+            ));
         }
-        if self.char_buckets > 0 {
-            if self.char_dim == 0 {
+        if self.inputs.char_buckets > 0 {
+            if self.inputs.char_dim == 0 {
                 return bad("--char-dim must be at least 1 when --char-buckets is set".into());
             }
-            if self.char_minn == 0 || self.char_maxn < self.char_minn || self.char_maxn > 12 {
+            if self.inputs.char_minn == 0 || self.inputs.char_maxn < self.inputs.char_minn || self.inputs.char_maxn > 12
+            {
                 return bad(format!(
                     "--char-minn {} --char-maxn {}: need 1 <= minn <= maxn <= 12",
-                    self.char_minn, self.char_maxn
+                    self.inputs.char_minn, self.inputs.char_maxn
                 ));
             }
-            if self.char_buckets > (1 << 24) {
-                return bad(format!("--char-buckets {}: at most 2^24", self.char_buckets));
+            if self.inputs.char_buckets > (1 << 24) {
+                return bad(format!("--char-buckets {}: at most 2^24", self.inputs.char_buckets));
             }
-            if self.tokens != TokensKind::Word {
+            if self.inputs.tokens != TokensKind::Word {
                 return bad("--char-buckets needs --tokens word (character n-grams of whole words)".into());
             }
         }
-        if !(0.0..1.0).contains(&self.head_dropout) {
-            return bad(format!("--head-dropout {}: must be in [0, 1)", self.head_dropout));
+        if !(0.0..1.0).contains(&self.regularisation.head_dropout) {
+            return bad(format!(
+                "--head-dropout {}: must be in [0, 1)",
+                self.regularisation.head_dropout
+            ));
         }
-        if !(0.0..1.0).contains(&self.recurrent_dropout) {
+        if !(0.0..1.0).contains(&self.regularisation.recurrent_dropout) {
             return bad(format!(
                 "--recurrent-dropout {}: must be in [0, 1)",
-                self.recurrent_dropout
+                self.regularisation.recurrent_dropout
             ));
         }
-        if self.epochs == 0 || self.batch_size == 0 {
+        if self.optimisation.epochs == 0 || self.optimisation.batch_size == 0 {
             return bad("--epochs and --batch-size must be at least 1".into());
         }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad(format!("--lr {}: must be a positive number", self.lr));
+        if !(self.optimisation.lr.is_finite() && self.optimisation.lr > 0.0) {
+            return bad(format!("--lr {}: must be a positive number", self.optimisation.lr));
         }
-        if !(self.clip.is_finite() && self.clip >= 0.0) {
-            return bad(format!("--clip {}: must be 0 (off) or positive", self.clip));
+        if !(self.optimisation.clip.is_finite() && self.optimisation.clip >= 0.0) {
+            return bad(format!(
+                "--clip {}: must be 0 (off) or positive",
+                self.optimisation.clip
+            ));
         }
-        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+        if !(self.optimisation.weight_decay.is_finite() && self.optimisation.weight_decay >= 0.0) {
             return bad(format!(
                 "--weight-decay {}: must be 0 (off) or positive",
-                self.weight_decay
+                self.optimisation.weight_decay
             ));
         }
-        if !(0.0..1.0).contains(&self.label_smoothing) {
+        if !(0.0..1.0).contains(&self.regularisation.label_smoothing) {
             return bad(format!(
                 "--label-smoothing {}: must be in [0, 1), such as 0.1",
-                self.label_smoothing
+                self.regularisation.label_smoothing
             ));
         }
-        if self.max_len == Some(0) {
+        if self.inputs.max_len == Some(0) {
             return bad("--max-len must be at least 1".into());
         }
-        if self.tokens != TokensKind::Word && self.subword_vocab < 3 {
+        if self.inputs.tokens != TokensKind::Word && self.inputs.subword_vocab < 3 {
             return bad("--subword-vocab must be at least 3".into());
         }
         Ok(())
@@ -361,12 +437,17 @@ impl RnnConfig {
     /// Width of each step's input to the recurrent stack: the word vector, then the character
     /// n-grams' vector if any.
     pub fn input_width(&self) -> usize {
-        self.emb + if self.char_buckets > 0 { self.char_dim } else { 0 }
+        self.architecture.emb
+            + if self.inputs.char_buckets > 0 {
+                self.inputs.char_dim
+            } else {
+                0
+            }
     }
 
     /// Directions of each layer.
     pub fn directions(&self) -> usize {
-        if self.bidirectional {
+        if self.architecture.bidirectional {
             2
         } else {
             1
@@ -376,12 +457,17 @@ impl RnnConfig {
     /// Width of the pooled vector the head sees.
     /// The head's input: pooled states, then the bag-of-n-grams vector if any.
     pub fn head_width(&self) -> usize {
-        self.pooled_width() + if self.bag_buckets > 0 { self.bag_dim } else { 0 }
+        self.pooled_width()
+            + if self.inputs.bag_buckets > 0 {
+                self.inputs.bag_dim
+            } else {
+                0
+            }
     }
 
     pub fn pooled_width(&self) -> usize {
-        let w = self.hidden * self.directions();
-        if self.pooling == Pooling::MeanMax {
+        let w = self.architecture.hidden * self.directions();
+        if self.architecture.pooling == Pooling::MeanMax {
             2 * w
         } else {
             w
@@ -396,9 +482,12 @@ mod tests {
     #[test]
     fn model_json_written_before_the_wide_rate_and_char_ngrams_still_loads() {
         let mut v = serde_json::to_value(RnnConfig {
-            bag_wide_lr: 0.1,
-            char_buckets: 1024,
-            char_dim: 8,
+            inputs: Inputs {
+                bag_wide_lr: 0.1,
+                char_buckets: 1024,
+                char_dim: 8,
+                ..Inputs::default()
+            },
             ..RnnConfig::default()
         })
         .unwrap();
@@ -411,11 +500,11 @@ mod tests {
         fields.insert("bag_dropout".into(), serde_json::json!(0.3));
         let old: RnnConfig = serde_json::from_value(v).unwrap();
         assert_eq!(
-            (old.bag_wide_lr, old.char_buckets),
+            (old.inputs.bag_wide_lr, old.inputs.char_buckets),
             (1.0, 0),
             "the behaviour before them"
         );
-        assert_eq!(old.input_width(), old.emb);
+        assert_eq!(old.input_width(), old.architecture.emb);
     }
 
     #[test]
@@ -429,33 +518,48 @@ mod tests {
         assert!(c.validate().is_ok());
         assert_eq!(c.pooled_width(), 64);
         let b = RnnConfig {
-            bidirectional: true,
-            pooling: Pooling::MeanMax,
+            architecture: Architecture {
+                bidirectional: true,
+                pooling: Pooling::MeanMax,
+                ..c.architecture.clone()
+            },
             ..c.clone()
         };
         assert!(b.validate().is_ok());
-        assert_eq!(b.pooled_width(), 4 * b.hidden);
+        assert_eq!(b.pooled_width(), 4 * b.architecture.hidden);
         assert!(RnnConfig {
-            dropout: 1.0,
+            regularisation: Regularisation {
+                dropout: 1.0,
+                ..c.regularisation.clone()
+            },
             ..c.clone()
         }
         .validate()
         .is_err());
         assert!(RnnConfig {
-            lr: f64::NAN,
+            optimisation: Optimisation {
+                lr: f64::NAN,
+                ..c.optimisation.clone()
+            },
             ..c.clone()
         }
         .validate()
         .is_err());
         assert!(RnnConfig {
-            word_dropout: -0.1,
+            regularisation: Regularisation {
+                word_dropout: -0.1,
+                ..c.regularisation.clone()
+            },
             ..c.clone()
         }
         .validate()
         .is_err());
         for weight_decay in [-0.01, f64::INFINITY] {
             let err = RnnConfig {
-                weight_decay,
+                optimisation: Optimisation {
+                    weight_decay,
+                    ..c.optimisation.clone()
+                },
                 ..c.clone()
             }
             .validate()
@@ -464,14 +568,20 @@ mod tests {
             assert!(err.contains("--weight-decay"), "{err}");
         }
         assert!(RnnConfig {
-            bag_wide: true,
+            inputs: Inputs {
+                bag_wide: true,
+                ..c.inputs.clone()
+            },
             ..c.clone()
         }
         .validate()
         .is_err());
         for bag_wide_lr in [0.0, -1.0, f32::NAN, f32::INFINITY] {
             let err = RnnConfig {
-                bag_wide_lr,
+                inputs: Inputs {
+                    bag_wide_lr,
+                    ..c.inputs.clone()
+                },
                 ..c.clone()
             }
             .validate()
@@ -481,44 +591,62 @@ mod tests {
         }
         // Character n-grams: widths and lengths in range, whole words only.
         let chars = RnnConfig {
-            char_buckets: 1024,
+            inputs: Inputs {
+                char_buckets: 1024,
+                ..c.inputs.clone()
+            },
             ..c.clone()
         };
         assert!(chars.validate().is_ok());
-        assert_eq!(chars.input_width(), c.emb + chars.char_dim);
+        assert_eq!(chars.input_width(), c.architecture.emb + chars.inputs.char_dim);
         for (bad, flag) in [
             (
                 RnnConfig {
-                    char_dim: 0,
+                    inputs: Inputs {
+                        char_dim: 0,
+                        ..chars.inputs.clone()
+                    },
                     ..chars.clone()
                 },
                 "--char-dim",
             ),
             (
                 RnnConfig {
-                    char_minn: 0,
+                    inputs: Inputs {
+                        char_minn: 0,
+                        ..chars.inputs.clone()
+                    },
                     ..chars.clone()
                 },
                 "--char-minn",
             ),
             (
                 RnnConfig {
-                    char_minn: 5,
-                    char_maxn: 4,
+                    inputs: Inputs {
+                        char_minn: 5,
+                        char_maxn: 4,
+                        ..chars.inputs.clone()
+                    },
                     ..chars.clone()
                 },
                 "--char-maxn",
             ),
             (
                 RnnConfig {
-                    char_buckets: (1 << 24) + 1,
+                    inputs: Inputs {
+                        char_buckets: (1 << 24) + 1,
+                        ..chars.inputs.clone()
+                    },
                     ..chars.clone()
                 },
                 "--char-buckets",
             ),
             (
                 RnnConfig {
-                    tokens: TokensKind::Bpe,
+                    inputs: Inputs {
+                        tokens: TokensKind::Bpe,
+                        ..chars.inputs.clone()
+                    },
                     ..chars.clone()
                 },
                 "--tokens word",
@@ -529,7 +657,10 @@ mod tests {
         }
         // Off, the character settings are not checked.
         assert!(RnnConfig {
-            char_dim: 0,
+            inputs: Inputs {
+                char_dim: 0,
+                ..c.inputs.clone()
+            },
             ..c.clone()
         }
         .validate()
@@ -539,7 +670,10 @@ mod tests {
         }
         for label_smoothing in [-0.1, 1.0, f64::NAN] {
             let err = RnnConfig {
-                label_smoothing,
+                regularisation: Regularisation {
+                    label_smoothing,
+                    ..c.regularisation.clone()
+                },
                 ..c.clone()
             }
             .validate()
@@ -547,7 +681,15 @@ mod tests {
             .to_string();
             assert!(err.contains("--label-smoothing"), "{err}");
         }
-        assert!(RnnConfig { max_len: Some(0), ..c }.validate().is_err());
+        assert!(RnnConfig {
+            inputs: Inputs {
+                max_len: Some(0),
+                ..c.inputs
+            },
+            ..c
+        }
+        .validate()
+        .is_err());
         let json = serde_json::to_string(&b).unwrap();
         assert_eq!(serde_json::from_str::<RnnConfig>(&json).unwrap(), b);
         assert!((Schedule::Cosine.factor(5, 10) - 0.5).abs() < 1e-12);

@@ -45,7 +45,7 @@ pub use crate::config::{BOS, EOS};
 /// hardly any of: a one-word tweet read as an undiluted extreme (hate speech: "i agree" at
 /// p = 0.996).
 fn marked<'a>(docs: &'a [Vec<String>], config: &RnnConfig) -> Cow<'a, [Vec<String>]> {
-    if !config.bos_eos {
+    if !config.inputs.bos_eos {
         return Cow::Borrowed(docs);
     }
     let mark = |d: &Vec<String>| {
@@ -67,16 +67,22 @@ impl SequenceInput {
     /// Fits the vocabulary or trains the tokenizer on the training documents.
     pub fn fit(config: &RnnConfig, docs: &[Vec<String>]) -> Result<Self, Error> {
         let docs = &*marked(docs, config);
-        let kind = match config.tokens {
-            TokensKind::Word => return Ok(SequenceInput::Words(Vocabulary::fit(docs, config.min_count, None)?)),
+        let kind = match config.inputs.tokens {
+            TokensKind::Word => {
+                return Ok(SequenceInput::Words(Vocabulary::fit(
+                    docs,
+                    config.inputs.min_count,
+                    None,
+                )?))
+            }
             TokensKind::Bpe => SubwordKind::Bpe,
             TokensKind::Wordpiece => SubwordKind::WordPiece,
             TokensKind::Unigram => SubwordKind::Unigram,
         };
         let params = SubwordParams {
             kind,
-            vocab_size: config.subword_vocab,
-            min_frequency: config.min_count as u64,
+            vocab_size: config.inputs.subword_vocab,
+            min_frequency: config.inputs.min_count as u64,
         };
         Ok(SequenceInput::Subwords(Box::new(SubwordTokenizer::train(
             docs, params,
@@ -153,6 +159,7 @@ impl SequenceInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Inputs;
 
     fn docs(texts: &[&str]) -> Vec<Vec<String>> {
         texts
@@ -165,12 +172,18 @@ mod tests {
     fn bos_eos_marks_every_text_for_ids_and_bag_and_is_off_by_default() {
         let train = docs(&["good but bad", "bad", "good good"]);
         let config = RnnConfig {
-            min_count: 1,
-            bag_buckets: 1 << 10,
+            inputs: Inputs {
+                min_count: 1,
+                bag_buckets: 1 << 10,
+                ..Inputs::default()
+            },
             ..RnnConfig::default()
         };
         let marked_config = RnnConfig {
-            bos_eos: true,
+            inputs: Inputs {
+                bos_eos: true,
+                ..config.inputs.clone()
+            },
             ..config.clone()
         };
         let plain = SequenceInput::fit(&config, &train).unwrap();

@@ -2,16 +2,19 @@
 //! equations and `state_dict` names, stacked and bidirectional, with dropout, recurrent
 //! (variational) dropout and variable-length sequences.
 //!
-//! Data flows one way: token lists → ids ([`SequenceInput`]) → [`SequenceClassifier`]
-//! (embedding → [`RecurrentStack`] → pooling → linear head) → class probabilities.
+//! Data flows one way: token lists → ids ([`SequenceInput`]) → a [`Network`]: the shared
+//! [`Encoder`] (embedding, optional n-gram inputs, [`RecurrentStack`]) and a task's [`Head`]
+//! ([`ClassHead`]: pooling → linear → class probabilities; [`SequenceClassifier`] is the pair).
 //! [`train::fit`] trains one; [`RnnModel`] is the trained, saved and loaded form. The layer
 //! itself and its kernels live in `rnnlab-kernels`.
 
 pub mod bag;
 pub mod classifier;
 pub mod config;
+pub mod encoder;
 pub mod input;
 pub mod loss;
+pub mod network;
 pub mod optim;
 #[cfg(feature = "bench")]
 pub mod speed;
@@ -20,9 +23,14 @@ pub mod trainer;
 
 use std::path::{Path, PathBuf};
 
-pub use classifier::{Lookups, RnnModel, SequenceClassifier};
-pub use config::{CellKind, OptimizerKind, Pooling, RnnConfig, Schedule, TokensKind};
+pub use classifier::{ClassHead, RnnModel, SequenceClassifier};
+pub use config::{
+    Architecture, CellKind, Inputs, Optimisation, OptimizerKind, Pooling, Regularisation, RnnConfig, Schedule,
+    TokensKind,
+};
+pub use encoder::{Encoder, EncoderOutput, Lookups};
 pub use input::{Encoded, SequenceInput};
+pub use network::{Head, Network};
 pub use rnnlab_kernels::{parse_device, Kernel, RecurrentStack, Rng};
 pub use train::{fit, EpochStats, FitResult, TrainObserver};
 

@@ -8,8 +8,8 @@ use candle_core::Device;
 use rnnlab_vectorize::PaddedBatch;
 use serde::Serialize;
 
-use super::classifier::SequenceClassifier;
-use super::config::{CellKind, OptimizerKind, Pooling, RnnConfig};
+use super::classifier::{ClassHead, SequenceClassifier};
+use super::config::{Architecture, CellKind, Optimisation, OptimizerKind, Pooling, Regularisation, RnnConfig};
 use super::input::DocFeatures;
 use super::trainer::{PhaseTimes, Trainer};
 use crate::Error;
@@ -62,19 +62,27 @@ pub struct SpeedResult {
 impl SpeedShape {
     fn config(&self) -> RnnConfig {
         RnnConfig {
-            cell: self.cell,
-            emb: self.emb,
-            hidden: self.hidden,
-            layers: self.layers,
-            bidirectional: self.bidirectional,
-            dropout: 0.0,
-            recurrent_dropout: 0.0,
-            head_dropout: 0.0,
-            pooling: Pooling::Last,
-            optimizer: OptimizerKind::Adamw,
-            weight_decay: 0.01,
-            lr: 1e-3,
-            clip: 0.0,
+            architecture: Architecture {
+                cell: self.cell,
+                emb: self.emb,
+                hidden: self.hidden,
+                layers: self.layers,
+                bidirectional: self.bidirectional,
+                pooling: Pooling::Last,
+            },
+            regularisation: Regularisation {
+                dropout: 0.0,
+                recurrent_dropout: 0.0,
+                head_dropout: 0.0,
+                ..Regularisation::default()
+            },
+            optimisation: Optimisation {
+                optimizer: OptimizerKind::Adamw,
+                weight_decay: 0.01,
+                lr: 1e-3,
+                clip: 0.0,
+                ..Optimisation::default()
+            },
             ..RnnConfig::default()
         }
     }
@@ -107,7 +115,7 @@ impl SpeedShape {
     /// The benchmark's model, its layers run by `self.kernel`.
     fn net(&self, config: &RnnConfig, device: &Device) -> Result<SequenceClassifier, Error> {
         let mut net = SequenceClassifier::new(config, self.vocab, 1, device)?;
-        net.rnn.kernel = self.kernel;
+        net.encoder.rnn.kernel = self.kernel;
         Ok(net)
     }
 
@@ -122,12 +130,12 @@ impl SpeedShape {
             w: vec![1.0; y.len()],
             batch,
             y,
-            lr: config.lr,
+            lr: config.optimisation.lr,
         })
     }
 
     /// The trainer with the optimiser `gpu_adamw` asks for.
-    fn with_optimizer(&self, trainer: Trainer, device: &Device) -> Result<Trainer, Error> {
+    fn with_optimizer(&self, trainer: Trainer<ClassHead>, device: &Device) -> Result<Trainer<ClassHead>, Error> {
         if !self.gpu_adamw {
             return Ok(trainer);
         }
@@ -203,7 +211,7 @@ impl SpeedShape {
 
 /// One training step on a fixed batch, repeatable.
 pub struct TrainBench {
-    trainer: Trainer,
+    trainer: Trainer<ClassHead>,
     batch: PaddedBatch,
     y: Vec<usize>,
     w: Vec<f32>,

@@ -162,7 +162,7 @@ pub fn fit(
     observer: &mut dyn TrainObserver,
 ) -> Result<FitResult, Error> {
     let first = fit_epochs(kind, config, labels, train, val, device, observer, None)?;
-    if !config.refit || first.best_epoch == 0 || first.stopped.is_some() {
+    if !config.optimisation.refit || first.best_epoch == 0 || first.stopped.is_some() {
         return Ok(first);
     }
     let docs: Vec<Vec<String>> = train.0.iter().chain(val.0).cloned().collect();
@@ -218,60 +218,70 @@ fn fit_epochs(
     let train_enc = input.encode_docs(docs, config)?;
     let val_enc = input.encode_docs(val.0, config)?;
     let seqs = &train_enc.seqs;
-    let encoder = match config.max_len {
+    let encoder = match config.inputs.max_len {
         Some(n) => SequenceEncoder::new(n)?,
         None => SequenceEncoder::new(SequenceEncoder::from_percentile(seqs, 99.0)?.max_len + 1)?,
     };
     let n_classes = labels.n_classes();
     let n_out = if n_classes == 2 { 1 } else { n_classes };
     let mut net = SequenceClassifier::new(config, input.vocab_size(), n_out, device)?;
-    if config.bag_nb {
+    if config.inputs.bag_nb {
         let Some(positive) = labels.positive.filter(|_| n_classes == 2) else {
             return Err(Error::Param(format!(
                 "--bag-nb weighs n-grams by a binary task's NB log-count ratio; this task has {n_classes} classes"
             )));
         };
-        net.bag_scale = Some(nb_ratios(&train_enc.bags, y, positive, config.bag_buckets));
+        net.encoder.bag_scale = Some(nb_ratios(&train_enc.bags, y, positive, config.inputs.bag_buckets));
     }
-    if let Some(path) = &config.pretrained {
+    if let Some(path) = &config.inputs.pretrained {
         let words = input.words().ok_or_else(|| {
             Error::Param("--pretrained word vectors need --tokens word (subword pieces are not words)".into())
         })?;
         let mut emb = net
+            .encoder
             .embedding
             .as_tensor()
             .flatten_all()
             .and_then(|t| t.to_vec1::<f32>())
             .map_err(ce)?;
-        load_word_vectors(path, words, &mut emb, config.emb)?;
-        let t = Tensor::from_vec(emb, net.embedding.dims(), device).map_err(ce)?;
-        net.embedding.set(&t).map_err(ce)?;
+        load_word_vectors(path, words, &mut emb, config.architecture.emb)?;
+        let t = Tensor::from_vec(emb, net.encoder.embedding.dims(), device).map_err(ce)?;
+        net.encoder.embedding.set(&t).map_err(ce)?;
     }
     let mut trainer = Trainer::new(net, config)?;
-    let weights: Vec<f32> = rnnlab_baselines::linear::sample_weights(y, n_classes, config.class_weight)
+    let weights: Vec<f32> = rnnlab_baselines::linear::sample_weights(y, n_classes, config.optimisation.class_weight)
         .into_iter()
         .map(|w| w as f32)
         .collect();
-    let mut rng = Rng::new(config.seed.wrapping_add(1));
+    let mut rng = Rng::new(config.optimisation.seed.wrapping_add(1));
     let mut rows: Vec<usize> = (0..docs.len()).collect();
-    let batches = docs.len().div_ceil(config.batch_size);
-    let total_steps = batches * config.epochs;
+    let batches = docs.len().div_ceil(config.optimisation.batch_size);
+    let total_steps = batches * config.optimisation.epochs;
     let mut step = 0usize;
     let mut best: (f64, usize, Vec<Tensor>) = (f64::NEG_INFINITY, 0, trainer.net.snapshot()?);
     let mut curve = Vec::new();
     let mut epoch_s = Vec::new();
     let mut stopped = None;
-    'epochs: for epoch in 1..=fixed.unwrap_or(config.epochs).min(config.epochs) {
+    'epochs: for epoch in 1..=fixed
+        .unwrap_or(config.optimisation.epochs)
+        .min(config.optimisation.epochs)
+    {
         let t0 = Instant::now();
         observer.epoch_start(epoch, batches);
-        let order = bucketed_batches(&mut rng, &mut rows, seqs, config.batch_size, encoder.max_len);
+        let order = bucketed_batches(
+            &mut rng,
+            &mut rows,
+            seqs,
+            config.optimisation.batch_size,
+            encoder.max_len,
+        );
         let (mut loss_sum, mut loss_n) = (0.0, 0usize);
-        let mut lr = config.lr;
+        let mut lr = config.optimisation.lr;
         for chunk in order.iter().map(Vec::as_slice) {
-            lr = config.lr * config.schedule.factor(step, total_steps);
+            lr = config.optimisation.lr * config.optimisation.schedule.factor(step, total_steps);
             step += 1;
             let mut batch = encoder.batch(seqs, chunk);
-            word_dropout(&mut batch.ids, config.word_dropout, &mut rng);
+            word_dropout(&mut batch.ids, config.regularisation.word_dropout, &mut rng);
             let docs = train_enc.features();
             let yb: Vec<usize> = chunk.iter().map(|&r| y[r]).collect();
             let wb: Vec<f32> = chunk.iter().map(|&r| weights[r]).collect();
@@ -318,7 +328,7 @@ fn fit_epochs(
         if improved {
             best = (val_metric, epoch, trainer.net.snapshot()?);
         }
-        if let Some(p) = config.patience.filter(|_| !improved) {
+        if let Some(p) = config.optimisation.patience.filter(|_| !improved) {
             if epoch - best.1 >= p {
                 stopped = Some(format!(
                     "early stop after epoch {epoch}: no better validation metric for {p} epochs"

@@ -1,5 +1,6 @@
-//! One optimisation step of a sequence classifier (forward, loss, backward, clipping, AdamW),
-//! shared by [`super::fit`] and the throughput benchmark so that both measure the same work.
+//! One optimisation step of a network (forward, loss, backward, clipping, AdamW), generic over
+//! its head and loss; shared by [`super::fit`] and the throughput benchmark so that both
+//! measure the same work.
 
 use std::time::Instant;
 
@@ -9,17 +10,19 @@ use candle_nn::ParamsAdamW;
 use rnnlab_vectorize::PaddedBatch;
 
 use super::ce;
-use super::classifier::{Lookups, SequenceClassifier};
+use super::classifier::ClassHead;
 use super::config::{BagCombiner, OptimizerKind, RnnConfig};
+use super::encoder::{Encoder, Lookups};
 use super::input::DocFeatures;
 use super::loss::loss;
+use super::network::{Head, Network};
 use super::optim::{AdamWOptimizer, RowGrad};
 use crate::Error;
 use rnnlab_kernels::Rng;
 
-/// A classifier with its optimiser state.
-pub struct Trainer {
-    pub net: SequenceClassifier,
+/// A network with its optimiser state.
+pub struct Trainer<H> {
+    pub net: Network<H>,
     opt: AdamWOptimizer,
     clip: f64,
     /// PyTorch's `label_smoothing` of the training loss.
@@ -40,18 +43,18 @@ pub struct PhaseTimes {
     pub optimizer: f64,
 }
 
-impl Trainer {
+impl<H: Head> Trainer<H> {
     /// Adam (`weight_decay` 0) or AdamW over every parameter, PyTorch's betas and epsilon.
-    pub fn new(net: SequenceClassifier, config: &RnnConfig) -> Result<Self, Error> {
+    pub fn new(net: Network<H>, config: &RnnConfig) -> Result<Self, Error> {
         let vars: Vec<Var> = net.named_vars().into_iter().map(|(_, v)| v).collect();
-        let weight_decay = match config.optimizer {
+        let weight_decay = match config.optimisation.optimizer {
             OptimizerKind::Adam => 0.0,
-            OptimizerKind::Adamw => config.weight_decay,
+            OptimizerKind::Adamw => config.optimisation.weight_decay,
         };
         let opt = AdamWOptimizer::new(
             vars,
             ParamsAdamW {
-                lr: config.lr,
+                lr: config.optimisation.lr,
                 weight_decay,
                 ..ParamsAdamW::default()
             },
@@ -59,8 +62,8 @@ impl Trainer {
         Ok(Trainer {
             net,
             opt,
-            clip: config.clip,
-            label_smoothing: config.label_smoothing,
+            clip: config.optimisation.clip,
+            label_smoothing: config.regularisation.label_smoothing,
             phase_times: None,
         })
     }
@@ -81,31 +84,30 @@ impl Trainer {
         if self.phase_times.is_none() {
             return Ok(0.0);
         }
-        self.net.embedding.device().synchronize().map_err(ce)?;
+        self.net.encoder.device.synchronize().map_err(ce)?;
         let now = Instant::now();
         let s = (now - *since).as_secs_f64();
         *since = now;
         Ok(s)
     }
 
-    /// One step on a batch with labels `y` and per-row loss weights `w`, at learning rate `lr`;
+    /// One step on a batch at learning rate `lr`, the loss computed from the logits by `loss`;
     /// `train` brings dropout. Returns the loss before the update; a non-finite loss leaves the
     /// weights untouched.
-    pub fn step(
+    pub fn step_with(
         &mut self,
         batch: &PaddedBatch,
         docs: DocFeatures<'_>,
-        y: &[usize],
-        w: &[f32],
         lr: f64,
         train: Option<&mut Rng>,
+        loss: impl FnOnce(&candle_core::Tensor) -> candle_core::Result<candle_core::Tensor>,
     ) -> Result<f64, Error> {
         let mut t = Instant::now();
         // With the fused optimiser the looked-up rows are leaves of the graph and the tables'
         // gradients go to the optimiser as rows: no dense table-sized gradient (with its
         // zeroing and accumulation) per step.
         let leaves = if self.opt.is_fused() {
-            Some(Leaves::look_up(&self.net, batch, docs)?)
+            Some(Leaves::look_up(&self.net.encoder, batch, docs)?)
         } else {
             None
         };
@@ -113,7 +115,7 @@ impl Trainer {
             Some(l) => self.net.forward_from(&l.graph, batch, true, train)?,
             None => self.net.forward(batch, docs, true, train)?,
         };
-        let l = loss(&logits, y, w, self.label_smoothing).map_err(ce)?;
+        let l = loss(&logits).map_err(ce)?;
         let lv = l.to_scalar::<f32>().map_err(ce)? as f64;
         if !lv.is_finite() {
             return Ok(lv);
@@ -132,28 +134,32 @@ impl Trainer {
             dbag,
             dwide,
             dchars,
-        } = leaves.row_gradients(&mut grads, &self.net.config, self.net.bag_scale.as_deref())?;
+        } = leaves.row_gradients(
+            &mut grads,
+            &self.net.encoder.config,
+            self.net.encoder.bag_scale.as_deref(),
+        )?;
         let backward_s = self.lap(&mut t)?;
         let mut rows = vec![RowGrad {
-            var: &self.net.embedding,
+            var: &self.net.encoder.embedding,
             ids: &batch.ids,
             rows: &dx,
         }];
-        if let Some(table) = &self.net.bag {
+        if let Some(table) = &self.net.encoder.bag {
             rows.push(RowGrad {
                 var: table,
                 ids: &leaves.bag_ids,
                 rows: &dbag,
             });
         }
-        if let Some(table) = &self.net.wide {
+        if let Some(table) = &self.net.encoder.wide {
             rows.push(RowGrad {
                 var: table,
                 ids: &leaves.bag_ids,
                 rows: &dwide,
             });
         }
-        if let Some(table) = &self.net.chars {
+        if let Some(table) = &self.net.encoder.chars {
             rows.push(RowGrad {
                 var: table,
                 ids: &leaves.char_ids,
@@ -175,6 +181,23 @@ impl Trainer {
     }
 }
 
+impl Trainer<ClassHead> {
+    /// One classification step on a batch with labels `y` and per-row loss weights `w`
+    /// ([`super::loss::loss`], with the trainer's label smoothing); see [`Self::step_with`].
+    pub fn step(
+        &mut self,
+        batch: &PaddedBatch,
+        docs: DocFeatures<'_>,
+        y: &[usize],
+        w: &[f32],
+        lr: f64,
+        train: Option<&mut Rng>,
+    ) -> Result<f64, Error> {
+        let smoothing = self.label_smoothing;
+        self.step_with(batch, docs, lr, train, |logits| loss(logits, y, w, smoothing))
+    }
+}
+
 /// A batch's looked-up rows as leaves of the graph: the word vectors, the bag means, the wide
 /// sums and the tokens' character n-gram means.
 struct Leaves {
@@ -191,8 +214,8 @@ struct Leaves {
 }
 
 impl Leaves {
-    fn look_up(net: &SequenceClassifier, batch: &PaddedBatch, docs: DocFeatures<'_>) -> Result<Self, Error> {
-        let found = net.lookups(batch, docs, false)?;
+    fn look_up(encoder: &Encoder, batch: &PaddedBatch, docs: DocFeatures<'_>) -> Result<Self, Error> {
+        let found = encoder.lookups(batch, docs, false)?;
         let x = Var::from_tensor(&found.x).map_err(ce)?;
         let leaf = |t: &Option<candle_core::Tensor>| -> Result<Option<Var>, Error> {
             t.as_ref().map(|t| Var::from_tensor(t).map_err(ce)).transpose()
@@ -261,7 +284,7 @@ impl Leaves {
         let dbag = match &self.bag {
             Some(bag) => spread(
                 &take(bag)?,
-                config.bag_dim,
+                config.inputs.bag_dim,
                 bag_rows,
                 &|k| BagCombiner::Mean.scale(k),
                 bag_scale,
@@ -275,7 +298,7 @@ impl Leaves {
         let dchars = match &self.chars {
             Some(chars) => spread(
                 &take(chars)?,
-                config.char_dim,
+                config.inputs.char_dim,
                 (&self.char_ids, &self.char_counts),
                 &|k| BagCombiner::Mean.scale(k),
                 None,
@@ -302,6 +325,8 @@ struct RowGradients {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classifier::SequenceClassifier;
+    use crate::config::{Architecture, Inputs, Optimisation, Regularisation};
     use crate::config::{CellKind, Pooling};
     use candle_core::Device;
     use candle_nn::{AdamW, Optimizer};
@@ -319,22 +344,33 @@ mod tests {
 
     fn step_matches_plain_graph(scaled: bool) {
         let config = RnnConfig {
-            bag_wide: true,
-            cell: CellKind::Gru,
-            emb: 5,
-            hidden: 4,
-            bidirectional: true,
-            pooling: Pooling::MeanMax,
-            bag_buckets: 32,
-            bag_dim: 3,
-            char_buckets: 10,
-            char_dim: 2,
-            dropout: 0.0,
-            optimizer: OptimizerKind::Adamw,
-            weight_decay: 0.05,
-            clip: 0.5,
-            lr: 0.01,
-            ..RnnConfig::default()
+            architecture: Architecture {
+                cell: CellKind::Gru,
+                emb: 5,
+                hidden: 4,
+                bidirectional: true,
+                pooling: Pooling::MeanMax,
+                ..Architecture::default()
+            },
+            inputs: Inputs {
+                bag_wide: true,
+                bag_buckets: 32,
+                bag_dim: 3,
+                char_buckets: 10,
+                char_dim: 2,
+                ..Inputs::default()
+            },
+            regularisation: Regularisation {
+                dropout: 0.0,
+                ..Regularisation::default()
+            },
+            optimisation: Optimisation {
+                optimizer: OptimizerKind::Adamw,
+                weight_decay: 0.05,
+                clip: 0.5,
+                lr: 0.01,
+                ..Optimisation::default()
+            },
         };
         let batch = SequenceEncoder::new(6)
             .unwrap()
@@ -360,15 +396,15 @@ mod tests {
         if scaled {
             // Signed and uneven, as log-count ratios are.
             let scale: Vec<f32> = (0..32).map(|i| (i as f32 - 10.0) / 7.0).collect();
-            fused_net.bag_scale = Some(scale.clone());
-            plain_net.bag_scale = Some(scale);
+            fused_net.encoder.bag_scale = Some(scale.clone());
+            plain_net.encoder.bag_scale = Some(scale);
         }
         let mut fused = Trainer::new(fused_net, &config).unwrap();
         assert!(fused.opt.is_fused());
         let vars: Vec<Var> = plain_net.named_vars().into_iter().map(|(_, v)| v).collect();
         let params = ParamsAdamW {
-            lr: config.lr,
-            weight_decay: config.weight_decay,
+            lr: config.optimisation.lr,
+            weight_decay: config.optimisation.weight_decay,
             ..ParamsAdamW::default()
         };
         let mut plain = Trainer {
@@ -377,20 +413,21 @@ mod tests {
                 vars: vars.clone(),
                 opt: AdamW::new(vars, params).unwrap(),
             },
-            clip: config.clip,
-            label_smoothing: config.label_smoothing,
+            clip: config.optimisation.clip,
+            label_smoothing: config.regularisation.label_smoothing,
             // Timing the plain path's phases must not change its steps.
             phase_times: Some(PhaseTimes::default()),
         };
         for step in 0..4 {
-            let a = fused.step(&batch, docs, &y, &w, config.lr, None).unwrap();
-            let b = plain.step(&batch, docs, &y, &w, config.lr, None).unwrap();
+            let a = fused.step(&batch, docs, &y, &w, config.optimisation.lr, None).unwrap();
+            let b = plain.step(&batch, docs, &y, &w, config.optimisation.lr, None).unwrap();
             assert!((a - b).abs() < 1e-5, "{scaled} step {step}: loss {a} vs {b}");
         }
         for ((name, a), (_, b)) in fused.net.named_vars().iter().zip(plain.net.named_vars().iter()) {
             let d = crate::max_diff(a.as_tensor(), b.as_tensor());
             assert!(d < 1e-5, "{scaled}: {name} differs by {d}");
         }
-        assert!(fused.net.bag.is_some() && fused.net.wide.is_some() && fused.net.chars.is_some());
+        let e = &fused.net.encoder;
+        assert!(e.bag.is_some() && e.wide.is_some() && e.chars.is_some());
     }
 }

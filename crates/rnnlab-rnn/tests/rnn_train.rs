@@ -4,7 +4,10 @@
 use candle_core::Device;
 use rnnlab_baselines::LabelSet;
 use rnnlab_rnn::train::Silent;
-use rnnlab_rnn::{fit, CellKind, FitResult, Pooling, RnnConfig, RnnModel, TokensKind};
+use rnnlab_rnn::{
+    fit, Architecture, CellKind, FitResult, Inputs, Optimisation, Pooling, Regularisation, RnnConfig, RnnModel,
+    TokensKind,
+};
 
 /// Label 1 when "good" comes after "but" (the clause after the contrast decides), with noise words.
 fn task(n: usize, seed: u64) -> (Vec<Vec<String>>, Vec<usize>) {
@@ -51,13 +54,22 @@ type Split<'a> = (&'a [Vec<String>], &'a [usize]);
 
 fn small(cell: CellKind) -> RnnConfig {
     RnnConfig {
-        cell,
-        emb: 16,
-        hidden: 16,
-        epochs: 6,
-        batch_size: 32,
-        lr: 5e-3,
-        min_count: 1,
+        architecture: Architecture {
+            cell,
+            emb: 16,
+            hidden: 16,
+            ..Architecture::default()
+        },
+        inputs: Inputs {
+            min_count: 1,
+            ..Inputs::default()
+        },
+        optimisation: Optimisation {
+            epochs: 6,
+            batch_size: 32,
+            lr: 5e-3,
+            ..Optimisation::default()
+        },
         ..RnnConfig::default()
     }
 }
@@ -72,20 +84,26 @@ fn every_cell_learns_word_order_and_round_trips() {
         // The LSTM pools by attention, whose weights must learn and load like the rest.
         let base = small(cell);
         let cfg = RnnConfig {
-            bos_eos: cell == CellKind::Gru,
-            pooling: if cell == CellKind::Lstm {
-                Pooling::Attention
-            } else {
-                base.pooling
+            architecture: Architecture {
+                pooling: if cell == CellKind::Lstm {
+                    Pooling::Attention
+                } else {
+                    base.architecture.pooling
+                },
+                ..base.architecture
+            },
+            inputs: Inputs {
+                bos_eos: cell == CellKind::Gru,
+                ..base.inputs
             },
             ..base
         };
         let r = fit_cpu(cell.name(), &cfg, (&tr, &ytr), (&va, &yva));
         let best = r.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
         assert!(best > 0.9, "{cell:?}: best val F1 {best}");
-        assert_eq!(r.curve.len(), cfg.epochs);
+        assert_eq!(r.curve.len(), cfg.optimisation.epochs);
         assert!(
-            r.curve[0].train_loss > r.curve[cfg.epochs - 1].train_loss,
+            r.curve[0].train_loss > r.curve[cfg.optimisation.epochs - 1].train_loss,
             "{cell:?}: loss did not fall"
         );
         let p = r.model.predict_proba(&va).unwrap();
@@ -97,7 +115,16 @@ fn every_cell_learns_word_order_and_round_trips() {
         let out = dir.join(cell.name());
         r.model.save(&out, serde_json::json!({"note": "test"})).unwrap();
         let (loaded, card) = RnnModel::load(&out, &Device::Cpu).unwrap();
-        assert_eq!(card.params, RnnConfig { seed: 0, ..cfg.clone() });
+        assert_eq!(
+            card.params,
+            RnnConfig {
+                optimisation: Optimisation {
+                    seed: 0,
+                    ..cfg.optimisation.clone()
+                },
+                ..cfg.clone()
+            }
+        );
         assert_eq!(loaded.threshold, r.model.threshold);
         let q = loaded.predict_proba(&va).unwrap();
         for (a, b) in p.iter().flatten().zip(q.iter().flatten()) {
@@ -118,24 +145,28 @@ fn every_cell_learns_word_order_and_round_trips() {
 fn bidirectional_pooled_subword_and_repeatable() {
     let (tr, ytr) = task(300, 3);
     let (va, yva) = task(100, 4);
-    let cfg = RnnConfig {
-        bidirectional: true,
-        layers: 2,
-        pooling: Pooling::MeanMax,
-        recurrent_dropout: 0.1,
-        head_dropout: 0.1,
-        tokens: TokensKind::Bpe,
-        subword_vocab: 60,
-        epochs: 2,
-        ..small(CellKind::Gru)
-    };
+    let mut cfg = small(CellKind::Gru);
+    cfg.architecture.bidirectional = true;
+    cfg.architecture.layers = 2;
+    cfg.architecture.pooling = Pooling::MeanMax;
+    cfg.inputs.tokens = TokensKind::Bpe;
+    cfg.inputs.subword_vocab = 60;
+    cfg.regularisation.recurrent_dropout = 0.1;
+    cfg.regularisation.head_dropout = 0.1;
+    cfg.optimisation.epochs = 2;
     let a = fit_cpu("best-rnn", &cfg, (&tr, &ytr), (&va, &yva));
     let b = fit_cpu("best-rnn", &cfg, (&tr, &ytr), (&va, &yva));
     let (pa, pb) = (a.model.predict_proba(&va).unwrap(), b.model.predict_proba(&va).unwrap());
     assert_eq!(pa, pb, "the same seed must give the same model");
     let c = fit_cpu(
         "best-rnn",
-        &RnnConfig { seed: 1, ..cfg.clone() },
+        &RnnConfig {
+            optimisation: Optimisation {
+                seed: 1,
+                ..cfg.optimisation.clone()
+            },
+            ..cfg.clone()
+        },
         (&tr, &ytr),
         (&va, &yva),
     );
@@ -162,9 +193,12 @@ fn a_diverging_run_stops_and_keeps_its_checkpoint() {
     let (tr, ytr) = task(200, 5);
     let (va, yva) = task(50, 6);
     let cfg = RnnConfig {
-        lr: 1e38,
-        clip: 0.0,
-        epochs: 3,
+        optimisation: Optimisation {
+            lr: 1e38,
+            clip: 0.0,
+            epochs: 3,
+            ..small(CellKind::Rnn).optimisation
+        },
         ..small(CellKind::Rnn)
     };
     let r = fit_cpu("rnn", &cfg, (&tr, &ytr), (&va, &yva));
@@ -190,15 +224,28 @@ fn word_vectors_start_the_embedding() {
     )
     .unwrap();
     let cfg = RnnConfig {
-        pretrained: Some(vec_path.clone()),
-        epochs: 1,
-        lr: 1e-9,
+        inputs: Inputs {
+            pretrained: Some(vec_path.clone()),
+            ..small(CellKind::Lstm).inputs
+        },
+        optimisation: Optimisation {
+            epochs: 1,
+            lr: 1e-9,
+            ..small(CellKind::Lstm).optimisation
+        },
         ..small(CellKind::Lstm)
     };
     let r = fit_cpu("lstm", &cfg, (&tr, &ytr), (&tr, &ytr));
     let words = r.model.input.words().unwrap();
     let id = words.iter().position(|w| w == "good").unwrap();
-    let emb = r.model.classifier.embedding.as_tensor().to_vec2::<f32>().unwrap();
+    let emb = r
+        .model
+        .classifier
+        .encoder
+        .embedding
+        .as_tensor()
+        .to_vec2::<f32>()
+        .unwrap();
     assert!((emb[id][5] - 0.5).abs() < 1e-3, "{}", emb[id][5]);
     // A file of the wrong width names the line.
     std::fs::write(&vec_path, "good 1 2 3\n").unwrap();
@@ -225,21 +272,33 @@ fn ngram_bag_learns_and_round_trips() {
     let (tr, ytr) = task(600, 5);
     let (va, yva) = task(200, 6);
     let cfg = RnnConfig {
-        bag_buckets: 4096,
-        bag_dim: 8,
-        bag_minn: 2,
-        bag_maxn: 4,
-        bag_wide: true,
-        bidirectional: true,
-        pooling: Pooling::MeanMax,
+        architecture: Architecture {
+            bidirectional: true,
+            pooling: Pooling::MeanMax,
+            ..small(CellKind::Gru).architecture
+        },
+        inputs: Inputs {
+            bag_buckets: 4096,
+            bag_dim: 8,
+            bag_minn: 2,
+            bag_maxn: 4,
+            bag_wide: true,
+            ..small(CellKind::Gru).inputs
+        },
         ..small(CellKind::Gru)
     };
     let r = fit_cpu("best-rnn", &cfg, (&tr, &ytr), (&va, &yva));
     let best = r.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
     assert!(best > 0.9, "best val F1 {best}");
-    assert!(r.model.classifier.bag.is_some());
+    assert!(r.model.classifier.encoder.bag.is_some());
     // The wide part learned something (it starts at zero) and travels with the model.
-    let wide = r.model.classifier.wide.as_ref().expect("bag_wide makes a wide part");
+    let wide = r
+        .model
+        .classifier
+        .encoder
+        .wide
+        .as_ref()
+        .expect("bag_wide makes a wide part");
     let moved = wide
         .as_tensor()
         .abs()
@@ -252,7 +311,7 @@ fn ngram_bag_learns_and_round_trips() {
     let dir = std::env::temp_dir().join(format!("rnnlab-rnn-bag-{}", std::process::id()));
     r.model.save(&dir, serde_json::json!({})).unwrap();
     let (loaded, card) = RnnModel::load(&dir, &Device::Cpu).unwrap();
-    assert_eq!(card.params.bag_buckets, 4096);
+    assert_eq!(card.params.inputs.bag_buckets, 4096);
     let docs: Vec<Vec<String>> = va
         .iter()
         .take(20)
@@ -274,27 +333,33 @@ fn bag_nb_scales_the_bag_and_round_trips() {
     let (tr, ytr) = task(300, 7);
     let (va, yva) = task(100, 8);
     let cfg = RnnConfig {
-        bag_buckets: 512,
-        bag_dim: 4,
-        bag_nb: true,
+        inputs: Inputs {
+            bag_buckets: 512,
+            bag_dim: 4,
+            bag_nb: true,
+            ..small(CellKind::Gru).inputs
+        },
         ..small(CellKind::Gru)
     };
     let r = fit_cpu("gru", &cfg, (&tr, &ytr), (&va, &yva));
     let bags: Vec<Vec<u32>> = tr.iter().map(|d| rnnlab_rnn::bag::ngram_bag(d, &cfg)).collect();
     let want = rnnlab_baselines::linear::nb_ratios(&bags, &ytr, 1, 512);
-    assert_eq!(r.model.classifier.bag_scale.as_deref(), Some(want.as_slice()));
+    assert_eq!(r.model.classifier.encoder.bag_scale.as_deref(), Some(want.as_slice()));
     let best = r.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
     assert!(best > 0.9, "best val F1 {best}");
     let dir = std::env::temp_dir().join(format!("rnnlab-rnn-bag-nb-{}", std::process::id()));
     r.model.save(&dir, serde_json::json!({})).unwrap();
     let (loaded, _) = RnnModel::load(&dir, &Device::Cpu).unwrap();
-    assert_eq!(loaded.classifier.bag_scale, r.model.classifier.bag_scale);
+    assert_eq!(
+        loaded.classifier.encoder.bag_scale,
+        r.model.classifier.encoder.bag_scale
+    );
     let p = r.model.predict_proba(&va).unwrap();
     let q = loaded.predict_proba(&va).unwrap();
     assert_eq!(p, q);
     // Without the scale the same weights predict otherwise: the scale is used.
     let mut unscaled = loaded;
-    unscaled.classifier.bag_scale = None;
+    unscaled.classifier.encoder.bag_scale = None;
     assert_ne!(unscaled.predict_proba(&va).unwrap(), p);
     std::fs::remove_dir_all(&dir).ok();
     let three = LabelSet::fit(&["a".to_string(), "b".to_string(), "c".to_string()], None).unwrap();
@@ -317,7 +382,10 @@ fn label_smoothing_floors_the_training_loss_and_still_learns() {
     let (tr, ytr) = task(400, 15);
     let (va, yva) = task(100, 16);
     let cfg = RnnConfig {
-        epochs: 8,
+        optimisation: Optimisation {
+            epochs: 8,
+            ..small(CellKind::Gru).optimisation
+        },
         ..small(CellKind::Gru)
     };
     let floor = -(0.8f64 * 0.8f64.ln() + 0.2 * 0.2f64.ln()); // 0.5004 nats
@@ -325,7 +393,10 @@ fn label_smoothing_floors_the_training_loss_and_still_learns() {
     let smooth = fit_cpu(
         "gru",
         &RnnConfig {
-            label_smoothing: 0.4,
+            regularisation: Regularisation {
+                label_smoothing: 0.4,
+                ..cfg.regularisation.clone()
+            },
             ..cfg.clone()
         },
         (&tr, &ytr),
@@ -352,14 +423,20 @@ fn refit_trains_again_on_train_and_val_and_keeps_the_first_runs_choices() {
     let (tr, ytr) = task(300, 11);
     let (va, yva) = task(100, 12);
     let cfg = RnnConfig {
-        epochs: 4,
+        optimisation: Optimisation {
+            epochs: 4,
+            ..small(CellKind::Gru).optimisation
+        },
         ..small(CellKind::Gru)
     };
     let plain = fit_cpu("gru", &cfg, (&tr, &ytr), (&va, &yva));
     let refit = fit_cpu(
         "gru",
         &RnnConfig {
-            refit: true,
+            optimisation: Optimisation {
+                refit: true,
+                ..cfg.optimisation.clone()
+            },
             ..cfg.clone()
         },
         (&tr, &ytr),
@@ -422,14 +499,23 @@ fn character_ngrams_read_rare_words_and_round_trip() {
     let (tr, ytr) = rare_words(600, 1);
     let (va, yva) = rare_words(200, 2);
     let words_only = RnnConfig {
-        min_count: 2,
-        bidirectional: true,
-        pooling: Pooling::Max,
+        architecture: Architecture {
+            bidirectional: true,
+            pooling: Pooling::Max,
+            ..small(CellKind::Gru).architecture
+        },
+        inputs: Inputs {
+            min_count: 2,
+            ..small(CellKind::Gru).inputs
+        },
         ..small(CellKind::Gru)
     };
     let cfg = RnnConfig {
-        char_buckets: 2048,
-        char_dim: 8,
+        inputs: Inputs {
+            char_buckets: 2048,
+            char_dim: 8,
+            ..words_only.inputs.clone()
+        },
         ..words_only.clone()
     };
     let best = |r: &FitResult| r.curve.iter().map(|e| e.val_metric).fold(0.0, f64::max);
@@ -442,8 +528,11 @@ fn character_ngrams_read_rare_words_and_round_trip() {
     let dir = std::env::temp_dir().join(format!("rnnlab-rnn-chars-{}", std::process::id()));
     r.model.save(&dir, serde_json::json!({})).unwrap();
     let (loaded, card) = RnnModel::load(&dir, &Device::Cpu).unwrap();
-    assert_eq!((card.params.char_buckets, card.params.char_dim), (2048, 8));
-    assert!(loaded.classifier.chars.is_some());
+    assert_eq!(
+        (card.params.inputs.char_buckets, card.params.inputs.char_dim),
+        (2048, 8)
+    );
+    assert!(loaded.classifier.encoder.chars.is_some());
     let mut docs: Vec<Vec<String>> = va.iter().take(20).cloned().collect();
     docs.push(Vec::new());
     docs.push(vec!["goodzzzz".to_string()]);

@@ -179,59 +179,39 @@ impl NeuralArgs {
 
     pub(crate) fn apply(&self, c: &mut RnnConfig, class_weight: ClassWeight) -> Result<()> {
         macro_rules! set {
-            ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
+            ($g:ident: $($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$g.$f = v; } )* };
         }
-        set!(
-            emb,
-            hidden,
-            layers,
-            bidirectional,
-            dropout,
-            recurrent_dropout,
-            head_dropout,
-            word_dropout,
-            subword_vocab,
-            min_count,
-            bag_buckets,
-            bag_dim,
-            bag_minn,
-            bag_maxn,
-            bag_wide,
-            bag_wide_lr,
-            bag_nb,
-            char_buckets,
-            char_dim,
-            char_minn,
-            char_maxn,
-            bos_eos
-        );
-        set!(epochs, batch_size, lr, weight_decay, clip, label_smoothing);
+        set!(architecture: emb, hidden, layers, bidirectional);
+        set!(regularisation: dropout, recurrent_dropout, head_dropout, word_dropout, label_smoothing);
+        set!(inputs: subword_vocab, min_count, bag_buckets, bag_dim, bag_minn, bag_maxn, bag_wide, bag_wide_lr, bag_nb,
+            char_buckets, char_dim, char_minn, char_maxn, bos_eos);
+        set!(optimisation: epochs, batch_size, lr, weight_decay, clip);
         if self.max_len.is_some() {
-            c.max_len = self.max_len;
+            c.inputs.max_len = self.max_len;
         }
         if self.patience.is_some() {
-            c.patience = self.patience;
+            c.optimisation.patience = self.patience;
         }
         if self.pretrained.is_some() {
-            c.pretrained = self.pretrained.clone();
+            c.inputs.pretrained = self.pretrained.clone();
         }
         if let Some(p) = self.pooling {
-            c.pooling = p;
+            c.architecture.pooling = p;
         }
         if let Some(t) = self.tokens {
-            c.tokens = t;
+            c.inputs.tokens = t;
         }
         if let Some(o) = self.optimizer {
-            if o == OptimizerKind::Adamw && self.weight_decay.is_none() && c.weight_decay == 0.0 {
-                c.weight_decay = 0.01;
+            if o == OptimizerKind::Adamw && self.weight_decay.is_none() && c.optimisation.weight_decay == 0.0 {
+                c.optimisation.weight_decay = 0.01;
             }
-            c.optimizer = o;
+            c.optimisation.optimizer = o;
         }
         if let Some(s) = self.lr_schedule {
-            c.schedule = s;
+            c.optimisation.schedule = s;
         }
         if class_weight != ClassWeight::None {
-            c.class_weight = class_weight;
+            c.optimisation.class_weight = class_weight;
         }
         c.validate()?;
         Ok(())
