@@ -5,6 +5,7 @@
 
 pub mod baseline;
 pub mod card;
+pub mod fasttext;
 pub mod labels;
 pub mod lbfgs;
 pub mod linear;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 pub use baseline::{Baseline, BaselineKind, BaselineParams};
 pub use card::{check_format_version, FORMAT_VERSION};
+pub use fasttext::{FastText, FastTextParams};
 pub use labels::LabelSet;
 pub use metrics::SplitMetrics;
 

@@ -49,3 +49,42 @@ fn three_class_baselines_on_banks() {
         std::fs::remove_dir_all(&dir).ok();
     }
 }
+
+/// fastText on the banks tweets with the anchor's own split: three classes learned well above
+/// the majority class, and the saved model predicts the same after loading.
+#[test]
+fn fasttext_on_banks_with_the_anchors_split() {
+    use rnnlab_baselines::fasttext::{FastText, FastTextParams};
+    let Some(dir) = data_dir() else { return };
+    let spec = dataset::find_dataset("sentirueval2015-banks").unwrap();
+    let ds = dataset::load_named(&spec, &dir).unwrap();
+    let pre = Preprocessor::new(Pipeline::simple(Lang::Ru), None).unwrap();
+    let (tokens, _) = pre.process_all(&ds.texts);
+    let rows = |s: Split| -> Vec<usize> { (0..ds.len()).filter(|&i| ds.splits[i] == s).collect() };
+    let (tr, te) = (rows(Split::Train), rows(Split::Test));
+    let pick = |r: &[usize]| -> Vec<Vec<String>> { r.iter().map(|&i| tokens[i].clone()).collect() };
+    let labels_of = |r: &[usize]| -> Vec<String> { r.iter().map(|&i| ds.labels[i].clone()).collect() };
+    let labels = LabelSet::fit(&labels_of(&tr), None).unwrap();
+    let y_tr = labels.encode(&labels_of(&tr), "train").unwrap();
+    let y_te = labels.encode(&labels_of(&te), "test").unwrap();
+    // Fewer buckets and epochs than the defaults: a test build is slow.
+    let params = FastTextParams {
+        buckets: 200_000,
+        epochs: 10,
+        ..FastTextParams::default()
+    };
+    let (m, report) = FastText::fit(params, labels, &pick(&tr), &y_tr).unwrap();
+    assert!(
+        report.loss.is_finite() && report.loss < 0.5,
+        "training loss {}",
+        report.loss
+    );
+    let proba = m.predict_proba(&pick(&te)).unwrap();
+    let metrics = SplitMetrics::compute(&y_te, &predict_classes(&proba, None, None), 3, None);
+    assert!(metrics.f1_macro > 0.45, "macro-F1 {}", metrics.f1_macro);
+    let out = std::env::temp_dir().join(format!("rnnlab-fasttext-real-{}", std::process::id()));
+    m.save(&out, serde_json::Value::Null).unwrap();
+    let (back, _) = FastText::load(&out).unwrap();
+    assert_eq!(back.predict_proba(&pick(&te[..50])).unwrap(), proba[..50].to_vec());
+    std::fs::remove_dir_all(&out).ok();
+}

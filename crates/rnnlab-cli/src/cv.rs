@@ -72,7 +72,7 @@ pub fn run(args: CvArgs, quiet: bool) -> Result<()> {
             args.folds,
             spec.kind(),
             prep.rows[0].len(),
-            if spec.is_neural() { args.seeds } else { 1 },
+            if spec.is_seeded() { args.seeds } else { 1 },
             prep.rows[1].len(),
             out.display()
         );

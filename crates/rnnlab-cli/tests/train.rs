@@ -88,8 +88,7 @@ fn train_eval_predict_with_string_labels() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stderr(&o)
-            .contains("note: --hidden, --word-dropout are recurrent-network flags; tfidf-logreg does not use them"),
+        stderr(&o).contains("note: --hidden, --word-dropout are not used by tfidf-logreg"),
         "{}",
         stderr(&o)
     );
@@ -139,6 +138,80 @@ fn train_eval_predict_with_string_labels() {
     assert!(o.status.success(), "{}", stderr(&o));
     let p = std::fs::read_to_string(&pred).unwrap();
     assert!(p.starts_with("id,label,p_negative,p_positive\n100,positive,"), "{p}");
+}
+
+/// `fasttext`: trains from the shared flags (`--emb`, `--epochs`, `--ngram-range`) and its own
+/// (`--buckets`, `--minn`, `--maxn`), reads the anchor's split, and its directory serves `predict`
+/// and `eval`; flags it does not read are noted, bad values are exit 2.
+#[test]
+fn fasttext_trains_predicts_and_evaluates() {
+    let dir = test_dir();
+    let (train, test) = write_corpus(dir.path());
+    let out = dir.path().join("ft");
+    let o = train_corpus(
+        &train,
+        &test,
+        &[
+            "--model",
+            "fasttext",
+            "--emb",
+            "16",
+            "--epochs",
+            "20",
+            "--buckets",
+            "10000",
+            "--minn",
+            "3",
+            "--maxn",
+            "4",
+            "--ngram-range",
+            "1,2",
+            "--c",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("note: --c is not used by fasttext"),
+        "{}",
+        stderr(&o)
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["kind"], "fasttext");
+    assert_eq!(m["params"]["dim"], 16);
+    assert_eq!(m["params"]["buckets"], 10000);
+    assert!(m["test"]["accuracy"].as_f64().unwrap() >= 2.0 / 3.0, "{m}");
+    let pipeline = std::fs::read_to_string(out.join("pipeline.json")).unwrap();
+    assert!(pipeline.contains("\"simple\": true"), "the anchor's split: {pipeline}");
+    let o = rnnlab(&["predict", out.to_str().unwrap(), "a great film", "awful, boring", ""]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.lines().nth(1).unwrap().starts_with("a great film,positive,"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 4);
+    let o = rnnlab(&["eval", out.to_str().unwrap(), "--input", test.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for bad in [["--ngram-range", "2,3"], ["--maxn", "20"], ["--emb", "0"]] {
+        let o = train_corpus(
+            &train,
+            &test,
+            &[
+                "--model",
+                "fasttext",
+                bad[0],
+                bad[1],
+                "--out",
+                dir.path().join("x").to_str().unwrap(),
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(bad[0]), "{bad:?}: {}", stderr(&o));
+    }
 }
 
 /// `--refit` is every kind's flag: a baseline fits again on training + validation rows and

@@ -8,11 +8,13 @@ use candle_core::Device;
 use crate::blend::Blend;
 use crate::train::ModelKind;
 use rnnlab_baselines::baseline::Baseline;
+use rnnlab_baselines::fasttext::FastText;
 use rnnlab_baselines::labels::LabelSet;
 use rnnlab_rnn::{Error, RnnModel};
 
 pub enum AnyModel {
     Baseline(Box<Baseline>),
+    FastText(Box<FastText>),
     Rnn(Box<RnnModel>),
     Blend(Box<Blend>),
 }
@@ -36,6 +38,9 @@ impl AnyModel {
         if kind == "blend" {
             let (m, card) = Blend::load(dir, device)?;
             Ok((AnyModel::Blend(Box::new(m)), card.meta))
+        } else if ModelKind::from_name(kind) == Some(ModelKind::FastText) {
+            let (m, card) = FastText::load(dir)?;
+            Ok((AnyModel::FastText(Box::new(m)), card.meta))
         } else if ModelKind::from_name(kind).is_some_and(ModelKind::is_network) {
             let (m, card) = RnnModel::load(dir, device)?;
             Ok((AnyModel::Rnn(Box::new(m)), card.meta))
@@ -48,6 +53,7 @@ impl AnyModel {
     pub fn predict_proba(&self, docs: &[Vec<String>]) -> Result<Vec<Vec<f32>>, Error> {
         match self {
             AnyModel::Baseline(m) => Ok(m.predict_proba(docs)?),
+            AnyModel::FastText(m) => Ok(m.predict_proba(docs)?),
             AnyModel::Rnn(m) => m.predict_proba(docs),
             AnyModel::Blend(m) => m.predict_proba(docs),
         }
@@ -56,6 +62,7 @@ impl AnyModel {
     pub fn labels(&self) -> &LabelSet {
         match self {
             AnyModel::Baseline(m) => &m.labels,
+            AnyModel::FastText(m) => &m.labels,
             AnyModel::Rnn(m) => &m.labels,
             AnyModel::Blend(m) => m.labels(),
         }
@@ -64,6 +71,7 @@ impl AnyModel {
     pub fn threshold(&self) -> Option<f64> {
         match self {
             AnyModel::Baseline(m) => m.threshold,
+            AnyModel::FastText(m) => m.threshold,
             AnyModel::Rnn(m) => m.threshold,
             AnyModel::Blend(m) => m.threshold,
         }

@@ -93,7 +93,7 @@ pub fn cross_validate(prep: &Prepared, plan: &CvPlan, obs: &mut dyn RunObserver)
             prep.name, prep.labels.labels[c]
         )));
     }
-    let seeds: &[u64] = if plan.spec.is_neural() {
+    let seeds: &[u64] = if plan.spec.is_seeded() {
         &plan.seeds
     } else {
         &plan.seeds[..1]

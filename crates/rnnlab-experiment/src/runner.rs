@@ -64,7 +64,7 @@ pub fn run(prep: &Prepared, dataset: Value, plan: &Plan, obs: &mut dyn RunObserv
     } else {
         prep
     };
-    let runs_of = |s: &ModelSpec| if s.is_neural() { plan.seeds.max(1) } else { 1 };
+    let runs_of = |s: &ModelSpec| if s.is_seeded() { plan.seeds.max(1) } else { 1 };
     obs.plan(plan.specs.iter().map(runs_of).sum());
     let mut report = json!({
         "dataset": dataset,
@@ -91,7 +91,7 @@ pub fn run(prep: &Prepared, dataset: Value, plan: &Plan, obs: &mut dyn RunObserv
                 break;
             }
             obs.run_start(&kind, seed);
-            let dir = model_dir(&plan.out, &kind, seed, spec.is_neural());
+            let dir = model_dir(&plan.out, &kind, seed, spec.is_seeded());
             match train_model(prep, &spec, seed, &dir, &plan.device, obs.trainer()) {
                 Ok(t) => {
                     obs.run_end(&kind, seed, Ok(&t.metrics));

@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::blend::{self, Blend};
 use candle_core::Device;
 use rnnlab_baselines::baseline::{Baseline, BaselineKind, BaselineParams};
+use rnnlab_baselines::fasttext::{FastText, FastTextParams};
 use rnnlab_baselines::metrics::{predict_classes, SplitMetrics};
 use rnnlab_rnn::{Architecture, CellKind, Optimisation, RnnConfig, TrainObserver};
 use rnnlab_text::{Lang, Pipeline};
@@ -22,6 +23,7 @@ use crate::{round4, write_json, Error};
 #[derive(Debug, Clone)]
 pub enum ModelSpec {
     Baseline(BaselineKind, BaselineParams),
+    FastText(FastTextParams),
     Rnn {
         kind: String,
         config: RnnConfig,
@@ -42,6 +44,8 @@ pub enum ModelSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelKind {
     Baseline(BaselineKind),
+    /// fastText's bag of word and character n-gram vectors.
+    FastText,
     /// `rnn`, `lstm` or `gru` with the lecture's recipe.
     Network(CellKind),
     BestRnn,
@@ -50,13 +54,14 @@ pub enum ModelKind {
 
 impl ModelKind {
     /// Every kind, in the order reports list them when tied.
-    pub const ALL: [ModelKind; 11] = [
+    pub const ALL: [ModelKind; 12] = [
         ModelKind::Baseline(BaselineKind::CountLogreg),
         ModelKind::Baseline(BaselineKind::HashingLogreg),
         ModelKind::Baseline(BaselineKind::TfidfLogreg),
         ModelKind::Baseline(BaselineKind::CharTfidfLogreg),
         ModelKind::Baseline(BaselineKind::Nb),
         ModelKind::Baseline(BaselineKind::Nbsvm),
+        ModelKind::FastText,
         ModelKind::Network(CellKind::Rnn),
         ModelKind::Network(CellKind::Lstm),
         ModelKind::Network(CellKind::Gru),
@@ -68,6 +73,7 @@ impl ModelKind {
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Baseline(b) => b.name(),
+            ModelKind::FastText => rnnlab_baselines::fasttext::KIND,
             ModelKind::Network(c) => c.name(),
             ModelKind::BestRnn => "best-rnn",
             ModelKind::Blend => "blend",
@@ -85,7 +91,7 @@ impl ModelKind {
 }
 
 /// Every model kind's name, in [`ModelKind::ALL`]'s order.
-pub fn all_kinds() -> [&'static str; 11] {
+pub fn all_kinds() -> [&'static str; 12] {
     ModelKind::ALL.map(ModelKind::name)
 }
 
@@ -103,6 +109,7 @@ impl ModelSpec {
         })?;
         Ok(match known {
             ModelKind::Baseline(b) => ModelSpec::Baseline(b, BaselineParams::default()),
+            ModelKind::FastText => ModelSpec::FastText(FastTextParams::default()),
             ModelKind::Blend => ModelSpec::Blend {
                 config: best_rnn::network(lang, n_classes),
                 params: BaselineParams::default(),
@@ -130,6 +137,7 @@ impl ModelSpec {
     pub fn kind(&self) -> &str {
         match self {
             ModelSpec::Baseline(k, _) => k.name(),
+            ModelSpec::FastText(_) => ModelKind::FastText.name(),
             ModelSpec::Rnn { kind, .. } => kind,
             ModelSpec::Blend { .. } => "blend",
         }
@@ -139,18 +147,23 @@ impl ModelSpec {
     /// baseline).
     pub fn network_tokens(&self) -> NetworkTokens {
         match self {
-            ModelSpec::Baseline(..) => NetworkTokens::default(),
+            ModelSpec::Baseline(..) | ModelSpec::FastText(_) => NetworkTokens::default(),
             ModelSpec::Rnn { tokens, .. } | ModelSpec::Blend { tokens, .. } => *tokens,
         }
     }
 
-    /// The pipeline its network reads where that is not `prep`'s: [`NetworkTokens::apply`]
-    /// to `prep`'s, unless the user chose the preprocessing. `None`: it reads `prep` as it is.
+    /// The pipeline its recipe reads where that is not `prep`'s, unless the user chose the
+    /// preprocessing: for a network [`NetworkTokens::apply`] to `prep`'s; for `fasttext` the
+    /// anchor's own split ([`Pipeline::simple`]: fastText as practitioners run it, and what
+    /// validation preferred on all three data sets). `None`: it reads `prep` as it is.
     pub fn network_pipeline(&self, prep: &Prepared) -> Option<Pipeline> {
         if prep.normalization_chosen {
             return None;
         }
-        let p = self.network_tokens().apply(&prep.pipeline);
+        let p = match self {
+            ModelSpec::FastText(_) => Pipeline::simple(prep.pipeline.lang),
+            _ => self.network_tokens().apply(&prep.pipeline),
+        };
         (p != prep.pipeline).then_some(p)
     }
 
@@ -159,6 +172,7 @@ impl ModelSpec {
     pub fn set_refit(&mut self, refit: bool) {
         match self {
             ModelSpec::Baseline(_, params) => params.refit = Some(refit),
+            ModelSpec::FastText(params) => params.refit = refit,
             ModelSpec::Rnn { config, .. } => config.optimisation.refit = refit,
             ModelSpec::Blend { config, params, .. } => {
                 config.optimisation.refit = refit;
@@ -171,19 +185,26 @@ impl ModelSpec {
     pub fn refit(&self) -> bool {
         match self {
             ModelSpec::Baseline(_, params) => params.refit == Some(true),
+            ModelSpec::FastText(params) => params.refit,
             ModelSpec::Rnn { config, .. } | ModelSpec::Blend { config, .. } => config.optimisation.refit,
         }
     }
 
-    /// Whether it trains a network (seeded runs, progress bars, a device).
+    /// Whether it trains a network (progress bars, a device).
     pub fn is_neural(&self) -> bool {
+        !matches!(self, ModelSpec::Baseline(..) | ModelSpec::FastText(_))
+    }
+
+    /// Whether its training draws random numbers, so that each seed is a run of its own (the
+    /// networks and fastText; the linear baselines are deterministic).
+    pub fn is_seeded(&self) -> bool {
         !matches!(self, ModelSpec::Baseline(..))
     }
 
     /// The report's family column.
     pub fn family(&self) -> &'static str {
         match self {
-            ModelSpec::Baseline(..) => "bag-of-words",
+            ModelSpec::Baseline(..) | ModelSpec::FastText(_) => "bag-of-words",
             ModelSpec::Rnn { .. } => "recurrent",
             ModelSpec::Blend { .. } => "blend",
         }
@@ -221,7 +242,7 @@ pub fn train_model(
         None => prep,
     };
     let prep = match spec {
-        ModelSpec::Rnn { .. } => net_prep,
+        ModelSpec::Rnn { .. } | ModelSpec::FastText(_) => net_prep,
         _ => prep,
     };
     let (tr, va, te) = (prep.docs(0), prep.docs(1), prep.docs(2));
@@ -254,6 +275,27 @@ pub fn train_model(
             }
             threshold = model.threshold;
             top_features = model.top_features(15);
+            p_va = pv;
+            predict = (pt, predict_s);
+        }
+        ModelSpec::FastText(params_in) => {
+            let params_in = FastTextParams {
+                seed,
+                ..params_in.clone()
+            };
+            let (model, pv, fit) = FastText::fit_validated(params_in, labels.clone(), (&tr, y_tr), (&va, y_va))?;
+            let t = Instant::now();
+            let pt = model.predict_proba(&te)?;
+            let predict_s = t.elapsed().as_secs_f64();
+            model.save(out, meta.clone())?;
+            params = serde_json::to_value(&model.params).map_err(|e| Error::Failed(e.to_string()))?;
+            timings = json!({"train_s": round4(fit.train_s)});
+            extra = json!({"vocab_size": fit.n_words, "train_loss": round4(fit.loss)});
+            if model.params.refit {
+                extra["refit"] = json!(true);
+            }
+            threshold = model.threshold;
+            top_features = Vec::new();
             p_va = pv;
             predict = (pt, predict_s);
         }
@@ -424,7 +466,7 @@ mod kind_tests {
         distinct.sort_unstable();
         distinct.dedup();
         assert_eq!(distinct.len(), names.len(), "{names:?}");
-        assert_eq!((names[0], names[10]), ("count-logreg", "blend"), "the report's order");
+        assert_eq!((names[0], names[11]), ("count-logreg", "blend"), "the report's order");
         for k in ModelKind::ALL {
             assert_eq!(ModelKind::from_name(k.name()), Some(k));
         }

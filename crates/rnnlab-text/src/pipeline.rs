@@ -111,6 +111,30 @@ impl Pipeline {
         Pipeline { lang, steps }
     }
 
+    /// The fastText anchor's preprocessing: lowercase, then `\w+|[^\w\s]`, and no other step.
+    pub fn simple(lang: Lang) -> Self {
+        let split = TokenizerConfig {
+            simple: true,
+            ..TokenizerConfig::default()
+        };
+        Pipeline {
+            lang,
+            steps: vec![Step::Tokenize(split)],
+        }
+    }
+
+    /// The same pipeline splitting on whitespace only (Python's `str.split()`, lowercased):
+    /// for texts tokenized elsewhere.
+    pub fn with_whitespace_tokens(&self) -> Pipeline {
+        let mut p = self.clone();
+        for s in &mut p.steps {
+            if let Step::Tokenize(cfg) = s {
+                cfg.whitespace = true;
+            }
+        }
+        p
+    }
+
     /// Whether a step stems or lemmatises the words.
     pub fn normalizes(&self) -> bool {
         self.steps

@@ -75,6 +75,10 @@ pub struct TokenizerConfig {
     /// tokenized elsewhere (scripts/anchor-tokens.py writes the PyTorch anchor's). Of the
     /// settings above only `lowercase` then applies.
     pub whitespace: bool,
+    /// The fastText anchor's split: lowercase (if `lowercase`), then the regular expression
+    /// `\w+|[^\w\s]` (runs of letters, digits and `_`; every other non-space character alone).
+    /// Of the settings above only `lowercase` then applies.
+    pub simple: bool,
 }
 
 impl Default for TokenizerConfig {
@@ -86,6 +90,7 @@ impl Default for TokenizerConfig {
             squeeze_repeats: true,
             lowercase: true,
             whitespace: false,
+            simple: false,
         }
     }
 }
@@ -202,8 +207,42 @@ fn push_lower(out: &mut String, c: char, cfg: &TokenizerConfig) {
     }
 }
 
+/// Python's `re.findall(r"\w+|[^\w\s]", text)` (after `text.lower()` with `lowercase`): `\w` is a
+/// letter, a digit or `_` in the Unicode sense.
+fn simple_split(text: &str, lowercase: bool) -> Vec<Token> {
+    let lowered;
+    let text = if lowercase {
+        lowered = text.to_lowercase();
+        lowered.as_str()
+    } else {
+        text
+    };
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut tokens = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        if is_word(c) {
+            start.get_or_insert(i);
+            continue;
+        }
+        if let Some(s) = start.take() {
+            tokens.push(Token::new(&text[s..i], TokenKind::Word));
+        }
+        if !c.is_whitespace() {
+            tokens.push(Token::new(c.to_string(), TokenKind::Punct));
+        }
+    }
+    if let Some(s) = start {
+        tokens.push(Token::new(&text[s..], TokenKind::Word));
+    }
+    tokens
+}
+
 /// Splits `text` into tokens.
 pub fn tokenize(text: &str, cfg: &TokenizerConfig) -> Vec<Token> {
+    if cfg.simple {
+        return simple_split(text, cfg.lowercase);
+    }
     if cfg.whitespace {
         return text
             .split_whitespace()
@@ -442,5 +481,39 @@ mod tests {
     fn empty_and_whitespace() {
         assert!(texts("").is_empty());
         assert!(texts(" \t\r\n ").is_empty());
+    }
+
+    #[test]
+    fn simple_split_is_the_fasttext_anchors_regex() {
+        let cfg = TokenizerConfig {
+            simple: true,
+            ..TokenizerConfig::default()
+        };
+        let texts: Vec<String> = tokenize("@User Don't STOP!!! #love 3.5 не_знаю…  ", &cfg)
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "@",
+                "user",
+                "don",
+                "'",
+                "t",
+                "stop",
+                "!",
+                "!",
+                "!",
+                "#",
+                "love",
+                "3",
+                ".",
+                "5",
+                "не_знаю",
+                "…"
+            ]
+        );
+        assert!(tokenize(" \t\n", &cfg).is_empty());
     }
 }

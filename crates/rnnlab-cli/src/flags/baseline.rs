@@ -3,6 +3,7 @@
 use anyhow::Result;
 use clap::Args;
 use rnnlab_baselines::baseline::BaselineParams;
+use rnnlab_baselines::fasttext::FastTextParams;
 use rnnlab_baselines::linear::ClassWeight;
 use rnnlab_vectorize::Df;
 
@@ -45,6 +46,15 @@ pub struct BaselineArgs {
         allow_negative_numbers = true
     )]
     pub(crate) alpha: Option<f64>,
+    /// fastText: shortest character n-gram of `<word>` (default 2).
+    #[arg(help_heading = "Advanced: fasttext", long, value_name = "N")]
+    pub(crate) minn: Option<usize>,
+    /// fastText: longest character n-gram of `<word>` (default 5; 0: none).
+    #[arg(help_heading = "Advanced: fasttext", long, value_name = "N")]
+    pub(crate) maxn: Option<usize>,
+    /// fastText: hash buckets of the word and character n-grams (default 2000000).
+    #[arg(help_heading = "Advanced: fasttext", long, value_name = "N")]
+    pub(crate) buckets: Option<usize>,
 }
 
 fn parse_range(s: &str) -> Result<(usize, usize)> {
@@ -60,7 +70,38 @@ impl BaselineArgs {
     /// The baseline flags given (every field of this group).
     pub fn given(&self) -> Vec<String> {
         given!(self; ngram_range, min_df, max_df, max_features, binary, sublinear_tf, n_features,
-            alternate_sign, c, alpha)
+            alternate_sign, c, alpha, minn, maxn, buckets)
+    }
+
+    /// The flags given that only fastText reads.
+    pub fn fasttext_given(&self) -> Vec<String> {
+        given!(self; minn, maxn, buckets)
+    }
+
+    /// fastText's settings from the flags it shares: `--ngram-range 1,N` (word n-grams up to
+    /// N), `--minn`, `--maxn`, `--buckets`; `--emb`, `--epochs`, `--lr` come from the network
+    /// flags ([`crate::flags::NeuralArgs::apply_fasttext`]).
+    pub(crate) fn apply_fasttext(&self, p: &mut FastTextParams) -> Result<()> {
+        if let Some(r) = self.ngram_range.as_deref() {
+            let (lo, hi) = parse_range(r)?;
+            if lo != 1 || hi < 1 {
+                return Err(rnnlab_text::Error::Data(format!(
+                    "--ngram-range {r}: fasttext takes word n-grams 1,N (fastText's -wordNgrams N)"
+                ))
+                .into());
+            }
+            p.word_ngrams = hi;
+        }
+        if let Some(v) = self.minn {
+            p.minn = v;
+        }
+        if let Some(v) = self.maxn {
+            p.maxn = v;
+        }
+        if let Some(v) = self.buckets {
+            p.buckets = v;
+        }
+        Ok(())
     }
 
     pub(crate) fn apply(&self, p: &mut BaselineParams, class_weight: ClassWeight) -> Result<()> {

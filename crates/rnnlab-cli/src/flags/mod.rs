@@ -30,8 +30,9 @@ pub use preprocessing::{load_lemmatizer, PrepArgs};
 #[derive(Args)]
 #[command(next_help_heading = "Model")]
 pub struct ModelArgs {
-    /// Model kind: count-logreg, hashing-logreg, tfidf-logreg, char-tfidf-logreg, nb, nbsvm
-    /// (bag of words), rnn, lstm, gru, best-rnn (recurrent networks), or blend (best-rnn and
+    /// Model kind: count-logreg, hashing-logreg, tfidf-logreg, char-tfidf-logreg, nb, nbsvm,
+    /// fasttext (bag of words; fasttext reads --ngram-range 1,N, --minn, --maxn, --buckets,
+    /// --emb, --epochs, --lr), rnn, lstm, gru, best-rnn (recurrent networks), or blend (best-rnn and
     /// nbsvm, their probabilities mixed with NB-LR's share chosen on validation; takes the
     /// flags of both).
     #[arg(long, value_name = "KIND")]
@@ -69,6 +70,11 @@ impl ModelArgs {
         let mut spec = ModelSpec::from_kind(&self.model, lang, n_classes)?;
         match &mut spec {
             ModelSpec::Baseline(_, p) => self.baseline.apply(p, class_weight)?,
+            ModelSpec::FastText(p) => {
+                self.baseline.apply_fasttext(p)?;
+                self.neural.apply_fasttext(p);
+                p.validate()?;
+            }
             ModelSpec::Rnn { config, .. } => self.neural.apply(config, class_weight)?,
             ModelSpec::Blend { config, params, .. } => {
                 self.neural.apply(config, class_weight)?;
@@ -86,18 +92,37 @@ impl ModelArgs {
     pub fn check(&self, quiet: bool, command: &str) -> Result<()> {
         // Classes not known yet (0): no class-dependent defaults in this check.
         let checked = self.spec(rnnlab_text::Lang::En, 0)?;
-        let (ignored, family) = match checked {
-            ModelSpec::Baseline(..) => (self.neural.given(), "recurrent-network"),
-            ModelSpec::Rnn { .. } => (self.baseline.given(), "bag-of-words"),
-            ModelSpec::Blend { .. } => (Vec::new(), ""),
+        let fasttext_flags = [
+            "--ngram-range",
+            "--minn",
+            "--maxn",
+            "--buckets",
+            "--emb",
+            "--epochs",
+            "--lr",
+        ];
+        let mut ignored = match checked {
+            ModelSpec::Baseline(..) => self.neural.given(),
+            ModelSpec::FastText(_) => {
+                let mut all = self.baseline.given();
+                all.extend(self.neural.given());
+                all.retain(|f| !fasttext_flags.contains(&f.as_str()));
+                all
+            }
+            ModelSpec::Rnn { .. } => self.baseline.given(),
+            ModelSpec::Blend { .. } => self.baseline.fasttext_given(),
         };
+        if matches!(checked, ModelSpec::Baseline(..) | ModelSpec::Rnn { .. }) {
+            let only_fasttext = self.baseline.fasttext_given();
+            ignored.retain(|f| !only_fasttext.contains(f));
+            ignored.extend(only_fasttext);
+        }
         if !ignored.is_empty() && !quiet {
             eprintln!(
-                "note: {} {} {family} flags; {} does not use {} (see `rnnlab {command} --help`)",
+                "note: {} {} not used by {} (see `rnnlab {command} --help`)",
                 ignored.join(", "),
-                if ignored.len() == 1 { "is a" } else { "are" },
-                self.model,
-                if ignored.len() == 1 { "it" } else { "them" }
+                if ignored.len() == 1 { "is" } else { "are" },
+                self.model
             );
         }
         Ok(())

@@ -177,6 +177,19 @@ impl NeuralArgs {
             weight_decay, lr_schedule, clip, patience, label_smoothing, pretrained)
     }
 
+    /// The network flags fastText shares: `--emb` (its dimension), `--epochs`, `--lr`.
+    pub(crate) fn apply_fasttext(&self, p: &mut rnnlab_baselines::fasttext::FastTextParams) {
+        if let Some(v) = self.emb {
+            p.dim = v;
+        }
+        if let Some(v) = self.epochs {
+            p.epochs = v;
+        }
+        if let Some(v) = self.lr {
+            p.lr = v;
+        }
+    }
+
     pub(crate) fn apply(&self, c: &mut RnnConfig, class_weight: ClassWeight) -> Result<()> {
         macro_rules! set {
             ($g:ident: $($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$g.$f = v; } )* };

@@ -43,6 +43,12 @@ pub struct PrepArgs {
     /// pipeline.json). Off by default.
     #[arg(help_heading = "Advanced: preprocessing", long)]
     pub segment_hashtags: bool,
+    /// How texts become tokens: tweet (the tweet-aware scanner), simple (the fastText anchor's
+    /// split: lowercase, then `\w+|[^\w\s]`, and no other step: no stop words, negations or
+    /// stems), whitespace (Python's `str.split()`, then the other steps). Default tweet; a
+    /// value given counts as choosing the preprocessing (see `fasttext` and `best-rnn`).
+    #[arg(help_heading = "Advanced: preprocessing", long, value_enum)]
+    pub tokenizer: Option<TokenizerChoice>,
     /// A saved pipeline (pipeline.json); overrides the flags above.
     #[arg(long, value_name = "P.json")]
     pub pipeline: Option<PathBuf>,
@@ -50,6 +56,14 @@ pub struct PrepArgs {
     /// installed by `cargo xtask fetch-morph-dict`).
     #[arg(help_heading = "Advanced: preprocessing", long, value_name = "DIR")]
     pub morph_dict: Option<PathBuf>,
+}
+
+/// `--tokenizer`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenizerChoice {
+    Tweet,
+    Simple,
+    Whitespace,
 }
 
 /// Words seen this often in the training rows can be parts of a split hashtag
@@ -66,6 +80,9 @@ impl PrepArgs {
             .lang
             .or(default_lang)
             .ok_or_else(|| rnnlab_text::Error::Data("--lang ru|en is required for this input".into()))?;
+        if self.tokenizer == Some(TokenizerChoice::Simple) {
+            return Ok(Pipeline::simple(lang));
+        }
         let normalize = if self.no_normalize {
             Normalize::None
         } else if self.stem {
@@ -88,6 +105,9 @@ impl PrepArgs {
             None => Vec::new(),
         };
         let mut pipeline = Pipeline::standard(lang, normalize, self.keep_stopwords, extra);
+        if self.tokenizer == Some(TokenizerChoice::Whitespace) {
+            pipeline = pipeline.with_whitespace_tokens();
+        }
         if self.keep_punctuation {
             pipeline = pipeline.with_punctuation();
         }
@@ -105,7 +125,7 @@ impl PrepArgs {
     /// `--no-normalize` or a `--pipeline` file); else a model recipe may choose (`best-rnn`
     /// reads English words unstemmed, with punctuation and hashtags as tags).
     pub fn normalization_given(&self) -> bool {
-        self.lemmatize || self.stem || self.no_normalize || self.pipeline.is_some()
+        self.lemmatize || self.stem || self.no_normalize || self.pipeline.is_some() || self.tokenizer.is_some()
     }
 
     /// `data` preprocessed once by the pipeline these flags describe (its learning step, if
