@@ -373,7 +373,6 @@ impl Baseline {
             threshold: self.threshold,
             meta,
         };
-        write_json(&dir.join("model.json"), &card)?;
         write_json(&dir.join("vectorizer.json"), &self.vectorizer)?;
         let mut tensors: Vec<(String, Vec<usize>, Vec<f32>)> = Vec::new();
         match &self.classifier {
@@ -395,7 +394,9 @@ impl Baseline {
                 }
             }
         }
-        crate::tensors::save(&dir.join("model.safetensors"), &tensors)
+        crate::tensors::save(&dir.join("model.safetensors"), &tensors)?;
+        // The card last: a directory with a card has its other files.
+        write_json(&dir.join("model.json"), &card)
     }
 
     /// Loads a baseline directory written by [`Baseline::save`].
@@ -504,7 +505,7 @@ fn read_logreg(
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Error::Format(e.to_string()))?;
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+    crate::files::write_atomic(path, text.as_bytes()).map_err(|e| Error::io(path, e))
 }
 
 pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Error> {

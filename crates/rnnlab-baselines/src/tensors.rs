@@ -29,7 +29,7 @@ pub fn save(path: &Path, tensors: &[NamedTensor]) -> Result<(), Error> {
         .collect::<Result<Vec<_>, _>>()?;
     let data =
         safetensors::tensor::serialize(views, None).map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
-    std::fs::write(path, data).map_err(|e| Error::io(path, e))
+    crate::files::write_atomic(path, &data).map_err(|e| Error::io(path, e))
 }
 
 /// Reads every f32 tensor of a safetensors file: name → (shape, values).

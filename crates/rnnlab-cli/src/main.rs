@@ -9,6 +9,7 @@ mod experiment;
 mod flags;
 mod interrupt;
 mod model_dir;
+mod out_dir;
 mod predict;
 mod preprocess;
 mod progress;
@@ -221,7 +222,8 @@ fn main() -> ExitCode {
     recipe::remember(&matches, &command);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        // A run stopped by SIGINT or SIGTERM kept what it finished; its exit code says so.
+        Ok(()) => interrupt::exit_code().map_or(ExitCode::SUCCESS, ExitCode::from),
         Err(e) => {
             // Errors are printed even with -q: they are what -q keeps. Each cause once: an
             // I/O error's message already ends with its source's.

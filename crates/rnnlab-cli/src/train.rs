@@ -17,9 +17,13 @@ pub struct TrainArgs {
     data: DataArgs,
     #[command(flatten)]
     model: ModelArgs,
-    /// Output model directory.
+    /// Output model directory: new or empty, or replaced whole with --overwrite (the old model
+    /// stays until the new one is complete).
     #[arg(long, value_name = "DIR", help_heading = "Model")]
     out: PathBuf,
+    /// Replace an existing, non-empty --out.
+    #[arg(long, help_heading = "Model")]
+    overwrite: bool,
     /// Seed of weights, shuffles and dropout (and of the validation split of --train files).
     #[arg(long, default_value_t = 0, help_heading = "Model")]
     seed: u64,
@@ -36,6 +40,7 @@ pub struct TrainArgs {
 pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
     let device = args.model.device()?;
     args.model.check(quiet, "train")?;
+    let staged = crate::out_dir::Staged::begin(&args.out, args.overwrite)?;
     let (prep, _) = prepare(&args.data, &args.prep, args.seed)?;
     let spec = args.model.spec(prep.lang, prep.labels.n_classes())?;
     if !quiet {
@@ -51,10 +56,17 @@ pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
     }
     let mut bar = EpochBar::new(quiet);
     crate::interrupt::install();
-    let trained = train_model(&prep, &spec, args.seed, &args.out, &device, &mut bar)?;
+    let mut trained = train_model(&prep, &spec, args.seed, staged.path(), &device, &mut bar)?;
     if let Some(recipe) = crate::recipe::recipe() {
-        write_whole(&args.out.join("recipe.toml"), recipe.as_bytes())?;
+        write_whole(&staged.path().join("recipe.toml"), recipe.as_bytes())?;
     }
+    if crate::interrupt::requested() {
+        // Stopped early by a signal: the best checkpoint is kept, and says so.
+        trained.metrics["interrupted"] = serde_json::json!(true);
+        let text = serde_json::to_string_pretty(&trained.metrics)?;
+        write_whole(&staged.path().join("metrics.json"), text.as_bytes())?;
+    }
+    staged.commit()?;
     let m = &trained.metrics;
     if let Some(why) = m.get("stopped").and_then(Value::as_str) {
         eprintln!("note: {why}");
@@ -73,11 +85,7 @@ pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-/// Writes `bytes` to `path` through a temporary file beside it, so a crash leaves the old file or
-/// the new one, never half of one.
+/// Writes `bytes` to `path` whole (a temporary name beside it, then renamed).
 fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .with_context(|| format!("writing {}", path.display()))
+    rnnlab_baselines::files::write_atomic(path, bytes).with_context(|| format!("writing {}", path.display()))
 }

@@ -1,6 +1,7 @@
-//! Ctrl-C (SIGINT) during training stops after the batch and keeps the best checkpoint, which
-//! is saved and evaluated. (A second Ctrl-C quits at once, exit 130: signal-hook's conditional
-//! shutdown; not tested here, as two signals sent back to back may arrive as one.)
+//! Ctrl-C (SIGINT) or SIGTERM during training stops after the batch and keeps the best
+//! checkpoint, which is saved, evaluated and marked `"interrupted": true`; the exit code is 130
+//! or 143, not 0. (A second signal quits at once: signal-hook's conditional shutdown; not tested
+//! here, as two signals sent back to back may arrive as one.)
 
 mod common;
 
@@ -71,9 +72,9 @@ fn start_training(dir: &Path, name: &str) -> (Child, std::path::PathBuf, mpsc::R
     (child, out, rx)
 }
 
-fn sigint(child: &Child) {
+fn signal(child: &Child, which: &str) {
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([which, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -81,18 +82,28 @@ fn sigint(child: &Child) {
 
 #[test]
 fn ctrl_c_stops_training_and_keeps_the_best_checkpoint() {
+    stops_and_keeps("-INT", 130);
+}
+
+#[test]
+fn sigterm_stops_training_the_same_way_with_exit_143() {
+    stops_and_keeps("-TERM", 143);
+}
+
+fn stops_and_keeps(which: &str, code: i32) {
     let dir = test_dir();
-    let (mut child, out, rx) = start_training(dir.path(), "interrupt-once");
-    sigint(&child);
+    let (mut child, out, rx) = start_training(dir.path(), &format!("interrupt{which}"));
+    signal(&child, which);
     let status = child.wait().unwrap();
     let log: Vec<String> = rx.try_iter().collect();
-    assert!(status.success(), "exit {status:?}: {log:?}");
+    assert_eq!(status.code(), Some(code), "{log:?}");
     assert!(log.iter().any(|l| l.starts_with("interrupted:")), "{log:?}");
     let metrics: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
     let stopped = metrics["stopped"].as_str().unwrap_or_default();
     assert!(stopped.starts_with("interrupted at epoch"), "{stopped}");
     assert!(metrics["best_epoch"].as_u64().unwrap() >= 1, "{metrics}");
+    assert_eq!(metrics["interrupted"], true);
     assert!(metrics["curve"].as_array().unwrap().len() < 1000);
     assert!(out.join("model.safetensors").is_file());
     // The saved model predicts.

@@ -214,6 +214,46 @@ fn fasttext_trains_predicts_and_evaluates() {
     }
 }
 
+/// `--out` is checked before any work: a used directory needs `--overwrite`, which replaces it
+/// whole; nothing is left beside it.
+#[test]
+fn out_is_checked_first_and_replaced_whole() {
+    let dir = test_dir();
+    let (train, test) = write_corpus(dir.path());
+    let out = dir.path().join("used");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let flags = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ["--model", "nb", "--min-df", "1", "--out", out.to_str().unwrap()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |extra: &[&str]| {
+        let f = flags(extra);
+        train_corpus(&train, &test, &f.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--overwrite") && !stderr(&o).contains("training"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
+    let o = run(&["--overwrite"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("model.json").is_file() && !out.join("notes.txt").exists());
+    let beside: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
+}
+
 /// `--refit` is every kind's flag: a baseline fits again on training + validation rows and
 /// says so in `metrics.json`, keeping the threshold chosen on validation.
 #[test]

@@ -69,7 +69,7 @@ impl Error {
 
 pub(crate) fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Error> {
     let s = serde_json::to_string_pretty(value).map_err(|e| Error::Failed(e.to_string()))?;
-    std::fs::write(path, s).map_err(|e| Error::io(path, e))
+    rnnlab_baselines::files::write_atomic(path, s.as_bytes()).map_err(|e| Error::io(path, e))
 }
 
 pub(crate) fn round4(x: f64) -> f64 {

@@ -505,8 +505,9 @@ pub fn html(report: &Value, prep: &Prepared, details: &[RunDetail]) -> String {
 /// Writes `report.md` and `report.html` beside `report.json`.
 pub fn write_all(report: &Value, prep: &Prepared, details: &[RunDetail], out: &Path) -> Result<(), Error> {
     let md = out.join("report.md");
-    std::fs::write(&md, markdown(report)).map_err(|e| Error::io(&md, e))?;
+    rnnlab_baselines::files::write_atomic(&md, markdown(report).as_bytes()).map_err(|e| Error::io(&md, e))?;
     let page = out.join("report.html");
-    std::fs::write(&page, html(report, prep, details)).map_err(|e| Error::io(&page, e))?;
+    rnnlab_baselines::files::write_atomic(&page, html(report, prep, details).as_bytes())
+        .map_err(|e| Error::io(&page, e))?;
     crate::write_json(&out.join("report.json"), report)
 }

@@ -77,6 +77,8 @@ pub fn run(prep: &Prepared, dataset: Value, plan: &Plan, obs: &mut dyn RunObserv
         "refit": plan.specs.iter().any(ModelSpec::refit),
         "models": [],
         "reference": plan.reference,
+        // True once every planned run was tried; false while running and after an interruption.
+        "complete": false,
     });
     let mut details = Vec::new();
     let mut interrupted = false;
@@ -136,6 +138,7 @@ pub fn run(prep: &Prepared, dataset: Value, plan: &Plan, obs: &mut dyn RunObserv
     if interrupted {
         report["interrupted"] = json!(true);
     }
+    report["complete"] = json!(!interrupted);
     if let Some(c) = compare_best(&report, prep, &details) {
         report["comparison"] = c;
     }

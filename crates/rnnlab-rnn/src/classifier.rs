@@ -233,11 +233,12 @@ impl RnnModel {
             threshold: self.threshold,
             meta,
         };
-        let path = dir.join("model.json");
-        let s = serde_json::to_string_pretty(&card).map_err(|e| Error::Format(e.to_string()))?;
-        std::fs::write(&path, s).map_err(|e| Error::io(&path, e))?;
+        // The card last: a directory with a card has its other files.
         self.input.save(dir)?;
         rnnlab_baselines::tensors::save(&dir.join("model.safetensors"), &self.classifier.state()?)?;
+        let path = dir.join("model.json");
+        let s = serde_json::to_string_pretty(&card).map_err(|e| Error::Format(e.to_string()))?;
+        rnnlab_baselines::files::write_atomic(&path, s.as_bytes()).map_err(|e| Error::io(&path, e))?;
         Ok(())
     }
 

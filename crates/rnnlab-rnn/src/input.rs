@@ -134,7 +134,7 @@ impl SequenceInput {
         match self {
             SequenceInput::Words(v) => {
                 let s = serde_json::to_string(v).map_err(|e| Error::Format(e.to_string()))?;
-                std::fs::write(&path, s).map_err(|e| Error::io(&path, e))
+                rnnlab_baselines::files::write_atomic(&path, s.as_bytes()).map_err(|e| Error::io(&path, e))
             }
             SequenceInput::Subwords(t) => Ok(t.save(&path)?),
         }

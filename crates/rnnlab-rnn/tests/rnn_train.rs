@@ -16,7 +16,7 @@ fn task(n: usize, seed: u64) -> (Vec<Vec<String>>, Vec<usize>) {
     let mut docs = Vec::new();
     let mut y = Vec::new();
     for _ in 0..n {
-        let first_good = next() % 2 == 0;
+        let first_good = next().is_multiple_of(2);
         let mut d: Vec<String> = Vec::new();
         for _ in 0..next() % 3 {
             d.push(fillers[next() % fillers.len()].into());

@@ -563,24 +563,35 @@ pub fn load_files(
     Ok(ds)
 }
 
-/// Writes `frame` as CSV or Parquet, by the extension of `path`.
+/// Writes `frame` as CSV or Parquet, by the extension of `path`, whole: to a temporary name
+/// beside it, renamed over `path` once complete (a crash or a full disk leaves the old file).
 pub fn write_table(frame: &mut DataFrame, path: &Path) -> Result<(), Error> {
-    let file = File::create(path).map_err(|e| Error::Io {
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let io = |e: std::io::Error| Error::Io {
         path: path.to_path_buf(),
         source: e,
-    })?;
-    let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    if is_parquet {
-        ParquetWriter::new(file)
-            .finish(frame)
-            .map_err(|e| polars_err(path, e))?;
-    } else {
-        CsvWriter::new(file)
-            .include_header(true)
-            .finish(frame)
-            .map_err(|e| polars_err(path, e))?;
+    };
+    let written = (|| {
+        let file = File::create(&tmp).map_err(io)?;
+        let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+        if is_parquet {
+            ParquetWriter::new(&file)
+                .finish(frame)
+                .map_err(|e| polars_err(path, e))?;
+        } else {
+            CsvWriter::new(&file)
+                .include_header(true)
+                .finish(frame)
+                .map_err(|e| polars_err(path, e))?;
+        }
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    Ok(())
+    written
 }
 
 /// Adds a `tokens` column: a list of strings for Parquet, or one space-separated string

@@ -221,8 +221,15 @@ impl Pipeline {
         serde_json::from_str(&text).map_err(|e| Error::Pipeline(format!("{}: invalid pipeline: {e}", path.display())))
     }
 
+    /// Writes `pipeline.json` whole (a temporary name beside it, then renamed).
     pub fn save(&self, path: &Path) -> Result<(), Error> {
-        std::fs::write(path, self.to_json()).map_err(|e| Error::Io {
+        let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        let written = std::fs::write(&tmp, self.to_json()).and_then(|()| std::fs::rename(&tmp, path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written.map_err(|e| Error::Io {
             path: path.to_path_buf(),
             source: e,
         })

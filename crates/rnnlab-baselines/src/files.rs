@@ -1,0 +1,53 @@
+//! Files written whole: every write goes to a temporary name beside its target and is renamed
+//! over it, so a crash, a kill or a full disk leaves the old file or the new one, never part of
+//! one (DESIGN.md "Writes").
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The temporary name `path` is written under first: hidden, beside it, one per process.
+fn temporary(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Writes `bytes` to `path` through a temporary file that is flushed to disk and then renamed
+/// over `path`; on failure the temporary file is removed and `path` is untouched.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = temporary(path);
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_whole_and_leaves_nothing_behind() {
+        let dir = std::env::temp_dir().join(format!("rnnlab-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("a.json");
+        write_atomic(&p, b"old").unwrap();
+        write_atomic(&p, b"new").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
+        // A target that cannot be replaced (a directory): an error, the temporary file gone.
+        let d = dir.join("sub");
+        std::fs::create_dir_all(d.join("x")).unwrap();
+        assert!(write_atomic(&d, b"x").is_err());
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(left.iter().all(|n| !n.contains(".tmp-")), "{left:?}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
