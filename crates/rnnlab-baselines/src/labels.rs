@@ -15,10 +15,21 @@ pub struct LabelSet {
 
 impl LabelSet {
     /// Classes from the training labels. `positive` names the positive label of a binary task.
+    /// Labels that are all numbers are compared as numbers: `1` and `1.0` are one class (the
+    /// first spelling in sorted order names it).
     pub fn fit(train: &[String], positive: Option<&str>) -> Result<Self, Error> {
         let mut labels: Vec<String> = train.to_vec();
         labels.sort();
         labels.dedup();
+        if labels.iter().all(|l| number(l).is_some()) {
+            let mut seen = Vec::new();
+            labels.retain(|l| {
+                let v = number(l);
+                let new = !seen.contains(&v);
+                seen.push(v);
+                new
+            });
+        }
         if labels.len() < 2 {
             return Err(Error::Data(format!(
                 "the label column has {} distinct value(s) ({}); a classifier needs at least 2",
@@ -37,7 +48,7 @@ impl LabelSet {
         }
         let positive = if labels.len() == 2 {
             match positive {
-                Some(p) => Some(labels.iter().position(|l| l == p).ok_or_else(|| {
+                Some(p) => Some(labels.iter().position(|l| same(l, p)).ok_or_else(|| {
                     Error::Data(format!(
                         "positive label {p:?} is not one of the labels: {}",
                         labels.join(", ")
@@ -46,6 +57,13 @@ impl LabelSet {
                 None => Some(1),
             }
         } else {
+            if let Some(p) = positive {
+                return Err(Error::Data(format!(
+                    "--positive-label {p:?}: the task has {} classes ({}); a positive label is for two",
+                    labels.len(),
+                    labels.join(", ")
+                )));
+            }
             None
         };
         Ok(LabelSet { labels, positive })
@@ -65,7 +83,7 @@ impl LabelSet {
             .iter()
             .enumerate()
             .map(|(row, l)| {
-                self.labels.iter().position(|x| x == l).ok_or_else(|| {
+                self.labels.iter().position(|x| same(x, l)).ok_or_else(|| {
                     Error::Data(format!(
                         "{what}, row {}: label {l:?} was not seen in training (labels: {})",
                         row + 1,
@@ -75,6 +93,20 @@ impl LabelSet {
             })
             .collect()
     }
+}
+
+/// A label's value when it is a finite number.
+fn number(l: &str) -> Option<u64> {
+    l.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .map(|v| (v + 0.0).to_bits())
+}
+
+/// Whether two labels are the same class: equal, or the same number (`1` and `1.0`).
+fn same(a: &str, b: &str) -> bool {
+    a == b || number(a).is_some_and(|x| Some(x) == number(b))
 }
 
 #[cfg(test)]
@@ -96,6 +128,14 @@ mod tests {
         let b = LabelSet::fit(&s(&["spam", "ham"]), Some("ham")).unwrap();
         assert_eq!(b.positive, Some(0));
         assert!(LabelSet::fit(&s(&["a", "b"]), Some("c")).is_err());
+        // Numbers compare as numbers: 1 and 1.0 are one class, whichever a file writes.
+        let n = LabelSet::fit(&s(&["1", "0", "1.0", "0.0"]), Some("1.0")).unwrap();
+        assert_eq!(n.labels, ["0", "1"]);
+        assert_eq!(n.positive, Some(1));
+        assert_eq!(n.encode(&s(&["1.0", "0", "1"]), "test").unwrap(), [1, 0, 1]);
+        // A positive label on a three-class task is an error, not ignored.
+        let e = LabelSet::fit(&s(&["a", "b", "c"]), Some("a")).unwrap_err().to_string();
+        assert!(e.contains("--positive-label") && e.contains("3 classes"), "{e}");
     }
 
     #[test]

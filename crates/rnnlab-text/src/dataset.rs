@@ -437,6 +437,16 @@ struct LabelledRows {
     invalid_utf8_rows: usize,
 }
 
+/// Whether a label cell is empty or one of pandas' missing-value spellings (`NaN`, `NA`,
+/// `null`, ...): never a class.
+fn is_missing(label: &str) -> bool {
+    let l = label.trim();
+    l.is_empty()
+        || ["nan", "na", "n/a", "null", "none", "<na>", "#n/a"]
+            .iter()
+            .any(|m| l.eq_ignore_ascii_case(m))
+}
+
 fn read_labelled(path: &Path, cols: &Columns, delimiter: u8) -> Result<LabelledRows, Error> {
     let table = read_table(path, delimiter)?;
     let texts = column_strings(&table, &cols.text)?;
@@ -448,12 +458,13 @@ fn read_labelled(path: &Path, cols: &Columns, delimiter: u8) -> Result<LabelledR
     let mut out_labels = Vec::with_capacity(labels.len());
     for (row, l) in labels.into_iter().enumerate() {
         match l {
-            Some(l) if !l.trim().is_empty() => out_labels.push(l.trim().to_string()),
-            _ => {
+            Some(l) if !is_missing(&l) => out_labels.push(l.trim().to_string()),
+            l => {
                 return Err(Error::Data(format!(
-                    "{}: row {}: missing value in label column {:?}",
+                    "{}: row {}: missing value {:?} in label column {:?}",
                     path.display(),
                     row + 1,
+                    l.unwrap_or_default(),
                     cols.label
                 )))
             }
@@ -752,5 +763,15 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("/nonexistent/x.csv"));
+    }
+
+    #[test]
+    fn missing_label_spellings_are_not_classes() {
+        for m in ["", "  ", "NaN", "nan", "NA", "N/A", "null", "None", "<NA>"] {
+            assert!(is_missing(m), "{m:?}");
+        }
+        for l in ["0", "-1", "neutral", "nano", "n"] {
+            assert!(!is_missing(l), "{l:?}");
+        }
     }
 }
