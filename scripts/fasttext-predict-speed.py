@@ -2,8 +2,8 @@
 texts (the anchor's split), in one run. Usage:
   /tmp/anchor-venv/bin/python scripts/fasttext-predict-speed.py --rnnlab target/release/rnnlab \
       --data ../shared/data [--dataset hate]
-Prints one JSON line per side; rnnlab's figure is `predict_docs_per_s` of its metrics.json
-(probabilities of every class for the test rows, tokens given, one thread for fastText)."""
+Prints one JSON line per side: probabilities of every class for the test rows, from texts
+already split (fastText's `multilinePredict`; `rnnlab bench predict`), one thread each."""
 import argparse, json, os, re, subprocess, sys, tempfile, time
 import pandas as pd, fasttext
 
@@ -37,5 +37,6 @@ print(json.dumps({"side": "fasttext", "dataset": a.dataset, "docs": len(lines), 
 out = os.path.join(d, "rnnlab")
 subprocess.run([a.rnnlab, "--threads", "1", "train", "-q", "--dataset", names[a.dataset], "--data-dir", a.data, "--model", "fasttext",
                 "--tokenizer", "simple", "--out", out], check=True, stdout=subprocess.DEVNULL)
-m2 = json.load(open(os.path.join(out, "metrics.json")))
-print(json.dumps({"side": "rnnlab", "dataset": a.dataset, "predict_docs_per_s": m2["timings"]["predict_docs_per_s"]}))
+b = subprocess.run([a.rnnlab, "--threads", "1", "bench", "predict", out, "--dataset", names[a.dataset], "--data-dir",
+                    a.data, "--repeat", str(a.repeat)], check=True, capture_output=True, text=True)
+print(json.dumps({"side": "rnnlab", "dataset": a.dataset, "predict_docs_per_s": json.loads(b.stdout)["docs_per_s"]}))

@@ -119,25 +119,72 @@ pub fn fnv1a(s: &str) -> u32 {
     h
 }
 
+/// A fast hasher for the model's maps (word → row, bucket → stored row): rustc's FxHash.
+/// Keys come from the model's own vocabulary and buckets, so no hash flooding to defend.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        }
+        for &b in chunks.remainder() {
+            self.add(b as u64);
+        }
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// Working buffers for a text's rows.
+#[derive(Default)]
+struct RowScratch {
+    /// Byte offsets of the characters of `<word>`.
+    starts: Vec<usize>,
+    word: String,
+    hashes: Vec<i32>,
+}
+
 /// Bucket ids of the character n-grams of `<word>`, `minn` to `maxn` characters, skipping
-/// the lone `<` and `>` (fastText's `computeSubwords`).
-fn push_subwords(word: &str, minn: usize, maxn: usize, buckets: usize, out: &mut Vec<u32>) {
-    let w = format!("<{word}>");
-    let starts: Vec<usize> = w
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain(std::iter::once(w.len()))
-        .collect();
-    let n_chars = starts.len() - 1;
+/// the lone `<` and `>` (fastText's `computeSubwords`); each n-gram's FNV hash extends the
+/// one a character shorter.
+fn push_subwords(word: &str, p: &FastTextParams, s: &mut RowScratch, out: &mut Vec<u32>) {
+    s.word.clear();
+    s.word.push('<');
+    s.word.push_str(word);
+    s.word.push('>');
+    let w = s.word.as_bytes();
+    s.starts.clear();
+    s.starts.extend(s.word.char_indices().map(|(i, _)| i));
+    s.starts.push(w.len());
+    let n_chars = s.starts.len() - 1;
+    let buckets = p.buckets as u32;
     for i in 0..n_chars {
-        for n in minn.max(1)..=maxn {
-            if i + n > n_chars {
-                break;
+        let mut h: u32 = 2_166_136_261;
+        for n in 1..=p.maxn.min(n_chars - i) {
+            for &b in &w[s.starts[i + n - 1]..s.starts[i + n]] {
+                h ^= b as i8 as i32 as u32;
+                h = h.wrapping_mul(16_777_619);
             }
-            if n == 1 && (i == 0 || i + n == n_chars) {
-                continue;
+            if n >= p.minn && !(n == 1 && (i == 0 || i + n == n_chars)) {
+                out.push(h % buckets);
             }
-            out.push(fnv1a(&w[starts[i]..starts[i + n]]) % buckets as u32);
         }
     }
 }
@@ -146,13 +193,13 @@ fn push_subwords(word: &str, minn: usize, maxn: usize, buckets: usize, out: &mut
 #[derive(Debug, Clone)]
 struct Dictionary {
     words: Vec<String>,
-    index: HashMap<String, u32>,
+    index: FastMap<String, u32>,
 }
 
 impl Dictionary {
     fn fit(docs: &[Vec<String>]) -> Self {
         let mut words = Vec::new();
-        let mut index = HashMap::new();
+        let mut index = FastMap::default();
         for tok in docs.iter().flatten().map(String::as_str).chain(std::iter::once(EOS)) {
             if !index.contains_key(tok) {
                 index.insert(tok.to_string(), words.len() as u32);
@@ -163,7 +210,7 @@ impl Dictionary {
     }
 
     fn from_words(words: Vec<String>) -> Result<Self, String> {
-        let mut index = HashMap::with_capacity(words.len());
+        let mut index = FastMap::with_capacity_and_hasher(words.len(), Default::default());
         for (i, w) in words.iter().enumerate() {
             if index.insert(w.clone(), i as u32).is_some() {
                 return Err(format!("the word {w:?} is listed twice"));
@@ -174,17 +221,18 @@ impl Dictionary {
 
     /// The rows of the input matrix a text averages: its words (in the vocabulary), their
     /// character n-grams (of unseen words too) and its word n-grams; `</s>` ends every text.
-    fn rows(&self, doc: &[String], p: &FastTextParams, out: &mut Vec<u32>) {
+    fn rows(&self, doc: &[String], p: &FastTextParams, s: &mut RowScratch, out: &mut Vec<u32>) {
         out.clear();
         let nwords = self.words.len() as u32;
-        let mut hashes: Vec<i32> = Vec::with_capacity(doc.len() + 1);
+        let mut hashes = std::mem::take(&mut s.hashes);
+        hashes.clear();
         for tok in doc.iter().map(String::as_str).chain(std::iter::once(EOS)) {
             if let Some(&id) = self.index.get(tok) {
                 out.push(id);
             }
             if p.maxn > 0 && tok != EOS {
                 let at = out.len();
-                push_subwords(tok, p.minn, p.maxn, p.buckets, out);
+                push_subwords(tok, p, s, out);
                 out[at..].iter_mut().for_each(|b| *b += nwords);
             }
             hashes.push(fnv1a(tok) as i32);
@@ -196,6 +244,7 @@ impl Dictionary {
                 out.push(nwords + (h % p.buckets as u64) as u32);
             }
         }
+        s.hashes = hashes;
     }
 }
 
@@ -393,7 +442,7 @@ pub struct FastText {
     word_vectors: Vec<f32>,
     /// The buckets training moved, and their vectors (`[buckets moved, dim]`); every other
     /// bucket is still [`initial_row`].
-    bucket_rows: HashMap<u32, usize>,
+    bucket_rows: FastMap<u32, usize>,
     bucket_vectors: Vec<f32>,
     /// `[classes, dim]`
     output: Vec<f32>,
@@ -440,9 +489,9 @@ impl FastText {
             .ok_or_else(|| Error::Param(format!("{total_rows} rows of {dim}: too large a model")))?;
         // Each text's rows, once (fastText hashes them again every epoch).
         let mut row_lists: Vec<Vec<u32>> = Vec::with_capacity(docs.len());
-        let mut buf = Vec::new();
+        let (mut buf, mut scratch) = (Vec::new(), RowScratch::default());
         for d in docs {
-            dict.rows(d, &params, &mut buf);
+            dict.rows(d, &params, &mut scratch, &mut buf);
             row_lists.push(buf.clone());
         }
         let mut input = vec![0f32; elems];
@@ -510,7 +559,7 @@ impl FastText {
                 }
             }
         }
-        let mut bucket_rows = HashMap::new();
+        let mut bucket_rows = FastMap::default();
         let mut bucket_vectors = Vec::new();
         for (b, _) in moved.iter().enumerate().filter(|(_, &m)| m) {
             bucket_rows.insert(b as u32, bucket_rows.len());
@@ -577,9 +626,9 @@ impl FastText {
         Ok(docs
             .par_iter()
             .map_init(
-                || (Vec::new(), vec![0f32; dim], vec![0f32; dim]),
-                |(rows, hidden, init), doc| {
-                    self.dict.rows(doc, &self.params, rows);
+                || (Vec::new(), vec![0f32; dim], vec![0f32; dim], RowScratch::default()),
+                |(rows, hidden, init, scratch), doc| {
+                    self.dict.rows(doc, &self.params, scratch, rows);
                     hidden.fill(0.0);
                     for &r in rows.iter() {
                         let r = r as usize;
@@ -732,7 +781,7 @@ impl FastText {
         let ids = take("input.bucket_ids", &[n_ids])?;
         let bucket_vectors = take("input.buckets", &[n_ids, dim])?;
         let output = take("output.weight", &[card.labels.len(), dim])?;
-        let mut bucket_rows = HashMap::with_capacity(n_ids);
+        let mut bucket_rows = FastMap::with_capacity_and_hasher(n_ids, Default::default());
         for (at, &b) in ids.iter().enumerate() {
             if !(b >= 0.0 && b.fract() == 0.0 && (b as usize) < card.params.buckets) {
                 return Err(Error::Format(format!(
@@ -806,8 +855,14 @@ mod tests {
             .fold(2_166_136_261u32, |h, b| (h ^ b as u32).wrapping_mul(16_777_619));
         assert_ne!(fnv1a("д"), plain);
         // `<ab>` with minn 1, maxn 2: a, b, <a, ab, b> (the lone `<` and `>` skipped).
-        let mut out = Vec::new();
-        push_subwords("ab", 1, 2, 1 << 20, &mut out);
+        let p = |minn, maxn| FastTextParams {
+            minn,
+            maxn,
+            buckets: 1 << 20,
+            ..FastTextParams::default()
+        };
+        let (mut out, mut s) = (Vec::new(), RowScratch::default());
+        push_subwords("ab", &p(1, 2), &mut s, &mut out);
         let want: Vec<u32> = ["<a", "a", "ab", "b", "b>"]
             .iter()
             .map(|g| fnv1a(g) % (1 << 20))
@@ -818,7 +873,7 @@ mod tests {
         assert_eq!(a, b);
         // Whole characters: `<дом>` has 3 characters of n-gram length 3 and no broken byte.
         out.clear();
-        push_subwords("дом", 3, 3, 1 << 20, &mut out);
+        push_subwords("дом", &p(3, 3), &mut s, &mut out);
         assert_eq!(out.len(), 3);
         assert!(out.contains(&(fnv1a("<до") % (1 << 20))));
     }
@@ -833,8 +888,8 @@ mod tests {
             buckets: 100,
             ..FastTextParams::default()
         };
-        let mut rows = Vec::new();
-        dict.rows(&toks("a b unseen"), &p, &mut rows);
+        let (mut rows, mut s) = (Vec::new(), RowScratch::default());
+        dict.rows(&toks("a b unseen"), &p, &mut s, &mut rows);
         // a, b, </s>; bigrams (a b), (b unseen), (unseen </s>): three buckets.
         assert_eq!(&rows[..3], [0, 1, 2]);
         assert_eq!(rows.len(), 6);
@@ -846,6 +901,7 @@ mod tests {
                 word_ngrams: 1,
                 ..p.clone()
             },
+            &mut s,
             &mut rows,
         );
         assert_eq!(rows, [0, 2]);

@@ -47,6 +47,22 @@ pub enum BenchCommand {
         #[command(flatten)]
         prep: PrepArgs,
     },
+    /// A trained model's predictions (every class's probability) for a data set's test split,
+    /// from tokens already in memory (read and preprocessed before timing, with the model's
+    /// own pipeline): docs/s, the median of the repetitions.
+    Predict {
+        /// The model directory.
+        model: PathBuf,
+        /// A named data set.
+        #[arg(long, value_name = "NAME")]
+        dataset: String,
+        /// The data folder (default: $RNNLAB_DATA_DIR).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Timed repetitions; the median is reported.
+        #[arg(long, default_value_t = 20)]
+        repeat: usize,
+    },
     /// One training step of a recurrent classifier (embedding → recurrent layers → last hidden
     /// state → linear → BCE with logits → AdamW) on a fixed random batch: the mirror of
     /// `../shared/anchors/rnn_speed.py`. Prints docs/s.
@@ -223,6 +239,46 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::TrainStep(args) => args.run("train"),
         BenchCommand::Infer(args) => args.run("infer"),
         BenchCommand::Kernels { device, kernel } => kernels(&device, kernel),
+        BenchCommand::Predict {
+            model,
+            dataset: name,
+            data_dir,
+            repeat,
+        } => {
+            let spec = dataset::find_dataset(&name)?;
+            let dir = dataset::resolve_data_dir(data_dir.as_deref())?;
+            let ds = dataset::load_named(&spec, &dir)?;
+            let texts: Vec<String> = (0..ds.len())
+                .filter(|&i| ds.splits[i] == dataset::Split::Test)
+                .map(|i| ds.texts[i].clone())
+                .collect();
+            let loaded = crate::model_dir::load_model(&model, None)?;
+            let (tokens, _) = loaded.pre.process_all(&texts);
+            let mut times = Vec::new();
+            for _ in 0..repeat.max(1) {
+                let t = Instant::now();
+                let p = loaded.model.predict_proba(&tokens)?;
+                times.push(t.elapsed().as_secs_f64());
+                std::hint::black_box(p);
+            }
+            times.sort_by(f64::total_cmp);
+            let median = times[times.len() / 2];
+            println!(
+                "{}",
+                json!({
+                    "bench": "predict",
+                    "model": model.display().to_string(),
+                    "dataset": name,
+                    "docs": tokens.len(),
+                    "repeat": repeat.max(1),
+                    "seconds": (median * 1e4).round() / 1e4,
+                    "docs_per_s": (tokens.len() as f64 / median.max(1e-9)).round(),
+                    "threads": rayon::current_num_threads(),
+                    "peak_rss_mb": peak_rss_mb(),
+                })
+            );
+            Ok(())
+        }
         BenchCommand::Preprocess {
             dataset: name,
             data_dir,
