@@ -27,6 +27,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     written
 }
 
+/// The largest weights file a loader reads (64 GiB).
+pub const MAX_WEIGHTS_BYTES: u64 = 64 << 30;
+/// The largest JSON file of a model directory a loader reads (4 GiB).
+pub const MAX_JSON_BYTES: u64 = 4 << 30;
+
+/// Refuses what a loader must not read: a path that is not a regular file (a directory, a
+/// device such as `/dev/zero` behind a symlink, a pipe) or one larger than `max` bytes.
+pub fn check_regular(path: &Path, max: u64) -> Result<(), crate::Error> {
+    let meta = std::fs::metadata(path).map_err(|e| crate::Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(crate::Error::Format(format!("{}: not a regular file", path.display())));
+    }
+    if meta.len() > max {
+        return Err(crate::Error::Format(format!(
+            "{}: {} bytes, more than such a file can be ({max})",
+            path.display(),
+            meta.len()
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +70,15 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert!(left.iter().all(|n| !n.contains(".tmp-")), "{left:?}");
+        // Not regular files: a directory, a device.
+        assert!(check_regular(&dir, 10)
+            .unwrap_err()
+            .to_string()
+            .contains("not a regular file"));
+        if Path::new("/dev/zero").exists() {
+            assert!(check_regular(Path::new("/dev/zero"), u64::MAX).is_err());
+        }
+        assert!(check_regular(&p, 2).unwrap_err().to_string().contains("more than"));
         std::fs::remove_dir_all(&dir).ok();
     }
 }

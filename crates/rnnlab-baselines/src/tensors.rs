@@ -34,6 +34,7 @@ pub fn save(path: &Path, tensors: &[NamedTensor]) -> Result<(), Error> {
 
 /// Reads every f32 tensor of a safetensors file: name → (shape, values).
 pub fn load(path: &Path) -> Result<HashMap<String, Tensor>, Error> {
+    crate::files::check_regular(path, crate::files::MAX_WEIGHTS_BYTES)?;
     let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let st = SafeTensors::deserialize(&data).map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
     let mut out = HashMap::new();

@@ -267,9 +267,36 @@ impl RnnModel {
             return Err(Error::Format(format!("{}: needs at least two labels", path.display())));
         }
         let n_out = if n_classes == 2 { 1 } else { n_classes };
-        let mut classifier = SequenceClassifier::new(&card.params, card.vocab_size, n_out, device)?;
+        card.params
+            .validate()
+            .map_err(|e| Error::Format(format!("{}: params: {e}", path.display())))?;
+        if let Some(t) = card.threshold {
+            if !(0.0..=1.0).contains(&t) {
+                return Err(Error::Format(format!(
+                    "{}: threshold {t} is outside [0, 1]",
+                    path.display()
+                )));
+            }
+        }
+        // The card's sizes must describe the weights file before anything is built from them:
+        // a damaged or crafted card cannot make the loader allocate beyond the file's size.
         let weights = dir.join("model.safetensors");
         let tensors = rnnlab_baselines::tensors::load(&weights)?;
+        let held: usize = tensors
+            .iter()
+            .filter(|(name, _)| name.as_str() != crate::encoder::BAG_NB_RATIO)
+            .map(|(_, (shape, _))| shape.iter().product::<usize>())
+            .sum();
+        let described = card.params.parameter_count(card.vocab_size, n_out);
+        if described != Some(held) {
+            return Err(Error::Format(format!(
+                "{}: its sizes (params, vocab_size, labels) describe {} weights, but {} holds {held}",
+                path.display(),
+                described.map_or("more than 2^64".to_string(), |n| n.to_string()),
+                weights.display()
+            )));
+        }
+        let mut classifier = SequenceClassifier::new(&card.params, card.vocab_size, n_out, device)?;
         classifier.load_state(&tensors, &weights)?;
         let positive = card
             .positive_label
@@ -442,6 +469,52 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The count a loader checks before building a network is the count the network has.
+    #[test]
+    fn parameter_count_is_the_networks() {
+        for (cell, pooling, layers, bidirectional, bag, wide, chars, n_out) in [
+            (CellKind::Lstm, Pooling::Last, 1, false, 0, false, 0, 1),
+            (CellKind::Gru, Pooling::MeanMax, 2, true, 64, true, 32, 3),
+            (CellKind::Rnn, Pooling::Attention, 3, true, 16, false, 0, 1),
+            (CellKind::Lstm, Pooling::Max, 2, false, 0, false, 8, 5),
+        ] {
+            let config = RnnConfig {
+                architecture: Architecture {
+                    cell,
+                    emb: 6,
+                    hidden: 5,
+                    layers,
+                    bidirectional,
+                    pooling,
+                },
+                inputs: Inputs {
+                    bag_buckets: bag,
+                    bag_dim: 4,
+                    bag_wide: wide,
+                    char_buckets: chars,
+                    char_dim: 3,
+                    ..Inputs::default()
+                },
+                ..RnnConfig::default()
+            };
+            let net = SequenceClassifier::new(&config, 11, n_out, &Device::Cpu).unwrap();
+            let real: usize = net.named_vars().iter().map(|(_, v)| v.elem_count()).sum();
+            assert_eq!(config.parameter_count(11, n_out), Some(real), "{cell:?} {pooling:?}");
+        }
+        let huge = RnnConfig {
+            architecture: Architecture {
+                hidden: usize::MAX / 2,
+                ..Architecture::default()
+            },
+            ..RnnConfig::default()
+        };
+        assert_eq!(
+            huge.parameter_count(10, 1),
+            None,
+            "overflow is None, not a wrapped count"
+        );
     }
 
     #[test]

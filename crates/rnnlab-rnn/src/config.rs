@@ -13,6 +13,8 @@ use crate::Error;
 pub const BOS: &str = "<s>";
 pub const EOS: &str = "</s>";
 
+const GIB: f64 = (1u64 << 30) as f64;
+
 /// How the states of all valid steps become one vector.
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -465,6 +467,71 @@ impl RnnConfig {
             }
     }
 
+    /// How many weights a network of this configuration has for `vocab_size` tokens and `n_out`
+    /// outputs (the classification head's), computed without building it: `None` when the
+    /// count overflows. Loaders compare it with the weights file before allocating anything;
+    /// training refuses a network that would not fit in memory.
+    pub fn parameter_count(&self, vocab_size: usize, n_out: usize) -> Option<usize> {
+        let (a, i) = (&self.architecture, &self.inputs);
+        let mul = |x: usize, y: usize| x.checked_mul(y);
+        let mut n = mul(vocab_size, a.emb)?;
+        if i.bag_buckets > 0 {
+            n = n.checked_add(mul(i.bag_buckets, i.bag_dim)?)?;
+            if i.bag_wide {
+                n = n.checked_add(mul(i.bag_buckets, n_out)?)?;
+            }
+        }
+        if i.char_buckets > 0 {
+            n = n.checked_add(mul(i.char_buckets, i.char_dim)?)?;
+        }
+        let gates = mul(a.cell.gates(), a.hidden)?;
+        let width = mul(a.hidden, self.directions())?;
+        for layer in 0..a.layers {
+            let input = if layer == 0 {
+                a.emb.checked_add(if i.char_buckets > 0 { i.char_dim } else { 0 })?
+            } else {
+                width
+            };
+            // weight_ih, weight_hh, bias_ih, bias_hh, per direction
+            let per = mul(gates, input.checked_add(a.hidden)?.checked_add(2)?)?;
+            n = n.checked_add(mul(per, self.directions())?)?;
+        }
+        if a.pooling == Pooling::Attention {
+            n = n.checked_add(mul(width, width.checked_add(2)?)?)?;
+        }
+        let pooled = if a.pooling == Pooling::MeanMax {
+            mul(width, 2)?
+        } else {
+            width
+        };
+        let head = pooled.checked_add(if i.bag_buckets > 0 { i.bag_dim } else { 0 })?;
+        n.checked_add(mul(n_out, head.checked_add(1)?)?)
+    }
+
+    /// Refuses a network whose training state would not fit in this machine's memory: the
+    /// weights, their gradients and Adam's two moments, four `f32`s per parameter. Checked
+    /// before anything is allocated, so a mistyped `--hidden 1000000` is an error naming the
+    /// size rather than an out-of-memory kill. `available` is the free memory in bytes (`None`
+    /// when unknown: only overflow is refused).
+    pub fn check_fits(&self, vocab_size: usize, n_out: usize, available: Option<u64>) -> Result<(), Error> {
+        let Some(count) = self.parameter_count(vocab_size, n_out) else {
+            return Err(Error::Param(format!(
+                "this network (vocabulary {vocab_size}, emb {}, hidden {}, layers {}) has more parameters than can be counted",
+                self.architecture.emb, self.architecture.hidden, self.architecture.layers
+            )));
+        };
+        let need = (count as u64).saturating_mul(16);
+        match available {
+            Some(free) if need > free => Err(Error::Param(format!(
+                "this network has {count} parameters; training it needs about {:.1} GiB (weights, gradients, \
+                 Adam's moments) but {:.1} GiB of memory is free: lower --hidden, --emb, --layers or the bucket counts",
+                need as f64 / GIB,
+                free as f64 / GIB
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     pub fn pooled_width(&self) -> usize {
         let w = self.architecture.hidden * self.directions();
         if self.architecture.pooling == Pooling::MeanMax {
@@ -478,6 +545,31 @@ impl RnnConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_network_too_large_for_memory_is_refused_before_allocation() {
+        let config = RnnConfig::default();
+        let count = config.parameter_count(1000, 1).unwrap() as u64;
+        assert!(config.check_fits(1000, 1, Some(count * 16)).is_ok());
+        assert!(
+            config.check_fits(1000, 1, None).is_ok(),
+            "unknown memory: only overflow refused"
+        );
+        let err = config
+            .check_fits(1000, 1, Some(count * 16 - 1))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&count.to_string()) && err.contains("--hidden"), "{err}");
+        let huge = RnnConfig {
+            architecture: Architecture {
+                hidden: usize::MAX / 4,
+                ..Architecture::default()
+            },
+            ..RnnConfig::default()
+        };
+        let err = huge.check_fits(10, 1, None).unwrap_err().to_string();
+        assert!(err.contains("more parameters than can be counted"), "{err}");
+    }
 
     #[test]
     fn model_json_written_before_the_wide_rate_and_char_ngrams_still_loads() {

@@ -68,7 +68,7 @@ fn bag_means(
 }
 
 /// The safetensors name of the bag's fixed NB weights.
-const BAG_NB_RATIO: &str = "bag.nb_ratio";
+pub(crate) const BAG_NB_RATIO: &str = "bag.nb_ratio";
 
 /// Embedding, optional n-gram inputs and recurrent stack, with PyTorch's parameter names.
 #[derive(Debug, Clone)]

@@ -147,6 +147,15 @@ fn validate(proba: &[Vec<f32>], y: &[usize], labels: &LabelSet) -> (f64, f64) {
     (metric, nll)
 }
 
+/// Memory the kernel says a new allocation can get without swapping (`MemAvailable`), in
+/// bytes; `None` where there is no `/proc/meminfo`.
+pub(crate) fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
 /// Trains `config` on `train` and picks the epoch (and, for a binary task, the threshold) on
 /// `val`. With `config.refit`, then trains again from the start on `train` and `val` together
 /// for the chosen number of epochs (the same learning-rate schedule, cut there) and keeps
@@ -224,6 +233,8 @@ fn fit_epochs(
     };
     let n_classes = labels.n_classes();
     let n_out = if n_classes == 2 { 1 } else { n_classes };
+    let free = if device.is_cpu() { available_memory() } else { None };
+    config.check_fits(input.vocab_size(), n_out, free)?;
     let mut net = SequenceClassifier::new(config, input.vocab_size(), n_out, device)?;
     if config.inputs.bag_nb {
         let Some(positive) = labels.positive.filter(|_| n_classes == 2) else {

@@ -184,7 +184,7 @@ fn bidirectional_pooled_subword_and_repeatable() {
         .err()
         .expect("mismatch must fail")
         .to_string();
-    assert!(err.contains("shape"), "{err}");
+    assert!(err.contains("describe") && err.contains("model.safetensors"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
