@@ -190,6 +190,14 @@ impl Vectorizer {
         }
     }
 
+    pub fn n_features(&self) -> usize {
+        match self {
+            Vectorizer::Count(v) => v.n_features(),
+            Vectorizer::Tfidf(v) => v.n_features(),
+            Vectorizer::Hashing(v) => v.n_features(),
+        }
+    }
+
     fn rebuild(&mut self) -> Result<(), Error> {
         match self {
             Vectorizer::Count(v) => v.rebuild_index()?,
@@ -231,6 +239,7 @@ pub struct Baseline {
 
 /// `model.json` of a baseline directory.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelCard {
     /// [`crate::FORMAT_VERSION`] when written; 0 (absent) before versions were recorded.
     #[serde(default)]
@@ -452,6 +461,15 @@ impl Baseline {
             }
             _ => Classifier::LogReg(read_logreg(&get, "", n_classes)?),
         };
+        check_parts(
+            dir,
+            kind,
+            &resolved,
+            &vectorizer,
+            &classifier,
+            n_classes,
+            card.threshold,
+        )?;
         let positive = card
             .positive_label
             .as_ref()
@@ -473,6 +491,70 @@ impl Baseline {
             card,
         ))
     }
+}
+
+/// The files of a baseline directory must describe one model: the vectorizer the card's
+/// parameters name, as many columns as the weights have, one row per class (one for a binary
+/// logistic regression), a threshold that is a probability. Anything else (a file from another
+/// directory, a hand edit) is an error naming the directory, never a wrong prediction or a panic.
+fn check_parts(
+    dir: &Path,
+    kind: BaselineKind,
+    resolved: &ResolvedParams,
+    vectorizer: &Vectorizer,
+    classifier: &Classifier,
+    n_classes: usize,
+    threshold: Option<f64>,
+) -> Result<(), Error> {
+    let bad = |what: String| Err(Error::Format(format!("{}: {what}", dir.display())));
+    if n_classes < 2 {
+        return bad(format!(
+            "model.json names {n_classes} labels; a classifier needs at least two"
+        ));
+    }
+    if let Some(t) = threshold.filter(|t| !(0.0..=1.0).contains(t)) {
+        return bad(format!("model.json: threshold {t} is outside [0, 1]"));
+    }
+    let same_kind = matches!(
+        (&resolved.vectorizer, vectorizer),
+        (VectorizerSpec::Count(_), Vectorizer::Count(_))
+            | (VectorizerSpec::Hashing(_), Vectorizer::Hashing(_))
+            | (VectorizerSpec::Tfidf(_), Vectorizer::Tfidf(_))
+    );
+    if !same_kind {
+        return bad(format!(
+            "vectorizer.json is not the vectorizer a {} model uses (a file from another model?)",
+            kind.name()
+        ));
+    }
+    let columns = vectorizer.n_features();
+    let rows = if n_classes == 2 { 1 } else { n_classes };
+    let (features, ok) = match classifier {
+        Classifier::LogReg(m) => (m.n_features, m.intercept.len() == rows),
+        Classifier::Nb(m) => (
+            m.n_features,
+            m.class_log_prior.len() == n_classes && m.feature_log_prob.len() == n_classes * m.n_features,
+        ),
+        Classifier::NbLr(m) => (
+            m.n_features,
+            m.models.len() == rows
+                && m.ratios.len() == rows * m.n_features
+                && m.models
+                    .iter()
+                    .all(|r| r.n_features == m.n_features && r.intercept.len() == 1),
+        ),
+    };
+    if features != columns {
+        return bad(format!(
+            "vectorizer.json makes {columns} columns but model.safetensors weighs {features}"
+        ));
+    }
+    if !ok {
+        return bad(format!(
+            "model.safetensors does not hold weights for the {n_classes} labels of model.json"
+        ));
+    }
+    Ok(())
 }
 
 fn push_logreg(out: &mut Vec<(String, Vec<usize>, Vec<f32>)>, prefix: &str, m: &LogisticRegression) {

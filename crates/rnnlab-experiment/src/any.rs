@@ -30,9 +30,7 @@ impl AnyModel {
                 dir.display()
             )));
         }
-        let s = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let v: serde_json::Value =
-            serde_json::from_str(&s).map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
+        let v: serde_json::Value = rnnlab_baselines::baseline::read_json(&path)?;
         rnnlab_baselines::check_format_version(&path, &v)?;
         let kind = v.get("kind").and_then(|k| k.as_str()).unwrap_or_default();
         if kind == "blend" {

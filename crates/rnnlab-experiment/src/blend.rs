@@ -29,6 +29,7 @@ pub struct Blend {
 
 /// `model.json` of a blend directory.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BlendCard {
     /// `rnnlab_baselines::FORMAT_VERSION` when written; 0 (absent) before versions were recorded.
     #[serde(default)]
@@ -138,6 +139,12 @@ impl Blend {
                 "{}: weight {}: must be in [0, 1]",
                 path.display(),
                 card.weight
+            )));
+        }
+        if let Some(t) = card.threshold.filter(|t| !(0.0..=1.0).contains(t)) {
+            return Err(Error::Format(format!(
+                "{}: threshold {t} is outside [0, 1]",
+                path.display()
             )));
         }
         let (rnn, _) = RnnModel::load(&dir.join("rnn"), device)?;

@@ -1,12 +1,17 @@
 //! Model directories and word-vector files a user can damage: every loader answers with a
 //! model or an error that names the file, never a panic. Each JSON file of a saved model is
 //! mutated many times (values replaced by other kinds and sizes, keys removed), then loaded
-//! and used for prediction on ordinary, empty and very long texts.
+//! and used for prediction on ordinary, empty and very long texts. Files are also truncated
+//! and swapped between directories. A counting allocator bounds every single allocation: a
+//! crafted size must be refused, not allocated.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use candle_core::Device;
+use rnnlab_baselines::fasttext::{FastText, FastTextParams};
 use rnnlab_baselines::{Baseline, BaselineKind, BaselineParams, LabelSet};
 use rnnlab_experiment::blend::Blend;
 use rnnlab_experiment::AnyModel;
@@ -14,6 +19,46 @@ use rnnlab_kernels::Rng;
 use rnnlab_rnn::train::{load_word_vectors, Silent};
 use rnnlab_rnn::{fit, Architecture, CellKind, Inputs, Optimisation, RnnConfig};
 use serde_json::{json, Value};
+
+/// The largest allocation any loader may ask for here: the models are kilobytes, so anything
+/// near this is a size read from a damaged file and believed.
+const MAX_ALLOCATION: usize = 256 << 20;
+
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
+
+/// The system allocator, refusing (and recording) any request above [`MAX_ALLOCATION`] so that a
+/// loader that believes a crafted size fails this test instead of exhausting the machine.
+struct Bounded;
+
+unsafe impl GlobalAlloc for Bounded {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        if layout.size() > MAX_ALLOCATION {
+            return std::ptr::null_mut();
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        if layout.size() > MAX_ALLOCATION {
+            return std::ptr::null_mut();
+        }
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LARGEST.fetch_max(new_size, Ordering::Relaxed);
+        if new_size > MAX_ALLOCATION {
+            return std::ptr::null_mut();
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Bounded = Bounded;
 
 fn docs(texts: &[&str]) -> Vec<Vec<String>> {
     texts
@@ -32,7 +77,8 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
-/// A small trained LSTM with the n-gram bag, an NB-LR baseline, and the blend of the two, saved.
+/// A small trained LSTM with the n-gram bag, an NB-LR baseline, the blend of the two, a TF-IDF
+/// logistic regression and a fastText model, saved.
 fn saved_models(root: &Path) -> Vec<PathBuf> {
     let train = docs(&[
         "good great film",
@@ -87,7 +133,26 @@ fn saved_models(root: &Path) -> Vec<PathBuf> {
         threshold: Some(0.4),
     };
     blend.save(&blend_dir, json!({"text_column": "text"})).unwrap();
-    vec![rnn_dir, nb_dir, blend_dir]
+    let tfidf = Baseline::fit(
+        BaselineKind::TfidfLogreg,
+        BaselineParams::default(),
+        labels(),
+        &train,
+        &y,
+    )
+    .unwrap();
+    let tfidf_dir = root.join("tfidf");
+    tfidf.save(&tfidf_dir, json!({})).unwrap();
+    let ft_params = FastTextParams {
+        dim: 4,
+        buckets: 256,
+        epochs: 2,
+        ..FastTextParams::default()
+    };
+    let (ft, _) = FastText::fit(ft_params, labels(), &train, &y).unwrap();
+    let ft_dir = root.join("fasttext");
+    ft.save(&ft_dir, json!({})).unwrap();
+    vec![rnn_dir, nb_dir, blend_dir, tfidf_dir, ft_dir]
 }
 
 /// Every file under `dir`, recursively.
@@ -141,6 +206,8 @@ fn mutate(v: &mut Value, rng: &mut Rng) {
         json!(0),
         json!(-1),
         json!(1_000_000_000u64),
+        json!(1u64 << 62),
+        json!(u64::MAX),
         json!(1e300),
         json!(0.5),
         json!(""),
@@ -171,34 +238,71 @@ fn mutate(v: &mut Value, rng: &mut Rng) {
     }
 }
 
+/// One damage to the copy of a model directory in `work`, described for the failure message.
+fn damage(work: &Path, models: &[PathBuf], rng: &mut Rng) -> String {
+    let all = files(work);
+    match rng.below(4) {
+        // Truncated: a crash or full disk under a writer that was not atomic.
+        0 => {
+            let file = &all[rng.below(all.len())];
+            let bytes = std::fs::read(file).unwrap();
+            let keep = rng.below(bytes.len().max(1));
+            std::fs::write(file, &bytes[..keep]).unwrap();
+            format!("{} truncated to {keep} bytes", file.display())
+        }
+        // Swapped: the same file name from another model's directory.
+        1 => {
+            let file = &all[rng.below(all.len())];
+            let name = file.file_name().unwrap();
+            let donors: Vec<PathBuf> = models
+                .iter()
+                .flat_map(|m| files(m))
+                .filter(|p| p.file_name() == Some(name) && std::fs::read(p).ok() != std::fs::read(file).ok())
+                .collect();
+            if donors.is_empty() {
+                return "nothing swapped".into();
+            }
+            let donor = &donors[rng.below(donors.len())];
+            std::fs::copy(donor, file).unwrap();
+            format!("{} replaced by {}", file.display(), donor.display())
+        }
+        // Edited: values replaced by other kinds and sizes, keys removed.
+        _ => {
+            let jsons: Vec<&PathBuf> = all
+                .iter()
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .collect();
+            let file = jsons[rng.below(jsons.len())];
+            let mut v: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+            for _ in 0..1 + rng.below(3) {
+                mutate(&mut v, rng);
+            }
+            std::fs::write(file, v.to_string()).unwrap();
+            let mut shown = v.to_string();
+            shown.truncate(2000);
+            format!("{} edited to {shown}", file.display())
+        }
+    }
+}
+
 #[test]
 fn damaged_model_directories_are_errors_not_panics() {
     let root = tmp("models");
     let texts = docs(&["good film", "", &"word ".repeat(3000), "unseen tokens only"]);
     let mut rng = Rng::new(17);
     let (mut loaded, mut refused) = (0, 0);
-    for dir in saved_models(&root) {
-        let jsons: Vec<PathBuf> = files(&dir)
-            .into_iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .map(|p| p.strip_prefix(&dir).unwrap().to_path_buf())
-            .collect();
-        assert!(jsons.len() >= 2, "{}", dir.display());
+    let models = saved_models(&root);
+    for dir in &models {
         for round in 0..120 {
             let work = root.join(format!("work-{round}"));
             let _ = std::fs::remove_dir_all(&work);
             std::fs::create_dir_all(&work).unwrap();
-            for p in files(&dir) {
-                let to = work.join(p.strip_prefix(&dir).unwrap());
+            for p in files(dir) {
+                let to = work.join(p.strip_prefix(dir).unwrap());
                 std::fs::create_dir_all(to.parent().unwrap()).unwrap();
                 std::fs::copy(&p, to).unwrap();
             }
-            let file = work.join(&jsons[rng.below(jsons.len())]);
-            let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-            for _ in 0..1 + rng.below(3) {
-                mutate(&mut v, &mut rng);
-            }
-            std::fs::write(&file, v.to_string()).unwrap();
+            let what = damage(&work, &models, &mut rng);
             let outcome = catch_unwind(AssertUnwindSafe(|| {
                 let (model, _) = AnyModel::load(&work, &Device::Cpu)?;
                 model.predict_proba(&texts)
@@ -206,6 +310,9 @@ fn damaged_model_directories_are_errors_not_panics() {
             match outcome {
                 Ok(Ok(p)) => {
                     assert_eq!(p.len(), texts.len());
+                    for row in &p {
+                        assert!(row.iter().all(|x| x.is_finite()), "{what}: {row:?}");
+                    }
                     loaded += 1;
                 }
                 Ok(Err(e)) => {
@@ -213,13 +320,64 @@ fn damaged_model_directories_are_errors_not_panics() {
                     assert!(!msg.is_empty());
                     refused += 1;
                 }
-                Err(_) => panic!("a panic on {} mutated as {v}", file.display()),
+                Err(_) => panic!("a panic on {what}"),
             }
             std::fs::remove_dir_all(&work).unwrap();
         }
     }
-    // Both outcomes happen: the mutations reach fields that matter and ones that do not.
+    // Both outcomes happen: the damage reaches parts that matter and ones that do not.
     assert!(loaded > 0 && refused > 0, "loaded {loaded}, refused {refused}");
+    let largest = LARGEST.load(Ordering::Relaxed);
+    assert!(largest <= MAX_ALLOCATION, "largest allocation {largest} bytes");
+    std::fs::remove_dir_all(&root).ok();
+}
+
+/// The sizes of the report (`hidden` 2^62 or 10^9, a million layers, `emb` 2^64 - 1, a
+/// huge vocabulary) are refused against the weights file before the network is built: without
+/// the check each is a panic, an abort on a huge allocation, or memory growing until the OS
+/// stops the process.
+#[test]
+fn crafted_sizes_are_refused_before_allocation() {
+    let root = tmp("crafted");
+    let models = saved_models(&root);
+    let dir = &models[0];
+    let card_path = dir.join("model.json");
+    let card: Value = serde_json::from_str(&std::fs::read_to_string(&card_path).unwrap()).unwrap();
+    for (field, value) in [
+        ("hidden", json!(1u64 << 62)),
+        ("hidden", json!(1_000_000_000u64)),
+        ("layers", json!(1_000_000u64)),
+        ("emb", json!(u64::MAX)),
+        ("bag_buckets", json!(1u64 << 24)),
+        ("vocab_size", json!(1u64 << 40)),
+    ] {
+        let mut crafted = card.clone();
+        if field == "vocab_size" {
+            crafted[field] = value.clone();
+        } else {
+            crafted["params"][field] = value.clone();
+        }
+        std::fs::write(&card_path, crafted.to_string()).unwrap();
+        let e = AnyModel::load(dir, &Device::Cpu)
+            .err()
+            .unwrap_or_else(|| panic!("{field} = {value} was accepted"))
+            .to_string();
+        assert!(e.contains("model.json"), "{field} = {value}: {e}");
+    }
+    assert!(LARGEST.load(Ordering::Relaxed) <= MAX_ALLOCATION);
+    std::fs::remove_dir_all(&root).ok();
+}
+
+/// Files of one model kind in another's directory are an error naming the file, not a model
+/// that predicts with the wrong parts.
+#[test]
+fn a_file_from_another_model_is_refused() {
+    let root = tmp("swapped");
+    let models = saved_models(&root);
+    let (nbsvm, tfidf) = (&models[1], &models[3]);
+    std::fs::copy(tfidf.join("vectorizer.json"), nbsvm.join("vectorizer.json")).unwrap();
+    let e = AnyModel::load(nbsvm, &Device::Cpu).err().expect("refused").to_string();
+    assert!(e.contains("vectorizer.json"), "{e}");
     std::fs::remove_dir_all(&root).ok();
 }
 

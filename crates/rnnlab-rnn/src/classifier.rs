@@ -186,6 +186,7 @@ impl Network<ClassHead> {
 
 /// `model.json` of a recurrent model directory.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RnnCard {
     /// `rnnlab_baselines::FORMAT_VERSION` when written; 0 (absent) before versions were recorded.
     #[serde(default)]
@@ -245,9 +246,7 @@ impl RnnModel {
     /// Loads a directory written by [`RnnModel::save`], onto `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<(Self, RnnCard), Error> {
         let path = dir.join("model.json");
-        let s = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let value: serde_json::Value = serde_json::from_str(&s)
-            .map_err(|e| Error::Format(format!("{}: not a recurrent model card: {e}", path.display())))?;
+        let value: serde_json::Value = rnnlab_baselines::baseline::read_json(&path)?;
         rnnlab_baselines::check_format_version(&path, &value)?;
         refuse_removed_settings(&path, &value)?;
         let card: RnnCard = serde_json::from_value(value)
@@ -320,7 +319,34 @@ impl RnnModel {
 /// Settings that changed what a network computes and were removed: a card that used one cannot
 /// be loaded as it was trained, so it is refused by name rather than read with the default.
 /// (Settings that acted on training only, such as `ema` or `bag_dropout`, are ignored.)
+/// Settings that training once had and inference never read: a card carrying them loads.
+const RETIRED_SETTINGS: [&str; 2] = ["ema", "bag_dropout"];
+
+/// `params` may hold only the settings this version has (or retired training-only ones): an
+/// unknown key is a typo or a card from a newer rnnlab, and guessing its meaning would predict
+/// wrongly in silence.
+fn refuse_unknown_settings(path: &Path, card: &serde_json::Value) -> Result<(), Error> {
+    let Some(params) = card.get("params").and_then(|p| p.as_object()) else {
+        return Ok(()); // the typed parse names what is missing
+    };
+    let known = serde_json::to_value(RnnConfig::default()).unwrap_or_default();
+    let unknown: Vec<&str> = params
+        .keys()
+        .map(String::as_str)
+        .filter(|k| known.get(k).is_none() && !RETIRED_SETTINGS.contains(k) && *k != "bag_combiner")
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Format(format!(
+        "{}: params has settings this rnnlab does not know: {}",
+        path.display(),
+        unknown.join(", ")
+    )))
+}
+
 fn refuse_removed_settings(path: &Path, card: &serde_json::Value) -> Result<(), Error> {
+    refuse_unknown_settings(path, card)?;
     let combiner = card.get("params").and_then(|p| p.get("bag_combiner"));
     match combiner {
         None => Ok(()),
@@ -338,6 +364,22 @@ mod tests {
     use super::*;
     use crate::config::Architecture;
     use crate::config::Inputs;
+
+    #[test]
+    fn unknown_settings_are_refused_and_retired_ones_read() {
+        let p = Path::new("m/model.json");
+        let mut params = serde_json::to_value(RnnConfig::default()).unwrap();
+        params["ema"] = serde_json::json!(0.99);
+        assert!(refuse_removed_settings(p, &serde_json::json!({ "params": params })).is_ok());
+        params["hiden"] = serde_json::json!(64);
+        let e = refuse_removed_settings(p, &serde_json::json!({ "params": params }))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("hiden") && e.contains("m/model.json") && !e.contains("ema"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn a_card_with_a_removed_combiner_is_refused_by_name() {

@@ -142,16 +142,13 @@ impl SequenceInput {
 
     pub fn load(dir: &Path, tokens: TokensKind) -> Result<Self, Error> {
         if tokens == TokensKind::Word {
-            let path = dir.join("vocab.json");
-            let s = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-            let mut v: Vocabulary =
-                serde_json::from_str(&s).map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
+            let mut v: Vocabulary = rnnlab_baselines::baseline::read_json(&dir.join("vocab.json"))?;
             v.rebuild_index();
             Ok(SequenceInput::Words(v))
         } else {
-            Ok(SequenceInput::Subwords(Box::new(SubwordTokenizer::load(
-                &dir.join("tokenizer.json"),
-            )?)))
+            let path = dir.join("tokenizer.json");
+            rnnlab_baselines::files::check_regular(&path, rnnlab_baselines::files::MAX_JSON_BYTES)?;
+            Ok(SequenceInput::Subwords(Box::new(SubwordTokenizer::load(&path)?)))
         }
     }
 }

@@ -86,6 +86,7 @@ fn bucketed_batches(
 /// Rows of the embedding found in a word2vec/fastText `.vec` text file (an optional
 /// `count dim` header, then `word v1 ... vd` per line). Returns how many words were found.
 pub fn load_word_vectors(path: &Path, words: &[String], emb: &mut [f32], dim: usize) -> Result<usize, Error> {
+    rnnlab_baselines::files::check_regular(path, rnnlab_baselines::files::MAX_WEIGHTS_BYTES)?;
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let index: std::collections::HashMap<&str, usize> =
         words.iter().enumerate().map(|(i, w)| (w.as_str(), i)).collect();

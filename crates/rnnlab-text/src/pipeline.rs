@@ -214,6 +214,17 @@ impl Pipeline {
     }
 
     pub fn load(path: &Path) -> Result<Self, Error> {
+        // A pipeline is a few kilobytes: refuse a device or a huge file rather than read it.
+        let meta = std::fs::metadata(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        if !meta.is_file() || meta.len() > 1 << 30 {
+            return Err(Error::Pipeline(format!(
+                "{}: not a pipeline file (not a regular file, or over 1 GiB)",
+                path.display()
+            )));
+        }
         let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
             path: path.to_path_buf(),
             source: e,
