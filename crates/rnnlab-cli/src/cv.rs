@@ -34,7 +34,7 @@ pub struct CvArgs {
 
     /// The first seed of the networks' runs (default 0): more seeds of an earlier run, in
     /// another folder; --against pairs them with the reference's same seeds.
-    #[arg(long, value_name = "S", default_value_t = 0)]
+    #[arg(long, value_name = "S", default_value_t = 0, allow_negative_numbers = true, value_parser = crate::flags::parse_seed)]
     first_seed: u64,
     /// Where cv.json and the fold models (seed-S/fold-K/) go (default:
     /// reports/cv-<dataset>-<model>-<UTC timestamp>/).
@@ -46,7 +46,7 @@ pub struct CvArgs {
     #[arg(long, value_name = "CV.json")]
     against: Option<PathBuf>,
     /// Seed of the validation split of --train files.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = crate::flags::parse_seed)]
     seed: u64,
     #[command(flatten)]
     prep: PrepArgs,

@@ -8,6 +8,7 @@ use rnnlab_baselines::metrics::{predict_classes, SplitMetrics};
 use rnnlab_text::dataset::{self, Columns};
 use serde_json::json;
 
+use crate::flags::{warn_if_damaged, CsvArgs};
 use crate::model_dir::{load_model, meta_str};
 
 #[derive(Args)]
@@ -23,8 +24,8 @@ pub struct EvalArgs {
     /// Label column (default: the one of training).
     #[arg(long, value_name = "L")]
     label_column: Option<String>,
-    #[arg(long, default_value = ",", value_name = "CHAR")]
-    delimiter: char,
+    #[command(flatten)]
+    csv: CsvArgs,
     /// Also write the metrics to this file.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -46,7 +47,12 @@ pub fn eval(args: EvalArgs) -> Result<()> {
             .unwrap_or_else(|| "label".into()),
         id: None,
     };
-    let table = dataset::read_table(&args.input, args.delimiter as u8)?;
+    let table = dataset::read_table(&args.input, &args.csv.format()?)?;
+    warn_if_damaged(
+        &args.input.display().to_string(),
+        table.invalid_utf8_rows,
+        table.frame.height(),
+    );
     let texts: Vec<String> = dataset::column_strings(&table, &cols.text)?
         .into_iter()
         .map(Option::unwrap_or_default)

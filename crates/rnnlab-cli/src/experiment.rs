@@ -49,8 +49,13 @@ pub struct ExperimentArgs {
     /// Report directory (default: reports/<dataset>-<UTC timestamp>/).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Continue the experiment in --out DIR (interrupted, or with runs that failed): its flags
+    /// are read from DIR/recipe.toml, every finished run whose model loads and scores as
+    /// recorded is kept, the rest are trained, and the report is written again.
+    #[arg(long, requires = "out")]
+    resume: bool,
     /// Seed of the validation split of --train files.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = crate::flags::parse_seed)]
     seed: u64,
     /// cpu, cuda or cuda:N (needs a build with the cuda feature).
     #[arg(long, value_name = "D", default_value = "cpu")]
@@ -174,6 +179,50 @@ fn read_reference(path: &std::path::Path) -> Result<Vec<Value>> {
         .collect()
 }
 
+/// A folder `--resume` may continue: its recipe is this run's (the command line added nothing
+/// that changes what is computed) and the data files are those it read, byte for byte.
+fn check_resumable(out: &std::path::Path, files: &[Value]) -> Result<()> {
+    let bad = |m: String| -> anyhow::Error { rnnlab_text::Error::Data(format!("--resume: {m}")).into() };
+    let path = out.join("recipe.toml");
+    let stored = std::fs::read_to_string(&path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    let now = crate::recipe::recipe().unwrap_or_default();
+    // Where and how it runs may change; what it computes may not.
+    let computed = |text: &str| -> std::collections::BTreeMap<String, String> {
+        let table: toml::Table = text.parse().unwrap_or_default();
+        table
+            .into_iter()
+            .filter(|(k, _)| !["quiet", "verbose", "threads", "device"].contains(&k.as_str()))
+            .map(|(k, v)| (k, format!("{v:?}")))
+            .collect()
+    };
+    let (before, after) = (computed(&stored), computed(now));
+    if before != after {
+        let changed: std::collections::BTreeSet<&String> = before
+            .keys()
+            .chain(after.keys())
+            .filter(|k| before.get(*k) != after.get(*k))
+            .collect();
+        return Err(bad(format!(
+            "flags that change the experiment of {} ({}); continue it with --resume --out alone, or start a new --out",
+            path.display(),
+            changed.iter().map(|k| format!("--{k}")).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let report = out.join("report.json");
+    if let Ok(text) = std::fs::read_to_string(&report) {
+        let old: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if let Some(old_files) = old["dataset"]["files"].as_array() {
+            if old_files.as_slice() != files {
+                return Err(bad(format!(
+                    "the data files differ from those {} was run on (their SHA-256); start a new --out",
+                    report.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `YYYYMMDD-HHMMSS` in UTC.
 pub fn timestamp() -> String {
     let secs = std::time::SystemTime::now()
@@ -235,6 +284,13 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
         .transpose()?
         .unwrap_or_default();
     let (prep, files, is_demo) = prepare_or_demo(&args.data, &args.prep, args.seed)?;
+    let files_json: Vec<Value> = files
+        .iter()
+        .map(|f| Ok(json!({"path": f.display().to_string(), "sha256": sha256_file(f)?})))
+        .collect::<Result<_>>()?;
+    if args.resume {
+        check_resumable(args.out.as_deref().expect("clap requires --out"), &files_json)?;
+    }
     let mut specs: Vec<ModelSpec> = args
         .models
         .iter()
@@ -250,10 +306,6 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(format!("{}-{}", prep.name.replace(['/', '\\'], "_"), timestamp()))
     });
-    let files_json: Vec<Value> = files
-        .iter()
-        .map(|f| Ok(json!({"path": f.display().to_string(), "sha256": sha256_file(f)?})))
-        .collect::<Result<_>>()?;
     let balance: serde_json::Map<String, Value> = prep
         .labels
         .labels
@@ -287,7 +339,13 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
         reference,
         command,
         device,
+        resume: args.resume,
     };
+    std::fs::create_dir_all(&out).map_err(|e| rnnlab_rnn::Error::io(&out, e))?;
+    if let Some(recipe) = crate::recipe::recipe() {
+        let path = out.join("recipe.toml");
+        rnnlab_baselines::files::write_atomic(&path, recipe.as_bytes()).map_err(|e| rnnlab_rnn::Error::io(&path, e))?;
+    }
     if !quiet {
         eprintln!(
             "{}: {} train / {} val / {} test rows; {} model kinds, {} seed(s) for neural ones -> {}",

@@ -7,6 +7,7 @@ use clap::Args;
 use rnnlab_baselines::metrics::predict_classes;
 use rnnlab_text::dataset::{self};
 
+use crate::flags::{warn_if_damaged, CsvArgs};
 use crate::model_dir::{load_model, meta_str};
 
 #[derive(Args)]
@@ -27,8 +28,8 @@ pub struct PredictArgs {
     /// Id column of --input to copy to the output (default: the one of training, if present).
     #[arg(long, value_name = "C")]
     id_column: Option<String>,
-    #[arg(long, default_value = ",", value_name = "CHAR")]
-    delimiter: char,
+    #[command(flatten)]
+    csv: CsvArgs,
     /// Morphology dictionary, for models that lemmatise.
     #[arg(long, value_name = "DIR")]
     morph_dict: Option<PathBuf>,
@@ -53,7 +54,12 @@ pub fn predict(args: PredictArgs) -> Result<()> {
                 .clone()
                 .or_else(|| meta_str(&loaded.meta, "text_column"))
                 .unwrap_or_else(|| "text".into());
-            let table = dataset::read_table(path, args.delimiter as u8)?;
+            let table = dataset::read_table(path, &args.csv.format()?)?;
+            warn_if_damaged(
+                &path.display().to_string(),
+                table.invalid_utf8_rows,
+                table.frame.height(),
+            );
             let texts: Vec<String> = dataset::column_strings(&table, &text_col)?
                 .into_iter()
                 .map(Option::unwrap_or_default)

@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rnnlab_text::dataset::{self, Table};
 use rnnlab_text::{PipelineStats, Preprocessor};
 
+use crate::flags::{warn_if_damaged, CsvArgs};
 use crate::PrepArgs;
 
 #[derive(Args)]
@@ -30,9 +31,8 @@ pub struct PreprocessArgs {
     /// The column that holds the text.
     #[arg(long, value_name = "C", default_value = "text")]
     text_column: String,
-    /// CSV field delimiter (one byte).
-    #[arg(long, default_value = ",", value_name = "CHAR")]
-    delimiter: char,
+    #[command(flatten)]
+    csv: CsvArgs,
     /// Output file: .csv (tokens as one space-separated string) or .parquet (a list).
     #[arg(long, value_name = "OUT.csv|OUT.parquet")]
     output: PathBuf,
@@ -69,16 +69,16 @@ pub fn run_chunked(
 
 pub fn run(args: PreprocessArgs, quiet: bool) -> Result<()> {
     let started = Instant::now();
-    if !args.delimiter.is_ascii() {
-        return Err(
-            rnnlab_text::Error::Data(format!("--delimiter {:?} must be one ASCII character", args.delimiter)).into(),
-        );
-    }
     // The rows a learning step (hashtag segmentation) learns from: the training split of a
     // data set, else every row.
     let (mut frame, texts, invalid, default_lang, fit_rows) = match (&args.input, &args.dataset) {
         (Some(path), _) => {
-            let table: Table = dataset::read_table(path, args.delimiter as u8)?;
+            let table: Table = dataset::read_table(path, &args.csv.format()?)?;
+            warn_if_damaged(
+                &path.display().to_string(),
+                table.invalid_utf8_rows,
+                table.frame.height(),
+            );
             let texts: Vec<String> = dataset::column_strings(&table, &args.text_column)?
                 .into_iter()
                 .map(Option::unwrap_or_default)

@@ -53,15 +53,50 @@ pub fn expand(args: Vec<OsString>, cli: &clap::Command) -> Result<Vec<OsString>,
             _ => rest.push(a.clone()),
         }
     }
+    if name == "experiment" && rest.iter().any(|a| a == "--resume") {
+        files.insert(0, resumed_recipe(&rest)?);
+    }
     let sub = cli.find_subcommand(&name).expect("found above");
+    // A flag on the command line replaces the file's (clap would append a list flag's values).
+    let given: Vec<&str> = rest
+        .iter()
+        .filter_map(|a| a.to_str()?.strip_prefix("--"))
+        .map(|a| a.split('=').next().unwrap_or(a))
+        .collect();
     let mut spliced = Vec::new();
     for f in &files {
-        spliced.extend(flags_of(Path::new(f), sub)?);
+        spliced.extend(flags_of(Path::new(f), sub)?.into_iter().filter(|flag| {
+            let name = flag.to_str().and_then(|f| f.strip_prefix("--")).unwrap_or_default();
+            !given.contains(&name.split('=').next().unwrap_or(name))
+        }));
     }
     let mut out = args[..=at].to_vec();
     out.extend(spliced);
     out.extend(rest);
     Ok(out)
+}
+
+/// `experiment --resume --out DIR` continues the run recorded in `DIR/recipe.toml`: its flags
+/// come first, as a `--config` file's would.
+fn resumed_recipe(rest: &[OsString]) -> Result<OsString, String> {
+    let mut out = None;
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        match a.to_str() {
+            Some("--out") => out = it.next().cloned(),
+            Some(s) if s.starts_with("--out=") => out = Some(OsString::from(&s["--out=".len()..])),
+            _ => {}
+        }
+    }
+    let dir = out.ok_or("--resume needs --out DIR, the folder of the experiment to continue")?;
+    let recipe = Path::new(&dir).join("recipe.toml");
+    if !recipe.is_file() {
+        return Err(format!(
+            "--resume: {} not found; --resume continues a folder written by `rnnlab experiment`",
+            recipe.display()
+        ));
+    }
+    Ok(recipe.into_os_string())
 }
 
 /// The flags a recipe file holds, checked against `sub`'s.
@@ -202,6 +237,10 @@ mod tests {
             t.get_one::<String>("hidden").unwrap(),
             "64",
             "the command line wins: {argv:?}"
+        );
+        assert!(
+            !argv.iter().any(|a| a == "--hidden=32"),
+            "the file's value is left out, not overridden (a list flag would append): {argv:?}"
         );
         assert_eq!(t.get_one::<String>("text_column").unwrap(), "tweet");
         assert_eq!(t.get_one::<String>("ngram_range").unwrap(), "1,2");

@@ -25,7 +25,7 @@ pub struct TrainArgs {
     #[arg(long, help_heading = "Model")]
     overwrite: bool,
     /// Seed of weights, shuffles and dropout (and of the validation split of --train files).
-    #[arg(long, default_value_t = 0, help_heading = "Model")]
+    #[arg(long, default_value_t = 0, help_heading = "Model", allow_negative_numbers = true, value_parser = crate::flags::parse_seed)]
     seed: u64,
     /// A recipe file (TOML) whose keys are this command's flags (`hidden = 128`,
     /// `text-column = "tweet"`); flags given on the command line win. A trained model

@@ -9,7 +9,7 @@ use rnnlab_rnn::TrainObserver;
 use serde_json::{json, Value};
 
 use crate::prepared::Prepared;
-use crate::train::{train_model, ModelSpec};
+use crate::train::{reload_model, train_model, ModelSpec};
 use crate::{write_json, Error};
 
 /// What to run.
@@ -25,6 +25,9 @@ pub struct Plan {
     /// The command line, for the report.
     pub command: String,
     pub device: Device,
+    /// Keep the runs an earlier experiment into `out` finished (checked by loading each and
+    /// scoring it again); train the rest.
+    pub resume: bool,
 }
 
 /// Progress hooks for the caller's display.
@@ -94,7 +97,20 @@ pub fn run(prep: &Prepared, dataset: Value, plan: &Plan, obs: &mut dyn RunObserv
             }
             obs.run_start(&kind, seed);
             let dir = model_dir(&plan.out, &kind, seed, spec.is_seeded());
-            match train_model(prep, &spec, seed, &dir, &plan.device, obs.trainer()) {
+            let kept = if plan.resume {
+                reload_model(prep, &spec, seed, &dir, &plan.device)
+            } else {
+                None
+            };
+            let result = match kept {
+                Some(t) => Ok(t),
+                None => {
+                    fresh_dir(&dir).and_then(|()| train_model(prep, &spec, seed, &dir, &plan.device, obs.trainer()))
+                }
+            };
+            // A signal during the run cut its training short: the plan is not complete.
+            interrupted |= obs.interrupted();
+            match result {
                 Ok(t) => {
                     obs.run_end(&kind, seed, Ok(&t.metrics));
                     let mut m = t.metrics;
@@ -175,6 +191,15 @@ fn compare_best(report: &Value, prep: &Prepared, details: &[RunDetail]) -> Optio
     c["b"] = json!(bow);
     c["test_rows"] = json!(prep.y[2].len());
     Some(c)
+}
+
+/// Removes what an unfinished run left in `dir`, so a new run does not mix with its files.
+fn fresh_dir(dir: &Path) -> Result<(), Error> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(dir, e)),
+    }
 }
 
 /// `models/<kind>` for baselines, `models/<kind>/seed<N>` for neural runs.

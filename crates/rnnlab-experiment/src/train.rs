@@ -419,6 +419,51 @@ pub fn train_model(
     })
 }
 
+/// A finished run of `spec` with `seed` found in `dir` (by an earlier, interrupted experiment):
+/// its `metrics.json` (written last, so a directory that has one is whole) and its model,
+/// loaded and run again on the test rows. Kept only when it is the run the plan asks for (kind,
+/// seed, labels) and its test figures come out the same as recorded; `None` means train it
+/// again.
+pub fn reload_model(prep: &Prepared, spec: &ModelSpec, seed: u64, dir: &Path, device: &Device) -> Option<Trained> {
+    let metrics: Value = rnnlab_baselines::baseline::read_json(&dir.join("metrics.json")).ok()?;
+    let interrupted = metrics["stopped"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("interrupted"));
+    if interrupted || metrics["kind"] != json!(spec.kind()) || metrics["seed"] != json!(seed) {
+        return None;
+    }
+    let (model, _) = crate::AnyModel::load(dir, device).ok()?;
+    let labels = &prep.labels;
+    if model.labels().labels != labels.labels {
+        return None;
+    }
+    let own = match spec.network_pipeline(prep) {
+        Some(pipeline) => Some(prep.reprocessed(pipeline).ok()?),
+        None => None,
+    };
+    let net_prep = own.as_ref().unwrap_or(prep);
+    let test_proba = match (&model, spec) {
+        (crate::AnyModel::Blend(m), _) => m.predict_proba_parts(&prep.docs(2), &net_prep.docs(2)).ok()?,
+        (_, ModelSpec::Rnn { .. } | ModelSpec::FastText(_)) => model.predict_proba(&net_prep.docs(2)).ok()?,
+        _ => model.predict_proba(&prep.docs(2)).ok()?,
+    };
+    let test_pred = predict_classes(&test_proba, labels.positive, model.threshold());
+    let m_te = SplitMetrics::compute(&prep.y[2], &test_pred, labels.n_classes(), labels.positive);
+    if serde_json::to_value(&m_te).ok()? != metrics["test"] {
+        return None;
+    }
+    let top_features = match &model {
+        crate::AnyModel::Baseline(b) => b.top_features(15),
+        _ => Vec::new(),
+    };
+    Some(Trained {
+        metrics,
+        test_pred,
+        test_proba,
+        top_features,
+    })
+}
+
 /// A network's `timings` (`train_s` as given, the epochs') and its `metrics.json` fields: the
 /// learning curve, chosen epoch, why it stopped early, input length and vocabulary.
 fn network_record(fit: &rnnlab_rnn::FitResult, train_s: f64) -> (Value, Value) {

@@ -161,6 +161,7 @@ fn quick_demo_with_every_model_kind() {
         reference: vec![json!({"model": "fastText (reference)", "f1": 0.7, "train_s": 1.0})],
         command: "test".into(),
         device: Device::Cpu,
+        resume: false,
     };
     let mut obs = Quiet(Silent, Vec::new());
     let report = run(
@@ -215,6 +216,7 @@ fn quick_slices_of_the_real_data_sets() {
             reference: Vec::new(),
             command: "test".into(),
             device: Device::Cpu,
+            resume: false,
         };
         let mut obs = Quiet(Silent, Vec::new());
         run(&prep, json!({"name": name}), &plan, &mut obs).unwrap();
@@ -257,6 +259,7 @@ fn a_failing_model_is_reported_and_the_others_finish() {
         reference: Vec::new(),
         command: "test".into(),
         device: Device::Cpu,
+        resume: false,
     };
     let mut obs = Quiet(Silent, Vec::new());
     let report = run(&prep, json!({"name": "demo"}), &plan, &mut obs).unwrap();
@@ -412,6 +415,7 @@ fn hashtag_segmentation_learns_from_training_rows_only() {
         splits: rows.iter().map(|r| r.2).collect(),
         invalid_utf8_rows: 0,
         files: Vec::new(),
+        warnings: Vec::new(),
     };
     let cols = Columns {
         text: "text".into(),
@@ -471,6 +475,7 @@ fn refit_reaches_every_part_and_the_report_says_so() {
         reference: Vec::new(),
         command: "test".into(),
         device: Device::Cpu,
+        resume: false,
     };
     let mut obs = Quiet(Silent, Vec::new());
     let report = run(&prep, json!({"name": "demo"}), &plan, &mut obs).unwrap();

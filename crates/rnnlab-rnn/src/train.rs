@@ -274,6 +274,10 @@ fn fit_epochs(
     let mut curve = Vec::new();
     let mut epoch_s = Vec::new();
     let mut stopped = None;
+    // Cross-entropy of a model that knows nothing is ln k; a thousand times that is not a
+    // hard batch but a run whose weights have blown up (a learning rate far too high).
+    let uninformed = (labels.n_classes().max(2) as f64).ln();
+    let diverged = 1000.0 * uninformed;
     'epochs: for epoch in 1..=fixed
         .unwrap_or(config.optimisation.epochs)
         .min(config.optimisation.epochs)
@@ -298,12 +302,14 @@ fn fit_epochs(
             let yb: Vec<usize> = chunk.iter().map(|&r| y[r]).collect();
             let wb: Vec<f32> = chunk.iter().map(|&r| weights[r]).collect();
             let lv = trainer.step(&batch, docs, &yb, &wb, lr, Some(&mut rng))?;
-            if !lv.is_finite() {
+            if !lv.is_finite() || lv > diverged {
                 stopped = Some(format!(
-                    "the training loss became {lv} at epoch {epoch}, batch {}; kept the weights of epoch {} \
-                     (try a lower --lr or --clip)",
+                    "training diverged: the loss became {lv:.4e} at epoch {epoch}, batch {} (an uninformed \
+                     model's is {uninformed:.3}); kept the weights of epoch {} (try a lower --lr than {:e} or \
+                     a --clip)",
                     step - (epoch - 1) * batches,
-                    best.1
+                    best.1,
+                    config.optimisation.lr
                 ));
                 break 'epochs;
             }

@@ -192,23 +192,28 @@ fn bidirectional_pooled_subword_and_repeatable() {
 fn a_diverging_run_stops_and_keeps_its_checkpoint() {
     let (tr, ytr) = task(200, 5);
     let (va, yva) = task(50, 6);
-    let cfg = RnnConfig {
-        optimisation: Optimisation {
-            lr: 1e38,
-            clip: 0.0,
-            epochs: 3,
-            ..small(CellKind::Rnn).optimisation
-        },
-        ..small(CellKind::Rnn)
-    };
-    let r = fit_cpu("rnn", &cfg, (&tr, &ytr), (&va, &yva));
-    let why = r.stopped.expect("training must stop");
-    assert!(why.contains("loss became"), "{why}");
-    let p = r.model.predict_proba(&va).unwrap();
-    assert!(
-        p.iter().flatten().all(|x| x.is_finite()),
-        "the kept weights must still predict"
-    );
+    // A loss that overflows (no clipping), and one that stays finite but absurd (the issue's
+    // `--lr 1e30` trained on to a loss of 1e31 without a word).
+    for (lr, clip) in [(1e38, 0.0), (1e30, small(CellKind::Rnn).optimisation.clip)] {
+        let cfg = RnnConfig {
+            optimisation: Optimisation {
+                lr,
+                clip,
+                epochs: 3,
+                ..small(CellKind::Rnn).optimisation
+            },
+            ..small(CellKind::Rnn)
+        };
+        let r = fit_cpu("rnn", &cfg, (&tr, &ytr), (&va, &yva));
+        let why = r.stopped.expect("training must stop");
+        assert!(why.contains("diverged") && why.contains("lower --lr"), "lr {lr}: {why}");
+        assert!(r.curve.len() < 3, "lr {lr}: stopped early, not after every epoch");
+        let p = r.model.predict_proba(&va).unwrap();
+        assert!(
+            p.iter().flatten().all(|x| x.is_finite()),
+            "the kept weights must still predict"
+        );
+    }
 }
 
 #[test]

@@ -120,11 +120,64 @@ impl Split {
     }
 }
 
+/// How a CSV file is written: its field delimiter and its character encoding.
+#[derive(Debug, Clone, Copy)]
+pub struct CsvFormat {
+    pub delimiter: u8,
+    pub encoding: &'static encoding_rs::Encoding,
+}
+
+impl Default for CsvFormat {
+    fn default() -> Self {
+        CsvFormat {
+            delimiter: b',',
+            encoding: encoding_rs::UTF_8,
+        }
+    }
+}
+
+impl CsvFormat {
+    /// `delimiter` (one ASCII character) and an encoding named as the WHATWG Encoding Standard
+    /// names it (`utf-8`, `cp1251` = `windows-1251`, `koi8-r`, `utf-16le`, `latin1`, ...).
+    pub fn new(delimiter: char, encoding: &str) -> Result<Self, Error> {
+        if !delimiter.is_ascii() {
+            return Err(Error::Data(format!(
+                "--delimiter {delimiter:?} must be one ASCII character"
+            )));
+        }
+        let encoding = encoding_rs::Encoding::for_label(encoding.trim().as_bytes()).ok_or_else(|| {
+            Error::Data(format!(
+                "--encoding {encoding:?}: not an encoding name (utf-8, cp1251, koi8-r, utf-16le, latin1, ...)"
+            ))
+        })?;
+        Ok(CsvFormat {
+            delimiter: delimiter as u8,
+            encoding,
+        })
+    }
+}
+
+/// Above this share of rows with replacement characters a file is refused: it is in another
+/// encoding, and training on the damage would be silent garbage.
+const MOSTLY_UNDECODABLE: f64 = 0.5;
+
+/// A warning when more than 1 % of `rows` (but not most) needed replacement characters: some
+/// damage is normal in scraped tweets, much of it means a wrong `--encoding`.
+pub fn encoding_warning(source: &str, invalid_rows: usize, rows: usize) -> Option<String> {
+    (invalid_rows * 100 > rows).then(|| {
+        format!(
+            "warning: {source}: {invalid_rows} of {rows} rows are not valid text in the expected encoding \
+             (bytes replaced by U+FFFD); if the file is in another encoding, give it with --encoding \
+             (cp1251, koi8-r, ...)"
+        )
+    })
+}
+
 /// A table read from CSV or Parquet, every column as text, and what reading it found.
 pub struct Table {
     pub path: PathBuf,
     pub frame: DataFrame,
-    /// Rows where invalid UTF-8 was replaced by U+FFFD.
+    /// Rows where bytes that are not text in the file's encoding were replaced by U+FFFD.
     pub invalid_utf8_rows: usize,
 }
 
@@ -259,12 +312,25 @@ pub fn find_csv_problem(bytes: &[u8], delimiter: u8) -> Option<CsvProblem> {
     None
 }
 
-/// Reads a CSV (`delimiter`, header row, quoted multi-line fields, invalid UTF-8 replaced)
-/// or Parquet file (by extension). CSV columns are all read as text, so 18-digit ids and
-/// labels keep their exact spelling.
-pub fn read_table(path: &Path, delimiter: u8) -> Result<Table, Error> {
-    if !path.is_file() {
-        return Err(Error::Data(format!("{}: no such file", path.display())));
+/// Reads a CSV (`format`'s delimiter and encoding, header row, quoted multi-line fields,
+/// undecodable bytes replaced) or Parquet file (by extension). CSV columns are all read as
+/// text, so 18-digit ids and labels keep their exact spelling. A file whose rows are mostly
+/// undecodable, or whose header names a column twice, is an error.
+pub fn read_table(path: &Path, format: &CsvFormat) -> Result<Table, Error> {
+    let delimiter = format.delimiter;
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => return Err(Error::Data(format!("{}: a directory, not a data file", path.display()))),
+        Ok(m) if m.is_file() => {}
+        Ok(_) => return Err(Error::Data(format!("{}: not a regular file", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::Data(format!("{}: no such file", path.display())))
+        }
+        Err(e) => {
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })
+        }
     }
     let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
     let frame = if is_parquet {
@@ -274,26 +340,80 @@ pub fn read_table(path: &Path, delimiter: u8) -> Result<Table, Error> {
         })?;
         ParquetReader::new(file).finish().map_err(|e| polars_err(path, e))?
     } else {
-        CsvReadOptions::default()
+        check_header(path, delimiter, format.encoding)?;
+        let options = CsvReadOptions::default()
             .with_has_header(true)
             .with_infer_schema_length(Some(0))
-            .map_parse_options(|o| o.with_separator(delimiter).with_encoding(CsvEncoding::LossyUtf8))
-            .try_into_reader_with_file_path(Some(path.to_path_buf()))
-            .map_err(|e| csv_err(path, delimiter, e))?
-            .finish()
-            .map_err(|e| csv_err(path, delimiter, e))?
+            .map_parse_options(|o| o.with_separator(delimiter).with_encoding(CsvEncoding::LossyUtf8));
+        if format.encoding == encoding_rs::UTF_8 {
+            options
+                .try_into_reader_with_file_path(Some(path.to_path_buf()))
+                .map_err(|e| csv_err(path, delimiter, e))?
+                .finish()
+                .map_err(|e| csv_err(path, delimiter, e))?
+        } else {
+            let bytes = std::fs::read(path).map_err(|e| Error::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })?;
+            let (text, _, _) = format.encoding.decode(&bytes);
+            let utf8 = std::io::Cursor::new(text.into_owned().into_bytes());
+            options
+                .into_reader_with_file_handle(utf8)
+                .finish()
+                .map_err(|e| csv_err(path, delimiter, e))?
+        }
     };
-    let mut invalid = 0;
+    let mut damaged = vec![false; frame.height()];
     for col in frame.columns() {
         if let Ok(s) = col.str() {
-            invalid += s.iter().flatten().filter(|v| v.contains('\u{FFFD}')).count();
+            for (row, v) in s.iter().enumerate() {
+                if v.is_some_and(|v| v.contains('\u{FFFD}')) {
+                    damaged[row] = true;
+                }
+            }
         }
+    }
+    let invalid = damaged.iter().filter(|&&d| d).count();
+    if invalid > 0 && invalid as f64 > MOSTLY_UNDECODABLE * frame.height() as f64 {
+        return Err(Error::Data(format!(
+            "{}: {invalid} of {} rows are not valid {} text: the file is in another encoding; give it \
+             with --encoding (cp1251, koi8-r, utf-16le, ...)",
+            path.display(),
+            frame.height(),
+            format.encoding.name()
+        )));
     }
     Ok(Table {
         path: path.to_path_buf(),
         frame,
         invalid_utf8_rows: invalid,
     })
+}
+
+/// Refuses a header that names a column twice: which of the two a reader takes is arbitrary.
+fn check_header(path: &Path, delimiter: u8, encoding: &'static encoding_rs::Encoding) -> Result<(), Error> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(1 << 20).read_to_end(&mut head))
+        .map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+    let (text, _, _) = encoding.decode(&head);
+    let line = text.lines().next().unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
+    for name in line.split(delimiter as char) {
+        let name = name.trim().trim_matches('"');
+        if !name.is_empty() && !seen.insert(name) {
+            return Err(Error::Data(format!(
+                "{}: line 1: the header names column {name:?} twice",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The values of column `name` as strings (numbers are printed; nulls become `None`).
@@ -326,6 +446,8 @@ pub struct Dataset {
     pub splits: Vec<Split>,
     pub invalid_utf8_rows: usize,
     pub files: Vec<PathBuf>,
+    /// What reading found that a user should hear (a file with many damaged rows).
+    pub warnings: Vec<String>,
 }
 
 impl Dataset {
@@ -361,7 +483,7 @@ pub fn load_named(spec: &DatasetSpec, data_dir: &Path) -> Result<Dataset, Error>
                 data_dir.display()
             )));
         }
-        let table = read_table(&path, b',')?;
+        let table = read_table(&path, &CsvFormat::default())?;
         let ids = column_strings(&table, &spec.id_column)?;
         let texts = column_strings(&table, &spec.text_column)?;
         let labels = column_strings(&table, &spec.label_column)?;
@@ -391,7 +513,7 @@ pub fn load_named(spec: &DatasetSpec, data_dir: &Path) -> Result<Dataset, Error>
             data_dir.display()
         )));
     }
-    let split_table = read_table(&split_path, b',')?;
+    let split_table = read_table(&split_path, &CsvFormat::default())?;
     let split_ids = column_strings(&split_table, "id")?;
     let split_names = column_strings(&split_table, "split")?;
     let mut by_id = std::collections::HashMap::with_capacity(split_ids.len());
@@ -447,8 +569,8 @@ fn is_missing(label: &str) -> bool {
             .any(|m| l.eq_ignore_ascii_case(m))
 }
 
-fn read_labelled(path: &Path, cols: &Columns, delimiter: u8) -> Result<LabelledRows, Error> {
-    let table = read_table(path, delimiter)?;
+fn read_labelled(path: &Path, cols: &Columns, format: &CsvFormat) -> Result<LabelledRows, Error> {
+    let table = read_table(path, format)?;
     let texts = column_strings(&table, &cols.text)?;
     let labels = column_strings(&table, &cols.label)?;
     let ids = match &cols.id {
@@ -528,7 +650,7 @@ pub fn load_files(
     val: Option<&Path>,
     test: &Path,
     cols: &Columns,
-    delimiter: u8,
+    format: &CsvFormat,
     seed: u64,
 ) -> Result<Dataset, Error> {
     let mut ds = Dataset {
@@ -540,7 +662,7 @@ pub fn load_files(
         texts,
         labels,
         invalid_utf8_rows: invalid,
-    } = read_labelled(train, cols, delimiter)?;
+    } = read_labelled(train, cols, format)?;
     if texts.is_empty() {
         return Err(Error::Data(format!("{}: no rows", train.display())));
     }
@@ -555,6 +677,8 @@ pub fn load_files(
     ds.labels.extend(labels);
     ds.splits.extend(splits);
     ds.invalid_utf8_rows += invalid;
+    ds.warnings
+        .extend(encoding_warning(&train.display().to_string(), invalid, ds.texts.len()));
     ds.files.push(train.to_path_buf());
     for (path, split) in [(val, Split::Val), (Some(test), Split::Test)] {
         let Some(path) = path else { continue };
@@ -563,8 +687,10 @@ pub fn load_files(
             texts,
             labels,
             invalid_utf8_rows: invalid,
-        } = read_labelled(path, cols, delimiter)?;
+        } = read_labelled(path, cols, format)?;
         ds.splits.extend(std::iter::repeat_n(split, texts.len()));
+        ds.warnings
+            .extend(encoding_warning(&path.display().to_string(), invalid, texts.len()));
         ds.ids.extend(ids);
         ds.texts.extend(texts);
         ds.labels.extend(labels);
@@ -670,7 +796,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("broken.csv");
         std::fs::write(&path, "id,text,label\n1,fine,0\n2,\"unclosed,1\n3,ok,0\n").unwrap();
-        let Err(err) = read_table(&path, b',') else {
+        let Err(err) = read_table(&path, &CsvFormat::default()) else {
             panic!("a broken CSV was read")
         };
         let err = err.to_string();
@@ -701,7 +827,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("t.csv");
         std::fs::write(&path, b"id,text,label\r\n1,\"two\nlines\",a\r\n2,bad \xff byte,b\r\n").unwrap();
-        let table = read_table(&path, b',').unwrap();
+        let table = read_table(&path, &CsvFormat::default()).unwrap();
         assert_eq!(table.frame.height(), 2);
         assert_eq!(table.invalid_utf8_rows, 1);
         let texts = column_strings(&table, "text").unwrap();
@@ -713,7 +839,7 @@ mod tests {
         add_tokens_column(&mut frame, &[vec!["a".into(), "b".into()], vec![]], true).unwrap();
         let out = dir.join("t.parquet");
         write_table(&mut frame, &out).unwrap();
-        let back = read_table(&out, b',').unwrap();
+        let back = read_table(&out, &CsvFormat::default()).unwrap();
         assert_eq!(back.frame.height(), 2);
         assert!(back.frame.column("tokens").unwrap().list().is_ok());
         std::fs::remove_dir_all(&dir).ok();
@@ -746,23 +872,72 @@ mod tests {
             label: "label".into(),
             id: None,
         };
-        let err = load_files(&train, None, &test, &cols, b',', 0).unwrap_err().to_string();
+        let err = load_files(&train, None, &test, &cols, &CsvFormat::default(), 0)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("row 2") && err.contains("label"), "{err}");
         std::fs::write(&test, "text,label\nx,pos\ny,neg\n").unwrap();
-        let ds = load_files(&train, None, &test, &cols, b',', 0).unwrap();
+        let ds = load_files(&train, None, &test, &cols, &CsvFormat::default(), 0).unwrap();
         assert_eq!(ds.split_sizes(), (36, 4, 2));
-        let ds = load_files(&train, Some(&test), &test, &cols, b',', 0).unwrap();
+        let ds = load_files(&train, Some(&test), &test, &cols, &CsvFormat::default(), 0).unwrap();
         assert_eq!(ds.split_sizes(), (40, 2, 2));
         std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
     fn missing_file_is_named() {
-        let err = read_table(Path::new("/nonexistent/x.csv"), b',')
+        let err = read_table(Path::new("/nonexistent/x.csv"), &CsvFormat::default())
             .err()
             .unwrap()
             .to_string();
         assert!(err.contains("/nonexistent/x.csv"));
+    }
+
+    #[test]
+    fn a_file_in_another_encoding_is_refused_then_read_with_encoding() {
+        let dir = std::env::temp_dir().join(format!("rnnlab-encoding-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = "text,label\nОтличный банк,1\nУжасный сервис,0\nНормально,1\n";
+        let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(text);
+        let path = dir.join("cp1251.csv");
+        std::fs::write(&path, &bytes).unwrap();
+        let err = read_table(&path, &CsvFormat::default()).err().unwrap().to_string();
+        assert!(
+            err.contains("cp1251.csv") && err.contains("3 of 3 rows") && err.contains("--encoding"),
+            "{err}"
+        );
+        let table = read_table(&path, &CsvFormat::new(',', "cp1251").unwrap()).unwrap();
+        let texts = column_strings(&table, "text").unwrap();
+        assert_eq!(texts[0].as_deref(), Some("Отличный банк"));
+        assert_eq!(table.invalid_utf8_rows, 0);
+        let koi = CsvFormat::new(',', "KOI8-R").unwrap();
+        assert_eq!(koi.encoding, encoding_rs::KOI8_R);
+        assert!(CsvFormat::new(',', "klingon").is_err());
+        assert!(CsvFormat::new('§', "utf-8").is_err());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn some_damage_warns_and_more_than_one_percent_only() {
+        assert!(encoding_warning("f.csv", 1, 100).is_none());
+        let w = encoding_warning("f.csv", 2, 100).unwrap();
+        assert!(
+            w.contains("f.csv") && w.contains("2 of 100") && w.contains("--encoding"),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn a_repeated_column_name_or_a_directory_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("rnnlab-header-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("dup.csv");
+        std::fs::write(&path, "text,label,text\na,1,b\n").unwrap();
+        let err = read_table(&path, &CsvFormat::default()).err().unwrap().to_string();
+        assert!(err.contains("dup.csv") && err.contains("\"text\" twice"), "{err}");
+        let err = read_table(&dir, &CsvFormat::default()).err().unwrap().to_string();
+        assert!(err.contains("a directory"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

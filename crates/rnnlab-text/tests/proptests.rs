@@ -141,7 +141,7 @@ proptest! {
             label: "label".into(),
             id: Some("id".into()),
         };
-        match rnnlab_text::dataset::load_files(&path, None, &path, &cols, b',', 0) {
+        match rnnlab_text::dataset::load_files(&path, None, &path, &cols, &rnnlab_text::dataset::CsvFormat::default(), 0) {
             Ok(ds) => {
                 prop_assert_eq!(ds.texts.len(), ds.labels.len());
                 prop_assert_eq!(ds.texts.len(), ds.ids.len());
@@ -179,7 +179,7 @@ proptest! {
         }
         std::fs::write(&path, &csv).unwrap();
         let cols = rnnlab_text::dataset::Columns { text: "text".into(), label: "label".into(), id: Some("id".into()) };
-        let ds = match rnnlab_text::dataset::load_files(&path, Some(&path), &path, &cols, b',', 0) {
+        let ds = match rnnlab_text::dataset::load_files(&path, Some(&path), &path, &cols, &rnnlab_text::dataset::CsvFormat::default(), 0) {
             Ok(ds) => ds,
             Err(e) => return Err(TestCaseError::fail(format!("{e}\n{csv}"))),
         };

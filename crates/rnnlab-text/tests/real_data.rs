@@ -42,7 +42,11 @@ fn hate_speech_mojibake_and_entities_are_repaired() {
 #[test]
 fn sentirueval_multiline_rows_and_splits() {
     let Some(dir) = common::data_dir() else { return };
-    let table = dataset::read_table(&dir.join("sentirueval2015/banks_test.csv"), b',').unwrap();
+    let table = dataset::read_table(
+        &dir.join("sentirueval2015/banks_test.csv"),
+        &dataset::CsvFormat::default(),
+    )
+    .unwrap();
     assert_eq!(table.frame.height(), 4_534);
     let texts = dataset::column_strings(&table, "text").unwrap();
     assert!(

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use rnnlab_experiment::Prepared;
-use rnnlab_text::dataset::{self, Columns, Dataset};
+use rnnlab_text::dataset::{self, Columns, CsvFormat, Dataset};
 
 use crate::PrepArgs;
 
@@ -37,12 +37,36 @@ pub struct DataArgs {
     /// Id column of the files, carried to predictions.
     #[arg(help_heading = "Advanced: data", long, value_name = "C")]
     pub id_column: Option<String>,
-    /// CSV field delimiter.
-    #[arg(help_heading = "Advanced: data", long, default_value = ",", value_name = "CHAR")]
-    pub delimiter: char,
+    #[command(flatten)]
+    pub csv: CsvArgs,
     /// Positive label of a binary task (default: the last in sorted order).
     #[arg(help_heading = "Advanced: data", long, value_name = "L")]
     pub positive_label: Option<String>,
+}
+
+/// How CSV files are written; shared by every command that reads them.
+#[derive(Args, Clone, Debug)]
+pub struct CsvArgs {
+    /// CSV field delimiter.
+    #[arg(help_heading = "Advanced: data", long, default_value = ",", value_name = "CHAR")]
+    pub delimiter: char,
+    /// Character encoding of CSV files: utf-8, cp1251, koi8-r, utf-16le, latin1, ... A file
+    /// that is mostly not valid text in it is refused; more than 1 % damaged rows, a warning.
+    #[arg(help_heading = "Advanced: data", long, default_value = "utf-8", value_name = "NAME")]
+    pub encoding: String,
+}
+
+impl CsvArgs {
+    pub fn format(&self) -> Result<CsvFormat> {
+        Ok(CsvFormat::new(self.delimiter, &self.encoding)?)
+    }
+}
+
+/// Prints [`dataset::encoding_warning`] for `source`, if any.
+pub fn warn_if_damaged(source: &str, invalid_rows: usize, rows: usize) {
+    if let Some(w) = dataset::encoding_warning(source, invalid_rows, rows) {
+        eprintln!("{w}");
+    }
 }
 
 /// A task ready to preprocess: the rows, the split, and what describes it.
@@ -56,13 +80,7 @@ pub struct Task {
 
 impl DataArgs {
     pub fn load(&self, seed: u64) -> Result<Task> {
-        if !self.delimiter.is_ascii() {
-            return Err(rnnlab_text::Error::Data(format!(
-                "--delimiter {:?} must be one ASCII character",
-                self.delimiter
-            ))
-            .into());
-        }
+        let format = self.csv.format()?;
         if let Some(name) = &self.dataset {
             let spec = dataset::find_dataset(name)?;
             let dir = dataset::resolve_data_dir(self.data_dir.as_deref())?;
@@ -87,7 +105,10 @@ impl DataArgs {
             label: self.label_column.clone(),
             id: self.id_column.clone(),
         };
-        let data = dataset::load_files(train, self.val.as_deref(), test, &columns, self.delimiter as u8, seed)?;
+        let data = dataset::load_files(train, self.val.as_deref(), test, &columns, &format, seed)?;
+        for w in &data.warnings {
+            eprintln!("{w}");
+        }
         Ok(Task {
             name: train.display().to_string(),
             data,

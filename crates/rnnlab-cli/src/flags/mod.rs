@@ -22,9 +22,17 @@ mod neural;
 mod preprocessing;
 
 pub use baseline::BaselineArgs;
-pub use data::{prepare, DataArgs};
+pub use data::{prepare, warn_if_damaged, CsvArgs, DataArgs};
 pub use neural::NeuralArgs;
 pub use preprocessing::{load_lemmatizer, PrepArgs};
+
+/// A seed: a whole number from 0 to 2^64 - 1 (a negative one, as NumPy refuses too, is an
+/// error saying so rather than clap's "unexpected argument").
+pub fn parse_seed(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: a seed is a whole number from 0 to 18446744073709551615"))
+}
 
 /// The model a command trains: its kind and every model flag (`train`, `cv`).
 #[derive(Args)]
