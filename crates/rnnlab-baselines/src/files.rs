@@ -27,6 +27,53 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     written
 }
 
+/// A file written a piece at a time under its temporary name and renamed over its target by
+/// [`PartialFile::commit`]; dropped uncommitted (an error, a panic), the temporary file is
+/// removed and the target untouched.
+pub struct PartialFile {
+    target: PathBuf,
+    tmp: PathBuf,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl PartialFile {
+    pub fn create(target: &Path) -> std::io::Result<Self> {
+        let tmp = temporary(target);
+        let file = std::fs::File::create(&tmp)?;
+        Ok(PartialFile {
+            target: target.to_path_buf(),
+            tmp,
+            file: Some(std::io::BufWriter::new(file)),
+        })
+    }
+
+    /// Flushes to disk and renames into place.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        let file = self.file.take().expect("present until commit");
+        let file = file.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&self.tmp, &self.target)
+    }
+}
+
+impl Write for PartialFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.as_mut().expect("present until commit").write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.as_mut().expect("present until commit").flush()
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 /// The largest weights file a loader reads (64 GiB).
 pub const MAX_WEIGHTS_BYTES: u64 = 64 << 30;
 /// The largest JSON file of a model directory a loader reads (4 GiB).
@@ -52,6 +99,30 @@ pub fn check_regular(path: &Path, max: u64) -> Result<(), crate::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_partial_file_appears_only_when_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.csv");
+        std::fs::write(&target, "old").unwrap();
+        {
+            let mut f = PartialFile::create(&target).unwrap();
+            f.write_all(b"half").unwrap();
+            // dropped: an error part way
+        }
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+        let mut f = PartialFile::create(&target).unwrap();
+        f.write_all(b"new, ").unwrap();
+        f.write_all(b"whole").unwrap();
+        f.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new, whole");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 
     #[test]
     fn replaces_whole_and_leaves_nothing_behind() {

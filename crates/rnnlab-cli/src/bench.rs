@@ -62,6 +62,11 @@ pub enum BenchCommand {
         /// Timed repetitions; the median is reported.
         #[arg(long, default_value_t = 20)]
         repeat: usize,
+        /// Instead: `rnnlab predict --input` over a CSV of N rows (the test texts over and
+        /// over), run as a child process, reading, preprocessing and writing included; reports
+        /// its docs/s and peak resident memory, which streaming keeps level as N grows.
+        #[arg(long, value_name = "N")]
+        rows: Option<usize>,
     },
     /// One training step of a recurrent classifier (embedding → recurrent layers → last hidden
     /// state → linear → BCE with logits → AdamW) on a fixed random batch: the mirror of
@@ -244,6 +249,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             dataset: name,
             data_dir,
             repeat,
+            rows,
         } => {
             let spec = dataset::find_dataset(&name)?;
             let dir = dataset::resolve_data_dir(data_dir.as_deref())?;
@@ -252,6 +258,9 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
                 .filter(|&i| ds.splits[i] == dataset::Split::Test)
                 .map(|i| ds.texts[i].clone())
                 .collect();
+            if let Some(rows) = rows {
+                return predict_file(&model, &name, &texts, rows);
+            }
             let loaded = crate::model_dir::load_model(&model, None)?;
             let (tokens, _) = loaded.pre.process_all(&texts);
             let mut times = Vec::new();
@@ -390,4 +399,62 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `rnnlab predict MODEL --input F --output G` on `rows` rows cycled from `texts`, as a child
+/// process: wall time and the child's peak resident memory (getrusage of waited children).
+fn predict_file(model: &std::path::Path, dataset: &str, texts: &[String], rows: usize) -> Result<()> {
+    use std::io::Write;
+    if texts.is_empty() || rows == 0 {
+        return Err(rnnlab_text::Error::Data("--rows needs at least one row and test texts".into()).into());
+    }
+    let dir = std::env::temp_dir().join(format!("rnnlab-bench-predict-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let input = dir.join("input.csv");
+    let output = dir.join("output.csv");
+    let result = (|| -> Result<serde_json::Value> {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&input)?);
+        writeln!(w, "id,text")?;
+        for i in 0..rows {
+            let t = &texts[i % texts.len()];
+            writeln!(w, "{i},\"{}\"", t.replace('"', "\"\""))?;
+        }
+        w.flush()?;
+        drop(w);
+        let t = Instant::now();
+        let status = std::process::Command::new(std::env::current_exe()?)
+            .arg("predict")
+            .arg(model)
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(&output)
+            .args(["--text-column", "text", "--id-column", "id"])
+            .status()?;
+        let seconds = t.elapsed().as_secs_f64();
+        if !status.success() {
+            anyhow::bail!("rnnlab predict failed ({status})");
+        }
+        Ok(json!({
+            "bench": "predict-file",
+            "model": model.display().to_string(),
+            "dataset": dataset,
+            "rows": rows,
+            "seconds": (seconds * 1e3).round() / 1e3,
+            "docs_per_s": (rows as f64 / seconds.max(1e-9)).round(),
+            "peak_rss_mb": children_peak_rss_mb(),
+            "threads": rayon::current_num_threads(),
+        }))
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("{}", result?);
+    Ok(())
+}
+
+/// The largest peak resident memory of the child processes waited for, in MB.
+fn children_peak_rss_mb() -> Option<f64> {
+    // SAFETY: getrusage fills the zeroed `rusage` it is given and reads nothing else.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } == 0;
+    ok.then(|| (usage.ru_maxrss as f64 / 1024.0 * 10.0).round() / 10.0)
 }

@@ -6,6 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use rnnlab_text::batches::{read_batches, TableWriter};
 use rnnlab_text::dataset::{self, Table};
 use rnnlab_text::{PipelineStats, Preprocessor};
 
@@ -54,12 +55,7 @@ pub fn run_chunked(
     for chunk in texts.chunks(8192) {
         let (tokens, s) = pre.process_all(chunk);
         out.extend(tokens);
-        stats.docs += s.docs;
-        stats.repaired += s.repaired;
-        stats.mojibake += s.mojibake;
-        stats.html_entities += s.html_entities;
-        stats.empty += s.empty;
-        stats.tokens += s.tokens;
+        add_stats(&mut stats, &s);
         if let Some(b) = bar {
             b.inc(chunk.len() as u64);
         }
@@ -67,29 +63,89 @@ pub fn run_chunked(
     (out, stats)
 }
 
+/// Rows of `--input` read, preprocessed and written at a time.
+const BATCH_ROWS: usize = 50_000;
+
+fn add_stats(total: &mut PipelineStats, s: &PipelineStats) {
+    total.docs += s.docs;
+    total.repaired += s.repaired;
+    total.mojibake += s.mojibake;
+    total.html_entities += s.html_entities;
+    total.empty += s.empty;
+    total.tokens += s.tokens;
+}
+
+fn texts_of(table: &Table, column: &str) -> Result<Vec<String>> {
+    Ok(dataset::column_strings(table, column)?
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect())
+}
+
 pub fn run(args: PreprocessArgs, quiet: bool) -> Result<()> {
     let started = Instant::now();
-    // The rows a learning step (hashtag segmentation) learns from: the training split of a
-    // data set, else every row.
-    let (mut frame, texts, invalid, default_lang, fit_rows) = match (&args.input, &args.dataset) {
-        (Some(path), _) => {
-            let table: Table = dataset::read_table(path, &args.csv.format()?)?;
-            warn_if_damaged(
-                &path.display().to_string(),
-                table.invalid_utf8_rows,
-                table.frame.height(),
-            );
-            let texts: Vec<String> = dataset::column_strings(&table, &args.text_column)?
-                .into_iter()
-                .map(Option::unwrap_or_default)
-                .collect();
-            let all: Vec<usize> = (0..texts.len()).collect();
-            (table.frame, texts, table.invalid_utf8_rows, None, all)
-        }
-        (None, Some(name)) => {
+    let as_list = args
+        .output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let (default_lang, dataset) = match &args.dataset {
+        Some(name) => {
             let spec = dataset::find_dataset(name)?;
             let dir = dataset::resolve_data_dir(args.data_dir.as_deref())?;
-            let ds = dataset::load_named(&spec, &dir)?;
+            (Some(spec.lang), Some(dataset::load_named(&spec, &dir)?))
+        }
+        None => (None, None),
+    };
+    let pipeline = args.prep.pipeline(default_lang)?;
+    let lemmatizer = args.prep.lemmatizer(&pipeline)?;
+    let mut pre = Preprocessor::new(pipeline, lemmatizer)?;
+    let format = args.csv.format()?;
+    let input = args.input.as_ref();
+    // A learning step (hashtag segmentation) learns from the training split of a data set,
+    // else from every row of --input: a first pass that holds the texts (only then does memory
+    // grow with the input).
+    if pre.needs_fit() {
+        let texts: Vec<String> = match (&dataset, input) {
+            (Some(ds), _) => (0..ds.len())
+                .filter(|&i| ds.splits[i] == dataset::Split::Train)
+                .map(|i| ds.texts[i].clone())
+                .collect(),
+            (None, Some(path)) => {
+                let mut all = Vec::new();
+                for table in read_batches(path, &format, BATCH_ROWS)? {
+                    all.extend(texts_of(&table?, &args.text_column)?);
+                }
+                all
+            }
+            (None, None) => unreachable!("clap requires --input or --dataset"),
+        };
+        let rows: Vec<&str> = texts.iter().map(String::as_str).collect();
+        pre = pre.fit(&rows)?;
+    }
+    if let Some(p) = &args.save_pipeline {
+        pre.pipeline().save(p)?;
+    }
+
+    let bar = crate::show_progress(quiet).then(|| {
+        let b = ProgressBar::new_spinner();
+        b.set_style(ProgressStyle::with_template("{pos} docs {per_sec} [{elapsed}]").expect("valid template"));
+        b
+    });
+    crate::interrupt::install();
+    let mut writer = TableWriter::create(&args.output)?;
+    let (mut stats, mut invalid, mut rows) = (PipelineStats::default(), 0usize, 0usize);
+    let mut process_s = 0.0;
+    let mut run_batch = |mut frame: polars::prelude::DataFrame, texts: &[String]| -> Result<()> {
+        let t0 = Instant::now();
+        let (tokens, s) = run_chunked(&pre, texts, bar.as_ref());
+        process_s += t0.elapsed().as_secs_f64();
+        add_stats(&mut stats, &s);
+        dataset::add_tokens_column(&mut frame, &tokens, as_list)?;
+        writer.write(&mut frame)?;
+        Ok(())
+    };
+    match (&dataset, input) {
+        (Some(ds), _) => {
             let splits: Vec<&str> = ds
                 .splits
                 .iter()
@@ -105,46 +161,30 @@ pub fn run(args: PreprocessArgs, quiet: bool) -> Result<()> {
                 polars::prelude::Column::new("label".into(), &ds.labels),
                 polars::prelude::Column::new("split".into(), splits),
             ])?;
-            let train: Vec<usize> = (0..ds.len())
-                .filter(|&i| ds.splits[i] == dataset::Split::Train)
-                .collect();
-            (frame, ds.texts, ds.invalid_utf8_rows, Some(spec.lang), train)
+            invalid = ds.invalid_utf8_rows;
+            run_batch(frame, &ds.texts)?;
+        }
+        (None, Some(path)) => {
+            for table in read_batches(path, &format, BATCH_ROWS)? {
+                let table = table?;
+                let texts = texts_of(&table, &args.text_column)?;
+                invalid += table.invalid_utf8_rows;
+                rows += texts.len();
+                run_batch(table.frame, &texts)?;
+                if crate::interrupt::requested() {
+                    // No output file: it would be missing rows (the exit code says so too).
+                    eprintln!("interrupted after {rows} rows; nothing written");
+                    return Ok(());
+                }
+            }
+            warn_if_damaged(&path.display().to_string(), invalid, rows);
         }
         (None, None) => unreachable!("clap requires --input or --dataset"),
-    };
-    let read_s = started.elapsed().as_secs_f64();
-
-    let pipeline = args.prep.pipeline(default_lang)?;
-    let lemmatizer = args.prep.lemmatizer(&pipeline)?;
-    let mut pre = Preprocessor::new(pipeline, lemmatizer)?;
-    if pre.needs_fit() {
-        let rows: Vec<&str> = fit_rows.iter().map(|&i| texts[i].as_str()).collect();
-        pre = pre.fit(&rows)?;
     }
-    if let Some(p) = &args.save_pipeline {
-        pre.pipeline().save(p)?;
-    }
-
-    let t0 = Instant::now();
-    let bar = (crate::show_progress(quiet) && texts.len() > 20_000).then(|| {
-        let b = ProgressBar::new(texts.len() as u64);
-        b.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} docs {per_sec} eta {eta}").expect("valid template"),
-        );
-        b
-    });
-    let (tokens, stats) = run_chunked(&pre, &texts, bar.as_ref());
+    writer.finish()?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let process_s = t0.elapsed().as_secs_f64();
-
-    let as_list = args
-        .output
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    dataset::add_tokens_column(&mut frame, &tokens, as_list)?;
-    dataset::write_table(&mut frame, &args.output)?;
 
     if !quiet {
         eprintln!(
@@ -152,8 +192,7 @@ pub fn run(args: PreprocessArgs, quiet: bool) -> Result<()> {
             stats.docs, invalid, stats.repaired, stats.mojibake, stats.html_entities, stats.empty, stats.tokens
         );
         eprintln!(
-            "read {:.2}s, preprocess {:.2}s ({:.0} docs/s), total {:.2}s -> {}",
-            read_s,
+            "preprocess {:.2}s ({:.0} docs/s), total {:.2}s -> {}",
             process_s,
             stats.docs as f64 / process_s.max(1e-9),
             started.elapsed().as_secs_f64(),

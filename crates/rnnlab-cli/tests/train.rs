@@ -138,6 +138,53 @@ fn train_eval_predict_with_string_labels() {
     assert!(o.status.success(), "{}", stderr(&o));
     let p = std::fs::read_to_string(&pred).unwrap();
     assert!(p.starts_with("id,label,p_negative,p_positive\n100,positive,"), "{p}");
+
+    // A file longer than one batch (50,000 rows), with quoted line breaks: every row once, in
+    // order, each predicted as it is alone; the output appears whole or not at all.
+    let rows = 120_003;
+    let long = dir.path().join("long.csv");
+    let mut csv = String::from("id,review\n");
+    let kinds = ["\"a great\nfilm\"", "awful boring", "\"great, \"\"fun\"\"\""];
+    for i in 0..rows {
+        csv.push_str(&format!("{i},{}\n", kinds[i % 3]));
+    }
+    std::fs::write(&long, csv).unwrap();
+    let pred = dir.path().join("long-pred.csv");
+    let o = rnnlab(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--input",
+        long.to_str().unwrap(),
+        "--output",
+        pred.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p = std::fs::read_to_string(&pred).unwrap();
+    let lines: Vec<&str> = p.lines().collect();
+    assert_eq!(lines.len(), rows + 1);
+    let short = dir.path().join("short.csv");
+    std::fs::write(
+        &short,
+        format!("id,review\n0,{}\n1,{}\n2,{}\n", kinds[0], kinds[1], kinds[2]),
+    )
+    .unwrap();
+    let alone = rnnlab(&["predict", out.to_str().unwrap(), "--input", short.to_str().unwrap()]);
+    let alone = String::from_utf8(alone.stdout).unwrap();
+    let want: Vec<&str> = alone.lines().skip(1).map(|l| l.split_once(',').unwrap().1).collect();
+    assert_eq!(want.len(), 3, "{alone}");
+    for (i, line) in lines[1..].iter().enumerate() {
+        let (id, rest) = line.split_once(',').unwrap();
+        assert_eq!(id, i.to_string());
+        assert_eq!(rest, want[i % 3], "row {i}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp-"))
+            .count(),
+        0,
+        "no temporary file left"
+    );
 }
 
 /// `fasttext`: trains from the shared flags (`--emb`, `--epochs`, `--ngram-range`) and its own
@@ -452,6 +499,26 @@ fn baselines_on_hate_speech() {
             .sum();
         assert_eq!(total, 3_197);
     }
+    // The benchmarks of a trained model: in memory, and over a file as `predict` streams it.
+    let model = dir.path().join("hate-nbsvm");
+    let hate = ["--dataset", "twitter-hate-speech", "--data-dir", data.to_str().unwrap()];
+    let mut args = vec!["bench", "predict", model.to_str().unwrap(), "--repeat", "1"];
+    args.extend(hate);
+    let o = rnnlab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let b: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(b["docs"], 3_197);
+    assert!(b["docs_per_s"].as_f64().unwrap() > 0.0, "{b}");
+    args.extend(["--rows", "70000"]);
+    let o = rnnlab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let b: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (b["bench"].as_str(), b["rows"].as_u64()),
+        (Some("predict-file"), Some(70_000)),
+        "{b}"
+    );
+    assert!(b["peak_rss_mb"].as_f64().unwrap() > 1.0, "{b}");
 }
 
 #[test]

@@ -318,20 +318,7 @@ pub fn find_csv_problem(bytes: &[u8], delimiter: u8) -> Option<CsvProblem> {
 /// undecodable, or whose header names a column twice, is an error.
 pub fn read_table(path: &Path, format: &CsvFormat) -> Result<Table, Error> {
     let delimiter = format.delimiter;
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => return Err(Error::Data(format!("{}: a directory, not a data file", path.display()))),
-        Ok(m) if m.is_file() => {}
-        Ok(_) => return Err(Error::Data(format!("{}: not a regular file", path.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::Data(format!("{}: no such file", path.display())))
-        }
-        Err(e) => {
-            return Err(Error::Io {
-                path: path.to_path_buf(),
-                source: e,
-            })
-        }
-    }
+    check_data_file(path)?;
     let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
     let frame = if is_parquet {
         let file = File::open(path).map_err(|e| Error::Io {
@@ -364,6 +351,36 @@ pub fn read_table(path: &Path, format: &CsvFormat) -> Result<Table, Error> {
                 .map_err(|e| csv_err(path, delimiter, e))?
         }
     };
+    let invalid = damaged_rows(&frame);
+    refuse_mostly_undecodable(path, invalid, frame.height(), format)?;
+    Ok(Table {
+        path: path.to_path_buf(),
+        frame,
+        invalid_utf8_rows: invalid,
+    })
+}
+
+/// A file refused because most of its rows needed replacement characters: it is in another
+/// encoding than `format`'s.
+pub(crate) fn refuse_mostly_undecodable(
+    path: &Path,
+    invalid: usize,
+    rows: usize,
+    format: &CsvFormat,
+) -> Result<(), Error> {
+    if invalid > 0 && invalid as f64 > MOSTLY_UNDECODABLE * rows as f64 {
+        return Err(Error::Data(format!(
+            "{}: {invalid} of {rows} rows are not valid {} text: the file is in another encoding; give it \
+             with --encoding (cp1251, koi8-r, utf-16le, ...)",
+            path.display(),
+            format.encoding.name()
+        )));
+    }
+    Ok(())
+}
+
+/// Rows of `frame` with a replacement character (U+FFFD) in any text column.
+pub(crate) fn damaged_rows(frame: &DataFrame) -> usize {
     let mut damaged = vec![false; frame.height()];
     for col in frame.columns() {
         if let Ok(s) = col.str() {
@@ -374,21 +391,27 @@ pub fn read_table(path: &Path, format: &CsvFormat) -> Result<Table, Error> {
             }
         }
     }
-    let invalid = damaged.iter().filter(|&&d| d).count();
-    if invalid > 0 && invalid as f64 > MOSTLY_UNDECODABLE * frame.height() as f64 {
-        return Err(Error::Data(format!(
-            "{}: {invalid} of {} rows are not valid {} text: the file is in another encoding; give it \
-             with --encoding (cp1251, koi8-r, utf-16le, ...)",
-            path.display(),
-            frame.height(),
-            format.encoding.name()
-        )));
+    damaged.iter().filter(|&&d| d).count()
+}
+
+/// A path a table is read from must be a regular file: a directory, a device or a missing
+/// file is an error that says which.
+pub(crate) fn check_data_file(path: &Path) -> Result<(), Error> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => return Err(Error::Data(format!("{}: a directory, not a data file", path.display()))),
+        Ok(m) if m.is_file() => {}
+        Ok(_) => return Err(Error::Data(format!("{}: not a regular file", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::Data(format!("{}: no such file", path.display())))
+        }
+        Err(e) => {
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })
+        }
     }
-    Ok(Table {
-        path: path.to_path_buf(),
-        frame,
-        invalid_utf8_rows: invalid,
-    })
+    Ok(())
 }
 
 /// Refuses a header that names a column twice: which of the two a reader takes is arbitrary.
@@ -402,6 +425,11 @@ fn check_header(path: &Path, delimiter: u8, encoding: &'static encoding_rs::Enco
             source: e,
         })?;
     let (text, _, _) = encoding.decode(&head);
+    check_csv_header(path, &text, delimiter)
+}
+
+/// Refuses a header (the first line of `text`) that names a column twice.
+pub(crate) fn check_csv_header(path: &Path, text: &str, delimiter: u8) -> Result<(), Error> {
     let line = text.lines().next().unwrap_or_default();
     let mut seen = std::collections::HashSet::new();
     for name in line.split(delimiter as char) {

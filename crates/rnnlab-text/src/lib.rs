@@ -6,6 +6,7 @@
 //! exact preprocessing it was trained with. The flow is one way:
 //! bytes → [`repair`] → [`tokenize`] → ([`segment`]) → [`filters`] → [`stem`] / [`morph`] → tokens.
 
+pub mod batches;
 pub mod dataset;
 pub mod filters;
 pub mod morph;
