@@ -11,6 +11,7 @@ pub mod labels;
 pub mod lbfgs;
 pub mod linear;
 pub mod metrics;
+pub mod tagging;
 pub mod tensors;
 pub mod tron;
 

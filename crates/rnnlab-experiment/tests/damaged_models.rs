@@ -375,6 +375,12 @@ fn a_file_from_another_model_is_refused() {
     let root = tmp("swapped");
     let models = saved_models(&root);
     let (nbsvm, tfidf) = (&models[1], &models[3]);
+    // A baseline where a network is expected (a blend's part, a script's loader).
+    let e = rnnlab_rnn::RnnModel::load(nbsvm, &Device::Cpu)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("\"nbsvm\" model, not a recurrent network"), "{e}");
     std::fs::copy(tfidf.join("vectorizer.json"), nbsvm.join("vectorizer.json")).unwrap();
     let e = AnyModel::load(nbsvm, &Device::Cpu).err().expect("refused").to_string();
     assert!(e.contains("vectorizer.json"), "{e}");

@@ -248,6 +248,14 @@ impl RnnModel {
         let path = dir.join("model.json");
         let value: serde_json::Value = rnnlab_baselines::baseline::read_json(&path)?;
         rnnlab_baselines::check_format_version(&path, &value)?;
+        let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or_default();
+        if !NETWORK_KINDS.contains(&kind) {
+            return Err(Error::Format(format!(
+                "{}: holds a {kind:?} model, not a recurrent network ({})",
+                path.display(),
+                NETWORK_KINDS.join(", ")
+            )));
+        }
         refuse_removed_settings(&path, &value)?;
         let card: RnnCard = serde_json::from_value(value)
             .map_err(|e| Error::Format(format!("{}: not a recurrent model card: {e}", path.display())))?;
@@ -319,6 +327,9 @@ impl RnnModel {
 /// Settings that changed what a network computes and were removed: a card that used one cannot
 /// be loaded as it was trained, so it is refused by name rather than read with the default.
 /// (Settings that acted on training only, such as `ema` or `bag_dropout`, are ignored.)
+/// The `kind` of a recurrent model card.
+const NETWORK_KINDS: [&str; 4] = ["rnn", "lstm", "gru", "best-rnn"];
+
 /// Settings that training once had and inference never read: a card carrying them loads.
 const RETIRED_SETTINGS: [&str; 2] = ["ema", "bag_dropout"];
 

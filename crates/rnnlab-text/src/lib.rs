@@ -7,6 +7,7 @@
 //! bytes → [`repair`] → [`tokenize`] → ([`segment`]) → [`filters`] → [`stem`] / [`morph`] → tokens.
 
 pub mod batches;
+pub mod conllu;
 pub mod dataset;
 pub mod filters;
 pub mod morph;

@@ -1,5 +1,6 @@
 //! Property tests: no input text panics the tokenizer, the repairs or the lemmatiser; no
-//! CSV file panics the loader, and well-formed ones come back exactly.
+//! CSV file panics the loader, and well-formed ones come back exactly; no bytes panic the
+//! CoNLL-U reader, and well-formed CoNLL-U is written back byte for byte.
 
 mod common;
 
@@ -8,8 +9,55 @@ use rnnlab_text::repair;
 use rnnlab_text::tokenize::{tokenize, TokenizerConfig};
 use rnnlab_text::{Lang, Normalize, Pipeline, Preprocessor};
 
+/// A well-formed CoNLL-U sentence: comments, words with ids 1..n, multiword tokens over
+/// following words, empty nodes.
+fn conllu_sentence() -> impl Strategy<Value = String> {
+    (
+        proptest::collection::vec("[ -~]{0,20}", 0..3),
+        proptest::collection::vec(("[^\\t\\n\\r ]{1,8}", "[A-Z]{1,5}", any::<u8>()), 1..12),
+    )
+        .prop_map(|(comments, words)| {
+            let mut s = String::new();
+            for c in comments {
+                s.push_str(&format!("# {c}\n"));
+            }
+            let n = words.len();
+            for (i, (form, tag, extra)) in words.iter().enumerate() {
+                let id = i + 1;
+                if extra % 5 == 0 && id < n {
+                    s.push_str(&format!("{id}-{}\t{form}{form}\t_\t_\t_\t_\t_\t_\t_\t_\n", id + 1));
+                }
+                s.push_str(&format!("{id}\t{form}\t{form}\t{tag}\t_\t_\t0\tdep\t_\t_\n"));
+                if extra % 7 == 0 {
+                    s.push_str(&format!("{id}.1\t{form}\t_\t_\t_\t_\t_\t_\t{id}:x\t_\n"));
+                }
+            }
+            s.push('\n');
+            s
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn conllu_reader_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let text = String::from_utf8_lossy(&bytes);
+        if let Ok(sentences) = rnnlab_text::conllu::parse(&text, "f.conllu") {
+            for s in &sentences {
+                let tags = s.tags(rnnlab_text::conllu::TagColumn::Upos);
+                prop_assert_eq!(tags.len(), s.forms().len());
+            }
+        }
+    }
+
+    #[test]
+    fn conllu_write_back_is_the_identity(sentences in proptest::collection::vec(conllu_sentence(), 1..5)) {
+        let text = sentences.concat();
+        let parsed = rnnlab_text::conllu::parse(&text, "f.conllu").unwrap();
+        prop_assert_eq!(parsed.len(), sentences.len());
+        prop_assert_eq!(rnnlab_text::conllu::write(&parsed), text);
+    }
 
     #[test]
     fn tokenizer_never_panics_and_tokens_are_clean(s in "\\PC{0,200}") {

@@ -147,3 +147,28 @@ fn hate_speech_compound_hashtags_split_into_training_words() {
     let share = split as f64 / hashtags as f64;
     assert!((0.05..0.5).contains(&share), "{split} of {hashtags} hashtags split");
 }
+
+/// The UD English EWT files: the sizes their README gives, 17 UPOS tags, and each file written
+/// back byte for byte.
+#[test]
+fn ud_english_ewt_reads_and_writes_back_exactly() {
+    use rnnlab_text::conllu::{self, TagColumn};
+    let Some(dir) = common::data_dir() else { return };
+    for (name, sentences, words) in [
+        ("train", 12_544, 204_577),
+        ("dev", 2_001, 25_147),
+        ("test", 2_077, 25_094),
+    ] {
+        let path = dir.join(format!("ud-english-ewt/en_ewt-ud-{name}.conllu"));
+        let parsed = conllu::read_file(&path).unwrap();
+        assert_eq!(parsed.len(), sentences, "{name}");
+        assert_eq!(parsed.iter().map(|s| s.words.len()).sum::<usize>(), words, "{name}");
+        let tags: std::collections::BTreeSet<String> = parsed.iter().flat_map(|s| s.tags(TagColumn::Upos)).collect();
+        assert_eq!(tags.len(), 17, "{name}: {tags:?}");
+        assert_eq!(
+            conllu::write(&parsed).as_bytes(),
+            std::fs::read(&path).unwrap(),
+            "{name}"
+        );
+    }
+}
