@@ -35,6 +35,9 @@ pub struct EvalArgs {
 }
 
 pub fn eval(args: EvalArgs) -> Result<()> {
+    if crate::tag::eval(&args.model_dir, &args.input, args.output.as_ref())? {
+        return Ok(());
+    }
     let loaded = load_model(&args.model_dir, args.morph_dict.as_ref())?;
     let cols = Columns {
         text: args

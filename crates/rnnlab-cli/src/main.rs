@@ -14,6 +14,7 @@ mod predict;
 mod preprocess;
 mod progress;
 mod recipe;
+mod tag;
 mod train;
 
 pub use flags::{load_lemmatizer, PrepArgs};

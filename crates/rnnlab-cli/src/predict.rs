@@ -115,6 +115,9 @@ fn write_header(out: &mut dyn Write, loaded: &Loaded, first_col: Option<&str>) -
 }
 
 pub fn predict(args: PredictArgs) -> Result<()> {
+    if crate::tag::predict(&args.model_dir, &args.texts, args.input.as_ref(), args.output.as_ref())? {
+        return Ok(());
+    }
     let loaded = load_model(&args.model_dir, args.morph_dict.as_ref())?;
     let Some(path) = &args.input else {
         if args.texts.is_empty() {

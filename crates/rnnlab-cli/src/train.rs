@@ -39,8 +39,11 @@ pub struct TrainArgs {
 
 pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
     let device = args.model.device()?;
-    args.model.check(quiet, "train")?;
     let staged = crate::out_dir::Staged::begin(&args.out, args.overwrite)?;
+    if let Some(corpus) = args.data.tagged(args.seed)? {
+        return crate::tag::train(&corpus, &args.model.model, args.seed, staged, &args.out, quiet);
+    }
+    args.model.check(quiet, "train")?;
     let (prep, _) = prepare(&args.data, &args.prep, args.seed)?;
     let spec = args.model.spec(prep.lang, prep.labels.n_classes())?;
     if !quiet {

@@ -1039,3 +1039,100 @@ fn a_recipe_file_trains_and_the_model_directory_repeats_it() {
         stderr(&o)
     );
 }
+
+/// Tagging through the same commands: `train` on the named treebank (task inferred), `predict`
+/// prints `word<TAB>tag` and fills a CoNLL-U file's tag column keeping every other byte, `eval`
+/// scores a CoNLL-U file; the feature tagger is far above the majority baseline.
+#[test]
+fn taggers_train_predict_and_evaluate_on_ud_english_ewt() {
+    let Some(data) = data_dir() else { return };
+    let dir = test_dir();
+    let mut accuracy = Vec::new();
+    for kind in ["majority-tagger", "feature-tagger"] {
+        let out = dir.path().join(kind);
+        let o = rnnlab(&[
+            "train",
+            "--dataset",
+            "ud-english-ewt",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--model",
+            kind,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+        assert_eq!((m["task"].as_str(), m["kind"].as_str()), (Some("tag"), Some(kind)));
+        assert_eq!(m["labels"].as_array().unwrap().len(), 17);
+        assert_eq!(m["test"]["words"], 25_094);
+        for key in ["accuracy", "accuracy_oov", "sentence_accuracy", "f1_macro"] {
+            assert!(m["test"][key].as_f64().is_some(), "{key}");
+        }
+        assert!(m["timings"]["train_words_per_s"].as_f64().unwrap() > 0.0);
+        accuracy.push(m["test"]["accuracy"].as_f64().unwrap());
+    }
+    assert!(accuracy[1] >= 0.93 && accuracy[1] > accuracy[0] + 0.03, "{accuracy:?}");
+
+    let model = dir.path().join("feature-tagger");
+    let o = rnnlab(&["predict", model.to_str().unwrap(), "The cat sat on the mat ."]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "The\tDET", "{text}");
+    assert_eq!(lines[1], "cat\tNOUN", "{text}");
+    assert_eq!(lines.len(), 8, "seven words and a blank line: {text}");
+
+    let test = data.join("ud-english-ewt/en_ewt-ud-test.conllu");
+    let filled = dir.path().join("filled.conllu");
+    let o = rnnlab(&[
+        "predict",
+        model.to_str().unwrap(),
+        "--input",
+        test.to_str().unwrap(),
+        "--output",
+        filled.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (a, b) = (
+        std::fs::read_to_string(&test).unwrap(),
+        std::fs::read_to_string(&filled).unwrap(),
+    );
+    assert_eq!(a.lines().count(), b.lines().count());
+    let mut changed = 0;
+    for (x, y) in a.lines().zip(b.lines()) {
+        let (fx, fy): (Vec<&str>, Vec<&str>) = (x.split('\t').collect(), y.split('\t').collect());
+        assert_eq!(fx.len(), fy.len());
+        for (i, (p, q)) in fx.iter().zip(&fy).enumerate() {
+            if i != 3 {
+                assert_eq!(p, q, "only the UPOS column changes: {x} / {y}");
+            }
+        }
+        changed += usize::from(x != y);
+    }
+    assert!(changed > 0 && changed < 2_000, "{changed} lines differ");
+
+    let o = rnnlab(&["eval", model.to_str().unwrap(), "--input", test.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        (e["metrics"]["accuracy"].as_f64().unwrap() - accuracy[1]).abs() < 1e-12,
+        "{e}"
+    );
+
+    // A classification kind on tagging data is an error naming the tagging kinds.
+    let o = rnnlab(&[
+        "train",
+        "--dataset",
+        "ud-english-ewt",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--model",
+        "nbsvm",
+        "--out",
+        dir.path().join("wrong").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("feature-tagger"), "{}", stderr(&o));
+}

@@ -14,6 +14,7 @@ pub mod prepared;
 pub mod report;
 pub mod runner;
 pub mod svg;
+pub mod tagging;
 pub mod train;
 
 use std::path::{Path, PathBuf};

@@ -72,6 +72,117 @@ impl Sentence {
     }
 }
 
+/// A named treebank of the registry (`data/datasets.toml`, `[[treebank]]`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreebankSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub lang: crate::Lang,
+    pub train: String,
+    pub val: String,
+    pub test: String,
+}
+
+/// Words and tags of the three splits of a tagging task, and the files read.
+#[derive(Debug, Clone)]
+pub struct TaggedCorpus {
+    pub name: String,
+    pub column: TagColumn,
+    /// `[train, val, test]`: each sentence's words and tags.
+    pub words: [Vec<Vec<String>>; 3],
+    pub tags: [Vec<Vec<String>>; 3],
+    pub files: Vec<std::path::PathBuf>,
+}
+
+impl TaggedCorpus {
+    /// Reads CoNLL-U files; `val` defaults to none (the caller then holds out sentences).
+    pub fn from_files(name: &str, paths: [&Path; 3], column: TagColumn) -> Result<Self, Error> {
+        let mut words: [Vec<Vec<String>>; 3] = Default::default();
+        let mut tags: [Vec<Vec<String>>; 3] = Default::default();
+        for (k, path) in paths.iter().enumerate() {
+            let sentences = read_file(path)?;
+            if sentences.is_empty() {
+                return Err(Error::Data(format!("{}: no sentences", path.display())));
+            }
+            for s in &sentences {
+                let t = s.tags(column);
+                if let Some(i) = t.iter().position(|t| t.is_empty() || t == "_") {
+                    return Err(Error::Data(format!(
+                        "{}: sentence {:?}: word {} has no {} tag",
+                        path.display(),
+                        s.lines.first().map(String::as_str).unwrap_or_default(),
+                        i + 1,
+                        if column == TagColumn::Upos { "UPOS" } else { "XPOS" }
+                    )));
+                }
+                words[k].push(s.forms());
+                tags[k].push(t);
+            }
+        }
+        Ok(TaggedCorpus {
+            name: name.to_string(),
+            column,
+            words,
+            tags,
+            files: paths.iter().map(|p| p.to_path_buf()).collect(),
+        })
+    }
+
+    /// A named treebank from the data folder.
+    pub fn named(spec: &TreebankSpec, data_dir: &Path, column: TagColumn) -> Result<Self, Error> {
+        let [train, val, test] = [&spec.train, &spec.val, &spec.test].map(|f| data_dir.join(f));
+        for p in [&train, &val, &test] {
+            if !p.is_file() {
+                return Err(Error::Data(format!(
+                    "{}: not found (data set {:?} in {}; set --data-dir or RNNLAB_DATA_DIR)",
+                    p.display(),
+                    spec.name,
+                    data_dir.display()
+                )));
+            }
+        }
+        Self::from_files(&spec.name, [&train, &val, &test], column)
+    }
+
+    /// Moves a seeded `fraction` of the training sentences to the validation split (for files
+    /// given without `--val`); the rest keep their order.
+    pub fn hold_out(&mut self, fraction: f64, seed: u64) {
+        let n = self.words[0].len();
+        let take = ((n as f64 * fraction).round() as usize).clamp(usize::from(n > 1), n.saturating_sub(1));
+        let mut order: Vec<usize> = (0..n).collect();
+        crate::dataset::SplitMix64(seed).shuffle(&mut order);
+        let mut held = vec![false; n];
+        for &i in &order[..take] {
+            held[i] = true;
+        }
+        let words = std::mem::take(&mut self.words[0]);
+        let tags = std::mem::take(&mut self.tags[0]);
+        self.words[1].clear();
+        self.tags[1].clear();
+        for ((w, t), h) in words.into_iter().zip(tags).zip(held) {
+            let k = if h { 1 } else { 0 };
+            self.words[k].push(w);
+            self.tags[k].push(t);
+        }
+    }
+
+    /// Whether each word of split `k` never occurs in the training split.
+    pub fn unseen(&self, k: usize) -> Vec<Vec<bool>> {
+        let seen: std::collections::HashSet<&String> = self.words[0].iter().flatten().collect();
+        self.words[k]
+            .iter()
+            .map(|s| s.iter().map(|w| !seen.contains(w)).collect())
+            .collect()
+    }
+}
+
+/// The named treebank `name`.
+pub fn find_treebank(name: &str) -> Option<TreebankSpec> {
+    crate::dataset::treebanks().into_iter().find(|t| t.name == name)
+}
+
 /// Parses CoNLL-U text. `source` names the file in errors, which give the line and column.
 pub fn parse(text: &str, source: &str) -> Result<Vec<Sentence>, Error> {
     let mut sentences = Vec::new();

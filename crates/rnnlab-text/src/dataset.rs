@@ -32,6 +32,15 @@ pub struct DatasetSpec {
 #[derive(Deserialize)]
 struct Registry {
     dataset: Vec<DatasetSpec>,
+    #[serde(default)]
+    treebank: Vec<crate::conllu::TreebankSpec>,
+}
+
+/// All named treebanks (CoNLL-U data sets for per-word tasks).
+pub fn treebanks() -> Vec<crate::conllu::TreebankSpec> {
+    toml::from_str::<Registry>(DATASETS_TOML)
+        .expect("data/datasets.toml is valid (checked by a test)")
+        .treebank
 }
 
 /// All named data sets.
@@ -44,7 +53,11 @@ pub fn registry() -> Vec<DatasetSpec> {
 /// The named data set `name`, or an error that lists the known names.
 pub fn find_dataset(name: &str) -> Result<DatasetSpec, Error> {
     let all = registry();
-    let names: Vec<String> = all.iter().map(|d| d.name.clone()).collect();
+    let names: Vec<String> = all
+        .iter()
+        .map(|d| d.name.clone())
+        .chain(treebanks().into_iter().map(|t| format!("{} (tagging)", t.name)))
+        .collect();
     all.into_iter().find(|d| d.name == name).ok_or_else(|| {
         Error::Data(format!(
             "unknown data set {name:?}; known data sets: {}",
@@ -847,6 +860,14 @@ mod tests {
         assert!(find_dataset("twitter-hate-speech").is_ok());
         let err = find_dataset("nope").unwrap_err().to_string();
         assert!(err.contains("sentirueval2015-banks"), "{err}");
+        assert!(err.contains("ud-english-ewt (tagging)"), "{err}");
+        let banks = treebanks();
+        assert_eq!(banks.len(), 1);
+        assert!(crate::conllu::find_treebank("ud-english-ewt").is_some_and(|t| t.val.ends_with("dev.conllu")));
+        assert!(
+            banks.iter().all(|t| all.iter().all(|d| d.name != t.name)),
+            "one name space"
+        );
     }
 
     #[test]

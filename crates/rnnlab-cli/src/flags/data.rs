@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use rnnlab_experiment::Prepared;
+use rnnlab_text::conllu::{find_treebank, TagColumn, TaggedCorpus};
 use rnnlab_text::dataset::{self, Columns, CsvFormat, Dataset};
 
 use crate::PrepArgs;
@@ -39,9 +40,25 @@ pub struct DataArgs {
     pub id_column: Option<String>,
     #[command(flatten)]
     pub csv: CsvArgs,
+    /// The task: classify (one label per text) or tag (one tag per word). Default: the data
+    /// set's (a treebank such as ud-english-ewt tags), or tag for .conllu files, else classify.
+    #[arg(help_heading = "Advanced: data", long, value_enum, value_name = "TASK")]
+    pub task: Option<TaskKind>,
+    /// The CoNLL-U column a tagger learns and fills: upos (universal tags) or xpos.
+    #[arg(help_heading = "Advanced: data", long, value_enum, default_value_t = TagColumn::Upos)]
+    pub tag_column: TagColumn,
     /// Positive label of a binary task (default: the last in sorted order).
     #[arg(help_heading = "Advanced: data", long, value_name = "L")]
     pub positive_label: Option<String>,
+}
+
+/// What a model learns to predict.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskKind {
+    /// One label per text.
+    Classify,
+    /// One tag per word (CoNLL-U data).
+    Tag,
 }
 
 /// How CSV files are written; shared by every command that reads them.
@@ -79,6 +96,39 @@ pub struct Task {
 }
 
 impl DataArgs {
+    /// The tagging corpus these flags name, or `None` for a classification task.
+    pub fn tagged(&self, seed: u64) -> Result<Option<TaggedCorpus>> {
+        if self.task == Some(TaskKind::Classify) {
+            return Ok(None);
+        }
+        if let Some(name) = &self.dataset {
+            let Some(spec) = find_treebank(name) else {
+                if self.task == Some(TaskKind::Tag) {
+                    return Err(rnnlab_text::Error::Data(format!(
+                        "--task tag: {name:?} is not a treebank (ud-english-ewt is)"
+                    ))
+                    .into());
+                }
+                return Ok(None);
+            };
+            let dir = dataset::resolve_data_dir(self.data_dir.as_deref())?;
+            return Ok(Some(TaggedCorpus::named(&spec, &dir, self.tag_column)?));
+        }
+        let (Some(train), Some(test)) = (&self.train, &self.test) else {
+            return Ok(None);
+        };
+        let conllu = train.extension().is_some_and(|e| e.eq_ignore_ascii_case("conllu"));
+        if self.task != Some(TaskKind::Tag) && !conllu {
+            return Ok(None);
+        }
+        let val = self.val.as_deref().unwrap_or(train);
+        let mut corpus = TaggedCorpus::from_files(&train.display().to_string(), [train, val, test], self.tag_column)?;
+        if self.val.is_none() {
+            corpus.hold_out(0.1, seed);
+        }
+        Ok(Some(corpus))
+    }
+
     pub fn load(&self, seed: u64) -> Result<Task> {
         let format = self.csv.format()?;
         if let Some(name) = &self.dataset {

@@ -1,0 +1,136 @@
+//! The tagging task in `train`, `eval` and `predict`: CoNLL-U in, a tagger directory out;
+//! `word<TAB>tag` lines or a CoNLL-U file with its tag column filled.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use rnnlab_experiment::tagging::{score, train_tagger, AnyTagger, TaggerSpec};
+use rnnlab_text::conllu::{self, TagColumn, TaggedCorpus};
+use serde_json::Value;
+
+/// `rnnlab train` on a tagging corpus.
+pub fn train(
+    corpus: &TaggedCorpus,
+    kind: &str,
+    seed: u64,
+    staged: crate::out_dir::Staged,
+    out: &Path,
+    quiet: bool,
+) -> Result<()> {
+    let spec = TaggerSpec::from_kind(kind)?;
+    if !quiet {
+        let words = |k: usize| corpus.words[k].iter().map(Vec::len).sum::<usize>();
+        eprintln!(
+            "{}: {} / {} / {} sentences ({} / {} / {} words); training {}",
+            corpus.name,
+            corpus.words[0].len(),
+            corpus.words[1].len(),
+            corpus.words[2].len(),
+            words(0),
+            words(1),
+            words(2),
+            spec.kind()
+        );
+    }
+    let m = train_tagger(corpus, &spec, seed, staged.path())?;
+    if let Some(recipe) = crate::recipe::recipe() {
+        let path = staged.path().join("recipe.toml");
+        rnnlab_baselines::files::write_atomic(&path, recipe.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    staged.commit()?;
+    if !quiet {
+        let f = |split: &str, key: &str| m[split][key].as_f64().unwrap_or(f64::NAN);
+        eprintln!(
+            "test accuracy {:.4} (val {:.4}), unseen words {:.4}, sentences {:.4}; train {:.2}s -> {}",
+            f("test", "accuracy"),
+            f("val", "accuracy"),
+            f("test", "accuracy_oov"),
+            f("test", "sentence_accuracy"),
+            m["timings"]["train_s"].as_f64().unwrap_or(f64::NAN),
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// The tag column a tagger directory was trained on.
+fn tag_column(meta: &Value) -> TagColumn {
+    serde_json::from_value(meta["tag_column"].clone()).unwrap_or(TagColumn::Upos)
+}
+
+/// `rnnlab eval DIR --input F.conllu`: the tagging figures as JSON. `Ok(false)` when `dir` is
+/// not a tagger.
+pub fn eval(dir: &Path, input: &Path, output: Option<&PathBuf>) -> Result<bool> {
+    let Some((tagger, meta)) = AnyTagger::load(dir)? else {
+        return Ok(false);
+    };
+    let column = tag_column(&meta);
+    let sentences = conllu::read_file(input)?;
+    let words: Vec<Vec<String>> = sentences.iter().map(|s| s.forms()).collect();
+    let gold: Vec<Vec<String>> = sentences.iter().map(|s| s.tags(column)).collect();
+    let vocabulary = AnyTagger::vocabulary(dir)?;
+    let unseen: Vec<Vec<bool>> = words
+        .iter()
+        .map(|s| s.iter().map(|w| !vocabulary.contains(w)).collect())
+        .collect();
+    let predicted = tagger.predict_ids(&words);
+    let metrics = score(tagger.tags(), &predicted, &gold, &unseen)?;
+    let report = serde_json::json!({
+        "model": dir.display().to_string(),
+        "input": input.display().to_string(),
+        "sentences": sentences.len(),
+        "metrics": metrics,
+    });
+    let text = serde_json::to_string_pretty(&report)?;
+    println!("{text}");
+    if let Some(p) = output {
+        rnnlab_baselines::files::write_atomic(p, text.as_bytes())
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(true)
+}
+
+/// `rnnlab predict DIR TEXT...` (`word<TAB>tag` lines, a blank line after each text; words are
+/// the text split on whitespace) or `--input F.conllu [--output G.conllu]` (the tag column
+/// filled, every other byte kept). `Ok(false)` when `dir` is not a tagger.
+pub fn predict(dir: &Path, texts: &[String], input: Option<&PathBuf>, output: Option<&PathBuf>) -> Result<bool> {
+    let Some((tagger, meta)) = AnyTagger::load(dir)? else {
+        return Ok(false);
+    };
+    match input {
+        Some(path) => {
+            let sentences = conllu::read_file(path)?;
+            let words: Vec<Vec<String>> = sentences.iter().map(|s| s.forms()).collect();
+            let column = tag_column(&meta);
+            let filled: Vec<conllu::Sentence> = sentences
+                .iter()
+                .zip(tagger.predict(&words))
+                .map(|(s, tags)| s.with_tags(column, &tags))
+                .collect();
+            match output {
+                Some(p) => conllu::write_file(p, &filled)?,
+                None => std::io::stdout().lock().write_all(conllu::write(&filled).as_bytes())?,
+            }
+        }
+        None => {
+            if texts.is_empty() {
+                return Err(rnnlab_text::Error::Data("give texts to tag, or --input F.conllu".into()).into());
+            }
+            let sentences: Vec<Vec<String>> = texts
+                .iter()
+                .map(|t| t.split_whitespace().map(String::from).collect())
+                .collect();
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for (words, tags) in sentences.iter().zip(tagger.predict(&sentences)) {
+                for (w, t) in words.iter().zip(tags) {
+                    writeln!(out, "{w}\t{t}")?;
+                }
+                writeln!(out)?;
+            }
+            out.flush()?;
+        }
+    }
+    Ok(true)
+}
