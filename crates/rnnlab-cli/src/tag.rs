@@ -12,13 +12,18 @@ use serde_json::Value;
 /// `rnnlab train` on a tagging corpus.
 pub fn train(
     corpus: &TaggedCorpus,
-    kind: &str,
+    model: &crate::flags::ModelArgs,
     seed: u64,
     staged: crate::out_dir::Staged,
     out: &Path,
     quiet: bool,
 ) -> Result<()> {
-    let spec = TaggerSpec::from_kind(kind)?;
+    let mut spec = TaggerSpec::from_kind(&model.model)?;
+    // A recurrent tagger starts from the reference recipe; the network flags given change it.
+    if let Some(config) = spec.config_mut() {
+        model.neural.apply(config, rnnlab_baselines::linear::ClassWeight::None)?;
+    }
+    let device = model.device()?;
     if !quiet {
         let words = |k: usize| corpus.words[k].iter().map(Vec::len).sum::<usize>();
         eprintln!(
@@ -33,7 +38,9 @@ pub fn train(
             spec.kind()
         );
     }
-    let m = train_tagger(corpus, &spec, seed, staged.path())?;
+    let mut bar = crate::progress::EpochBar::new(quiet);
+    crate::interrupt::install();
+    let m = train_tagger(corpus, &spec, seed, staged.path(), &device, &mut bar)?;
     if let Some(recipe) = crate::recipe::recipe() {
         let path = staged.path().join("recipe.toml");
         rnnlab_baselines::files::write_atomic(&path, recipe.as_bytes())
@@ -75,7 +82,7 @@ pub fn eval(dir: &Path, input: &Path, output: Option<&PathBuf>) -> Result<bool> 
         .iter()
         .map(|s| s.iter().map(|w| !vocabulary.contains(w)).collect())
         .collect();
-    let predicted = tagger.predict_ids(&words);
+    let predicted = tagger.predict_ids(&words)?;
     let metrics = score(tagger.tags(), &predicted, &gold, &unseen)?;
     let report = serde_json::json!({
         "model": dir.display().to_string(),
@@ -106,7 +113,7 @@ pub fn predict(dir: &Path, texts: &[String], input: Option<&PathBuf>, output: Op
             let column = tag_column(&meta);
             let filled: Vec<conllu::Sentence> = sentences
                 .iter()
-                .zip(tagger.predict(&words))
+                .zip(tagger.predict(&words)?)
                 .map(|(s, tags)| s.with_tags(column, &tags))
                 .collect();
             match output {
@@ -123,7 +130,7 @@ pub fn predict(dir: &Path, texts: &[String], input: Option<&PathBuf>, output: Op
                 .map(|t| t.split_whitespace().map(String::from).collect())
                 .collect();
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            for (words, tags) in sentences.iter().zip(tagger.predict(&sentences)) {
+            for (words, tags) in sentences.iter().zip(tagger.predict(&sentences)?) {
                 for (w, t) in words.iter().zip(tags) {
                     writeln!(out, "{w}\t{t}")?;
                 }

@@ -41,7 +41,7 @@ pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
     let device = args.model.device()?;
     let staged = crate::out_dir::Staged::begin(&args.out, args.overwrite)?;
     if let Some(corpus) = args.data.tagged(args.seed)? {
-        return crate::tag::train(&corpus, &args.model.model, args.seed, staged, &args.out, quiet);
+        return crate::tag::train(&corpus, &args.model, args.seed, staged, &args.out, quiet);
     }
     args.model.check(quiet, "train")?;
     let (prep, _) = prepare(&args.data, &args.prep, args.seed)?;

@@ -7,27 +7,44 @@ use std::time::Instant;
 use rnnlab_baselines::tagging::{
     index_tags, tag_ids, BaselineTagger, FeatureTagger, FeatureTaggerParams, MajorityTagger, TagMetrics,
 };
+use candle_core::Device;
+use rnnlab_rnn::tagger::{fit_tagger, tagger_recipe, RnnTagger};
+use rnnlab_rnn::{CellKind, RnnConfig, TrainObserver};
 use rnnlab_text::conllu::TaggedCorpus;
 use serde_json::{json, Value};
 
+use crate::train::ModelKind;
 use crate::{round4, write_json, Error};
 
+/// The file of a tagger directory that lists the training words (for `accuracy_oov`).
+const TRAIN_WORDS: &str = "train_words.json";
+
 /// The model kinds of the tagging task.
-pub const TAGGER_KINDS: [&str; 2] = ["majority-tagger", "feature-tagger"];
+pub const TAGGER_KINDS: [&str; 5] = ["majority-tagger", "feature-tagger", "rnn", "lstm", "gru"];
 
 /// A tagger to train.
 #[derive(Debug, Clone)]
 pub enum TaggerSpec {
     Majority,
     Feature(FeatureTaggerParams),
+    /// A recurrent tagger: `rnn`, `lstm` or `gru`, by default the reference recipe
+    /// ([`tagger_recipe`]) with that cell.
+    Rnn { kind: ModelKind, config: RnnConfig },
 }
 
 impl TaggerSpec {
     /// The spec of `kind`, or an error listing the tagging kinds.
     pub fn from_kind(kind: &str) -> Result<Self, Error> {
+        let cell = |cell: CellKind| TaggerSpec::Rnn {
+            kind: ModelKind::Network(cell),
+            config: tagger_recipe(cell),
+        };
         match kind {
             "majority-tagger" => Ok(TaggerSpec::Majority),
             "feature-tagger" => Ok(TaggerSpec::Feature(FeatureTaggerParams::default())),
+            "rnn" => Ok(cell(CellKind::Rnn)),
+            "lstm" => Ok(cell(CellKind::Lstm)),
+            "gru" => Ok(cell(CellKind::Gru)),
             other => Err(Error::Input(format!(
                 "--model {other:?} does not tag words; the tagging kinds are {}",
                 TAGGER_KINDS.join(", ")
@@ -39,6 +56,15 @@ impl TaggerSpec {
         match self {
             TaggerSpec::Majority => "majority-tagger",
             TaggerSpec::Feature(_) => "feature-tagger",
+            TaggerSpec::Rnn { kind, .. } => kind.name(),
+        }
+    }
+
+    /// A recurrent tagger's configuration, for flags to change.
+    pub fn config_mut(&mut self) -> Option<&mut RnnConfig> {
+        match self {
+            TaggerSpec::Rnn { config, .. } => Some(config),
+            _ => None,
         }
     }
 }
@@ -46,6 +72,7 @@ impl TaggerSpec {
 /// A trained tagger of any kind.
 pub enum AnyTagger {
     Baseline(BaselineTagger),
+    Rnn(Box<RnnTagger>),
 }
 
 impl AnyTagger {
@@ -59,6 +86,11 @@ impl AnyTagger {
         if card.get("task").and_then(Value::as_str) != Some("tag") {
             return Ok(None);
         }
+        let kind = card.get("kind").and_then(Value::as_str).unwrap_or_default();
+        if ModelKind::from_name(kind).is_some_and(ModelKind::is_network) {
+            let (tagger, card) = RnnTagger::load(dir, &Device::Cpu)?;
+            return Ok(Some((AnyTagger::Rnn(Box::new(tagger)), card.meta)));
+        }
         let (tagger, card) = BaselineTagger::load(dir)?;
         Ok(Some((AnyTagger::Baseline(tagger), card.meta)))
     }
@@ -66,28 +98,31 @@ impl AnyTagger {
     pub fn tags(&self) -> &[String] {
         match self {
             AnyTagger::Baseline(t) => t.tags(),
+            AnyTagger::Rnn(t) => &t.tags,
         }
     }
 
-    /// The training words kept in `dir/vocab.json`, to tell unseen words at evaluation.
+    /// The training words kept in `dir/train_words.json`, to tell unseen words at evaluation.
     pub fn vocabulary(dir: &Path) -> Result<std::collections::HashSet<String>, Error> {
-        let words: Vec<String> = rnnlab_baselines::baseline::read_json(&dir.join("vocab.json"))?;
+        let words: Vec<String> = rnnlab_baselines::baseline::read_json(&dir.join(TRAIN_WORDS))?;
         Ok(words.into_iter().collect())
     }
 
     /// Each sentence's tags, as indices into [`Self::tags`].
-    pub fn predict_ids(&self, sentences: &[Vec<String>]) -> Vec<Vec<usize>> {
-        match self {
+    pub fn predict_ids(&self, sentences: &[Vec<String>]) -> Result<Vec<Vec<usize>>, Error> {
+        Ok(match self {
             AnyTagger::Baseline(t) => sentences.iter().map(|s| t.predict(s)).collect(),
-        }
+            AnyTagger::Rnn(t) => t.predict(sentences)?,
+        })
     }
 
-    pub fn predict(&self, sentences: &[Vec<String>]) -> Vec<Vec<String>> {
+    pub fn predict(&self, sentences: &[Vec<String>]) -> Result<Vec<Vec<String>>, Error> {
         let tags = self.tags();
-        self.predict_ids(sentences)
+        Ok(self
+            .predict_ids(sentences)?
             .into_iter()
             .map(|s| s.into_iter().map(|t| tags[t].clone()).collect())
-            .collect()
+            .collect())
     }
 }
 
@@ -117,7 +152,14 @@ pub fn score(
 
 /// Trains `spec` on the corpus's training split, scores validation and test, writes the model
 /// directory `out` with its `metrics.json` (written last) and returns the metrics.
-pub fn train_tagger(corpus: &TaggedCorpus, spec: &TaggerSpec, seed: u64, out: &Path) -> Result<Value, Error> {
+pub fn train_tagger(
+    corpus: &TaggedCorpus,
+    spec: &TaggerSpec,
+    seed: u64,
+    out: &Path,
+    device: &Device,
+    observer: &mut dyn TrainObserver,
+) -> Result<Value, Error> {
     let names = index_tags(&corpus.tags[0]);
     if names.len() < 2 {
         return Err(Error::Input(format!(
@@ -128,34 +170,66 @@ pub fn train_tagger(corpus: &TaggedCorpus, spec: &TaggerSpec, seed: u64, out: &P
     }
     let y = tag_ids(&corpus.tags[0], &names)?;
     let words = &corpus.words;
+    let n_words = |k: usize| words[k].iter().map(Vec::len).sum::<usize>();
     let t0 = Instant::now();
+    let mut extra = json!({});
     let (tagger, params) = match spec {
         TaggerSpec::Majority => (
-            BaselineTagger::Majority(MajorityTagger::fit(&words[0], &y, &names)?),
+            AnyTagger::Baseline(BaselineTagger::Majority(MajorityTagger::fit(&words[0], &y, &names)?)),
             Value::Null,
         ),
         TaggerSpec::Feature(p) => {
             let p = FeatureTaggerParams { seed, ..p.clone() };
             let params = serde_json::to_value(&p).map_err(|e| Error::Failed(e.to_string()))?;
             (
-                BaselineTagger::Feature(FeatureTagger::fit(&words[0], &y, &names, p)?),
+                AnyTagger::Baseline(BaselineTagger::Feature(FeatureTagger::fit(&words[0], &y, &names, p)?)),
                 params,
             )
         }
+        TaggerSpec::Rnn { kind, config } => {
+            let mut config = config.clone();
+            config.optimisation.seed = seed;
+            // Validation tags outside the training set count as errors, never as a crash.
+            let val_y: Vec<Vec<usize>> = corpus.tags[1]
+                .iter()
+                .map(|s| s.iter().map(|t| names.iter().position(|n| n == t).unwrap_or(usize::MAX)).collect())
+                .collect();
+            let fit = fit_tagger(
+                kind.name(),
+                &config,
+                &names,
+                (&words[0], &y),
+                (&words[1], &val_y),
+                device,
+                observer,
+            )?;
+            extra = json!({
+                "curve": fit.curve,
+                "best_epoch": fit.best_epoch,
+                "stopped": fit.stopped,
+                "vocab_size": fit.model.input.vocab_size(),
+                "epoch_s": fit.epoch_s.iter().map(|&s| round4(s)).collect::<Vec<_>>(),
+                "train_words_per_s": fit.train_words_per_s.round(),
+            });
+            let params = serde_json::to_value(&config).map_err(|e| Error::Failed(e.to_string()))?;
+            (AnyTagger::Rnn(Box::new(fit.model)), params)
+        }
     };
     let train_s = t0.elapsed().as_secs_f64();
-    let n_words = |k: usize| words[k].iter().map(Vec::len).sum::<usize>();
     let t1 = Instant::now();
-    let pred_test: Vec<Vec<usize>> = words[2].iter().map(|s| tagger.predict(s)).collect();
+    let pred_test = tagger.predict_ids(&words[2])?;
     let predict_s = t1.elapsed().as_secs_f64();
-    let pred_val: Vec<Vec<usize>> = words[1].iter().map(|s| tagger.predict(s)).collect();
+    let pred_val = tagger.predict_ids(&words[1])?;
     let val = score(&names, &pred_val, &corpus.tags[1], &corpus.unseen(1))?;
     let test = score(&names, &pred_test, &corpus.tags[2], &corpus.unseen(2))?;
     let meta = json!({"dataset": corpus.name, "tag_column": corpus.column});
-    tagger.save(out, meta)?;
+    match &tagger {
+        AnyTagger::Baseline(t) => t.save(out, meta)?,
+        AnyTagger::Rnn(t) => t.save(out, meta)?,
+    }
     let vocabulary: std::collections::BTreeSet<&String> = words[0].iter().flatten().collect();
-    write_json(&out.join("vocab.json"), &vocabulary)?;
-    let metrics = json!({
+    write_json(&out.join(TRAIN_WORDS), &vocabulary)?;
+    let mut metrics = json!({
         "kind": spec.kind(),
         "task": "tag",
         "dataset": corpus.name,
@@ -171,6 +245,18 @@ pub fn train_tagger(corpus: &TaggedCorpus, spec: &TaggerSpec, seed: u64, out: &P
         },
         "peak_rss_mb": crate::train::peak_rss_mb(),
     });
+    // A network's words/s are those of its training steps (every epoch's words), as the
+    // reference measures them; its curve and chosen epoch go beside.
+    if let Some(w) = extra.get("train_words_per_s").cloned() {
+        metrics["timings"]["train_words_per_s"] = w;
+    }
+    if let (Some(m), Some(e)) = (metrics.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            if k != "train_words_per_s" {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+    }
     write_json(&out.join("metrics.json"), &metrics)?;
     Ok(metrics)
 }

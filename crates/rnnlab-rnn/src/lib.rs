@@ -18,6 +18,7 @@ pub mod network;
 pub mod optim;
 #[cfg(feature = "bench")]
 pub mod speed;
+pub mod tagger;
 pub mod train;
 pub mod trainer;
 

@@ -384,7 +384,7 @@ fn fit_epochs(
 }
 
 /// Turns each token id (not padding) into `UNK` with probability `p`.
-fn word_dropout(ids: &mut [u32], p: f32, rng: &mut Rng) {
+pub(crate) fn word_dropout(ids: &mut [u32], p: f32, rng: &mut Rng) {
     if p <= 0.0 {
         return;
     }
