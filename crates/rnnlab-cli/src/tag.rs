@@ -21,7 +21,9 @@ pub fn train(
     let mut spec = TaggerSpec::from_kind(&model.model)?;
     // A recurrent tagger starts from the reference recipe; the network flags given change it.
     if let Some(config) = spec.config_mut() {
-        model.neural.apply(config, rnnlab_baselines::linear::ClassWeight::None)?;
+        model
+            .neural
+            .apply(config, rnnlab_baselines::linear::ClassWeight::None)?;
     }
     let device = model.device()?;
     if !quiet {

@@ -4,10 +4,10 @@
 use std::path::Path;
 use std::time::Instant;
 
+use candle_core::Device;
 use rnnlab_baselines::tagging::{
     index_tags, tag_ids, BaselineTagger, FeatureTagger, FeatureTaggerParams, MajorityTagger, TagMetrics,
 };
-use candle_core::Device;
 use rnnlab_rnn::tagger::{fit_tagger, tagger_recipe, RnnTagger};
 use rnnlab_rnn::{CellKind, RnnConfig, TrainObserver};
 use rnnlab_text::conllu::TaggedCorpus;
@@ -29,7 +29,10 @@ pub enum TaggerSpec {
     Feature(FeatureTaggerParams),
     /// A recurrent tagger: `rnn`, `lstm` or `gru`, by default the reference recipe
     /// ([`tagger_recipe`]) with that cell.
-    Rnn { kind: ModelKind, config: RnnConfig },
+    Rnn {
+        kind: ModelKind,
+        config: RnnConfig,
+    },
 }
 
 impl TaggerSpec {
@@ -192,7 +195,11 @@ pub fn train_tagger(
             // Validation tags outside the training set count as errors, never as a crash.
             let val_y: Vec<Vec<usize>> = corpus.tags[1]
                 .iter()
-                .map(|s| s.iter().map(|t| names.iter().position(|n| n == t).unwrap_or(usize::MAX)).collect())
+                .map(|s| {
+                    s.iter()
+                        .map(|t| names.iter().position(|n| n == t).unwrap_or(usize::MAX))
+                        .collect()
+                })
                 .collect();
             let fit = fit_tagger(
                 kind.name(),

@@ -327,7 +327,7 @@ pub fn fit_tagger(
     config.check_fits(input.vocab_size(), tags.len(), free)?;
     let net = SequenceTagger::new(config, input.vocab_size(), tags.len(), device)?;
     let mut trainer = Trainer::new(net, config)?;
-    let mut rng = Rng::new(config.optimisation.seed ^ 0x7a66_e7);
+    let mut rng = Rng::new(config.optimisation.seed ^ 0x007a_66e7);
     let encoder = SequenceEncoder::new(NO_LIMIT)?;
     let n = words.len();
     let bs = config.optimisation.batch_size.max(1);
