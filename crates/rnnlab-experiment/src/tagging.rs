@@ -31,7 +31,7 @@ pub enum TaggerSpec {
     /// ([`tagger_recipe`]) with that cell.
     Rnn {
         kind: ModelKind,
-        config: RnnConfig,
+        config: Box<RnnConfig>,
     },
 }
 
@@ -40,7 +40,7 @@ impl TaggerSpec {
     pub fn from_kind(kind: &str) -> Result<Self, Error> {
         let cell = |cell: CellKind| TaggerSpec::Rnn {
             kind: ModelKind::Network(cell),
-            config: tagger_recipe(cell),
+            config: Box::new(tagger_recipe(cell)),
         };
         match kind {
             "majority-tagger" => Ok(TaggerSpec::Majority),
@@ -190,7 +190,7 @@ pub fn train_tagger(
             )
         }
         TaggerSpec::Rnn { kind, config } => {
-            let mut config = config.clone();
+            let mut config = (**config).clone();
             config.optimisation.seed = seed;
             // Validation tags outside the training set count as errors, never as a crash.
             let val_y: Vec<Vec<usize>> = corpus.tags[1]
