@@ -47,6 +47,35 @@ pub enum BenchCommand {
         #[command(flatten)]
         prep: PrepArgs,
     },
+    /// A tagger directory on a treebank's test sentences, in memory: words/s, the median of the
+    /// repetitions (the mirror of `tagger_anchor.py`'s predict words/s).
+    TagPredict {
+        /// The tagger directory (`rnnlab train --dataset ud-english-ewt ...`).
+        model: PathBuf,
+        /// A named treebank.
+        #[arg(long, value_name = "NAME", default_value = "ud-english-ewt")]
+        dataset: String,
+        /// The data folder (default: $RNNLAB_DATA_DIR).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Timed repetitions; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+    },
+    /// Training steps of the reference tagger recipe (`--cell`) on a treebank's first training
+    /// sentences, 32 a batch, one pass: words/s of the steps (forward, backward, update), as
+    /// `tagger_anchor.py` counts its train words/s.
+    TagStep {
+        #[arg(long, value_enum, default_value_t = CellKind::Lstm)]
+        cell: CellKind,
+        #[arg(long, value_name = "NAME", default_value = "ud-english-ewt")]
+        dataset: String,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Sentences trained on.
+        #[arg(long, default_value_t = 960)]
+        sentences: usize,
+    },
     /// A trained model's predictions (every class's probability) for a data set's test split,
     /// from tokens already in memory (read and preprocessed before timing, with the model's
     /// own pipeline): docs/s, the median of the repetitions.
@@ -241,6 +270,76 @@ fn kernels(device: &str, k: Kernel) -> Result<()> {
 
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
+        BenchCommand::TagPredict {
+            model,
+            dataset,
+            data_dir,
+            repeat,
+        } => {
+            let corpus = treebank(&dataset, data_dir.as_deref())?;
+            let (tagger, _) = rnnlab_experiment::tagging::AnyTagger::load(&model)?
+                .ok_or_else(|| rnnlab_text::Error::Data(format!("{}: not a tagger directory", model.display())))?;
+            let words: usize = corpus.words[2].iter().map(Vec::len).sum();
+            let mut times = Vec::new();
+            for _ in 0..repeat.max(1) {
+                let t = Instant::now();
+                std::hint::black_box(tagger.predict_ids(&corpus.words[2])?);
+                times.push(t.elapsed().as_secs_f64());
+            }
+            times.sort_by(f64::total_cmp);
+            let median = times[times.len() / 2];
+            println!(
+                "{}",
+                json!({
+                    "bench": "tag-predict",
+                    "model": model.display().to_string(),
+                    "dataset": dataset,
+                    "words": words,
+                    "seconds": (median * 1e4).round() / 1e4,
+                    "words_per_s": (words as f64 / median.max(1e-9)).round(),
+                    "threads": rayon::current_num_threads(),
+                    "peak_rss_mb": peak_rss_mb(),
+                })
+            );
+            Ok(())
+        }
+        BenchCommand::TagStep {
+            cell,
+            dataset,
+            data_dir,
+            sentences,
+        } => {
+            let corpus = treebank(&dataset, data_dir.as_deref())?;
+            let n = sentences.clamp(1, corpus.words[0].len());
+            let names = rnnlab_baselines::tagging::index_tags(&corpus.tags[0]);
+            let y = rnnlab_baselines::tagging::tag_ids(&corpus.tags[0][..n], &names)?;
+            let mut config = rnnlab_rnn::tagger::tagger_recipe(cell);
+            config.optimisation.epochs = 1;
+            let val_y = vec![vec![0; corpus.words[1][0].len()]];
+            let fit = rnnlab_rnn::tagger::fit_tagger(
+                cell.name(),
+                &config,
+                &names,
+                (&corpus.words[0][..n], &y),
+                (&corpus.words[1][..1], &val_y),
+                &candle_core::Device::Cpu,
+                &mut rnnlab_rnn::train::Silent,
+            )?;
+            println!(
+                "{}",
+                json!({
+                    "bench": "tag-step",
+                    "cell": cell.name(),
+                    "dataset": dataset,
+                    "sentences": n,
+                    "words": y.iter().map(Vec::len).sum::<usize>(),
+                    "words_per_s": fit.train_words_per_s.round(),
+                    "threads": rayon::current_num_threads(),
+                    "peak_rss_mb": peak_rss_mb(),
+                })
+            );
+            Ok(())
+        }
         BenchCommand::TrainStep(args) => args.run("train"),
         BenchCommand::Infer(args) => args.run("infer"),
         BenchCommand::Kernels { device, kernel } => kernels(&device, kernel),
@@ -457,4 +556,16 @@ fn children_peak_rss_mb() -> Option<f64> {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let ok = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } == 0;
     ok.then(|| (usage.ru_maxrss as f64 / 1024.0 * 10.0).round() / 10.0)
+}
+
+/// A named treebank's three splits (UPOS).
+fn treebank(name: &str, data_dir: Option<&std::path::Path>) -> Result<rnnlab_text::conllu::TaggedCorpus> {
+    let spec = rnnlab_text::conllu::find_treebank(name)
+        .ok_or_else(|| rnnlab_text::Error::Data(format!("{name:?} is not a treebank (ud-english-ewt is)")))?;
+    let dir = dataset::resolve_data_dir(data_dir)?;
+    Ok(rnnlab_text::conllu::TaggedCorpus::named(
+        &spec,
+        &dir,
+        rnnlab_text::conllu::TagColumn::Upos,
+    )?)
 }

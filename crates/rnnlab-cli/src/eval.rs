@@ -24,6 +24,13 @@ pub struct EvalArgs {
     /// Label column (default: the one of training).
     #[arg(long, value_name = "L")]
     label_column: Option<String>,
+    /// Taggers on CSV or Parquet: the column of each sentence's words (space-joined, or a
+    /// list in Parquet); with --tags-column. CoNLL-U files need neither.
+    #[arg(long, value_name = "C", requires = "tags_column")]
+    tokens_column: Option<String>,
+    /// Taggers on CSV or Parquet: the column of the gold tags, one per word.
+    #[arg(long, value_name = "T", requires = "tokens_column")]
+    tags_column: Option<String>,
     #[command(flatten)]
     csv: CsvArgs,
     /// Also write the metrics to this file.
@@ -35,7 +42,13 @@ pub struct EvalArgs {
 }
 
 pub fn eval(args: EvalArgs) -> Result<()> {
-    if crate::tag::eval(&args.model_dir, &args.input, args.output.as_ref())? {
+    let columns = args.tokens_column.as_deref().zip(args.tags_column.as_deref());
+    let tagged = crate::tag::EvalInput {
+        path: &args.input,
+        columns,
+        format: args.csv.format()?,
+    };
+    if crate::tag::eval(&args.model_dir, &tagged, args.output.as_ref())? {
         return Ok(());
     }
     let loaded = load_model(&args.model_dir, args.morph_dict.as_ref())?;

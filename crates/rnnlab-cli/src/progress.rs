@@ -70,6 +70,12 @@ impl TrainObserver for EpochBar {
                 "refit epoch {:>3}: train loss {:.4} (training + validation rows) ({:.1}s)",
                 s.epoch, s.train_loss, s.seconds
             );
+        } else if s.val_loss.is_nan() {
+            // A tagger scores validation by accuracy alone.
+            eprintln!(
+                "epoch {:>3}: train loss {:.4}, val accuracy {:.4} ({:.1}s)",
+                s.epoch, s.train_loss, s.val_metric, s.seconds
+            );
         } else {
             eprintln!(
                 "epoch {:>3}: train loss {:.4}, val loss {:.4}, val metric {:.4} ({:.1}s)",

@@ -69,16 +69,38 @@ fn tag_column(meta: &Value) -> TagColumn {
     serde_json::from_value(meta["tag_column"].clone()).unwrap_or(TagColumn::Upos)
 }
 
-/// `rnnlab eval DIR --input F.conllu`: the tagging figures as JSON. `Ok(false)` when `dir` is
-/// not a tagger.
-pub fn eval(dir: &Path, input: &Path, output: Option<&PathBuf>) -> Result<bool> {
+/// The labelled file of `rnnlab eval` on a tagger: CoNLL-U, or CSV/Parquet with the words'
+/// and tags' columns.
+pub struct EvalInput<'a> {
+    pub path: &'a Path,
+    pub columns: Option<(&'a str, &'a str)>,
+    pub format: rnnlab_text::dataset::CsvFormat,
+}
+
+/// `rnnlab eval DIR --input F.conllu` (or a CSV with `--tokens-column/--tags-column`): the
+/// tagging figures as JSON. `Ok(false)` when `dir` is not a tagger.
+pub fn eval(dir: &Path, input: &EvalInput, output: Option<&PathBuf>) -> Result<bool> {
     let Some((tagger, meta)) = AnyTagger::load(dir)? else {
         return Ok(false);
     };
-    let column = tag_column(&meta);
-    let sentences = conllu::read_file(input)?;
-    let words: Vec<Vec<String>> = sentences.iter().map(|s| s.forms()).collect();
-    let gold: Vec<Vec<String>> = sentences.iter().map(|s| s.tags(column)).collect();
+    let conllu_file = input.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("conllu"));
+    let (words, gold) = match input.columns {
+        Some((tokens, tags)) => conllu::read_tagged_table(input.path, tokens, tags, &input.format)?,
+        None if conllu_file => {
+            let column = tag_column(&meta);
+            let sentences = conllu::read_file(input.path)?;
+            let words = sentences.iter().map(|s| s.forms()).collect();
+            let gold = sentences.iter().map(|s| s.tags(column)).collect();
+            (words, gold)
+        }
+        None => {
+            return Err(rnnlab_text::Error::Data(format!(
+                "{}: a tagger is measured on a CoNLL-U file (.conllu), or on CSV/Parquet with --tokens-column and --tags-column",
+                input.path.display()
+            ))
+            .into())
+        }
+    };
     let vocabulary = AnyTagger::vocabulary(dir)?;
     let unseen: Vec<Vec<bool>> = words
         .iter()
@@ -88,8 +110,8 @@ pub fn eval(dir: &Path, input: &Path, output: Option<&PathBuf>) -> Result<bool> 
     let metrics = score(tagger.tags(), &predicted, &gold, &unseen)?;
     let report = serde_json::json!({
         "model": dir.display().to_string(),
-        "input": input.display().to_string(),
-        "sentences": sentences.len(),
+        "input": input.path.display().to_string(),
+        "sentences": words.len(),
         "metrics": metrics,
     });
     let text = serde_json::to_string_pretty(&report)?;

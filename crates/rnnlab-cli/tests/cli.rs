@@ -261,6 +261,67 @@ fn bench_preprocess_prints_json() {
     assert_eq!(v["normalize"], "stem");
 }
 
+/// `bench tag-step` counts the words of the sentences it stepped through; `bench tag-predict`
+/// the words of the test split, on a tagger trained by `tag-step`'s recipe through `train`.
+#[test]
+fn bench_tag_step_and_tag_predict_print_json() {
+    let Some(data) = data_dir() else { return };
+    let d = data.to_str().unwrap();
+    let o = rnnlab(&[
+        "bench",
+        "tag-step",
+        "--cell",
+        "gru",
+        "--dataset",
+        "ud-english-ewt",
+        "--data-dir",
+        d,
+        "--sentences",
+        "64",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (v["bench"].as_str(), v["cell"].as_str()),
+        (Some("tag-step"), Some("gru"))
+    );
+    assert_eq!(v["sentences"], 64);
+    assert!(
+        v["words"].as_u64().unwrap() > 64 && v["words_per_s"].as_f64().unwrap() > 0.0,
+        "{v}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m");
+    let o = rnnlab(&[
+        "train",
+        "--dataset",
+        "ud-english-ewt",
+        "--data-dir",
+        d,
+        "--model",
+        "majority-tagger",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = rnnlab(&[
+        "bench",
+        "tag-predict",
+        model.to_str().unwrap(),
+        "--dataset",
+        "ud-english-ewt",
+        "--data-dir",
+        d,
+        "--repeat",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["words"], 25_094);
+    assert!(v["words_per_s"].as_f64().unwrap() > 0.0, "{v}");
+}
+
 #[test]
 fn bench_train_step_and_infer_print_json() {
     for (sub, extra) in [

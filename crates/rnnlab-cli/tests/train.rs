@@ -1136,3 +1136,62 @@ fn taggers_train_predict_and_evaluate_on_ud_english_ewt() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("feature-tagger"), "{}", stderr(&o));
 }
+
+/// Tagging from CSV: `--tokens-column/--tags-column` on `train` and `eval` (space-joined words
+/// and tags), the same test figures from both; a row whose counts differ is named; a CSV
+/// without the columns is refused with what to give.
+#[test]
+fn taggers_train_and_evaluate_on_csv_columns() {
+    let dir = test_dir();
+    let mut text = String::from("words,pos\n");
+    let sentences = [
+        ("the cat sat", "DET NOUN VERB"),
+        ("a dog ran", "DET NOUN VERB"),
+        ("the dog sat", "DET NOUN VERB"),
+        ("a cat ran fast", "DET NOUN VERB ADV"),
+        ("dogs ran", "NOUN VERB"),
+    ];
+    for _ in 0..20 {
+        for (w, t) in sentences {
+            text.push_str(&format!("\"{w}\",{t}\n"));
+        }
+    }
+    let data = dir.path().join("tags.csv");
+    std::fs::write(&data, &text).unwrap();
+    let out = dir.path().join("tagger");
+    let d = data.to_str().unwrap();
+    let cols = ["--tokens-column", "words", "--tags-column", "pos"];
+    let mut args = vec!["train", "--train", d, "--test", d, "--model", "feature-tagger"];
+    args.extend(cols);
+    args.extend(["--out", out.to_str().unwrap()]);
+    let o = rnnlab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["task"].as_str(), Some("tag"));
+    assert_eq!(m["labels"].as_array().unwrap().len(), 4);
+    let test_accuracy = m["test"]["accuracy"].as_f64().unwrap();
+    assert!(test_accuracy > 0.9, "{m}");
+
+    let mut args = vec!["eval", out.to_str().unwrap(), "--input", d];
+    args.extend(cols);
+    let o = rnnlab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        (e["metrics"]["accuracy"].as_f64().unwrap() - test_accuracy).abs() < 1e-12,
+        "{e}"
+    );
+
+    let o = rnnlab(&["eval", out.to_str().unwrap(), "--input", d]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--tokens-column"), "{}", stderr(&o));
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "words,pos\n\"the cat\",DET\n").unwrap();
+    let mut args = vec!["eval", out.to_str().unwrap(), "--input", bad.to_str().unwrap()];
+    args.extend(cols);
+    let o = rnnlab(&args);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bad.csv: row 1: 2 words"), "{}", stderr(&o));
+}

@@ -96,6 +96,38 @@ pub struct TaggedCorpus {
     pub files: Vec<std::path::PathBuf>,
 }
 
+/// One string per word, one list per sentence: words or their tags.
+pub type Sentences = Vec<Vec<String>>;
+
+/// Reads one CSV or Parquet file of tagged sentences: the words of each row from column
+/// `tokens`, its tags from `tags` (space-joined strings, or lists in Parquet). A row whose
+/// counts differ, or that has no words, is an error naming the file and row.
+pub fn read_tagged_table(
+    path: &Path,
+    tokens: &str,
+    tags: &str,
+    format: &crate::dataset::CsvFormat,
+) -> Result<(Sentences, Sentences), Error> {
+    let table = crate::dataset::read_table(path, format)?;
+    let words = crate::dataset::column_token_lists(&table, tokens)?;
+    let labels = crate::dataset::column_token_lists(&table, tags)?;
+    for (row, (w, t)) in words.iter().zip(&labels).enumerate() {
+        if w.len() != t.len() || w.is_empty() {
+            return Err(Error::Data(format!(
+                "{}: row {}: {} words in {tokens:?} but {} tags in {tags:?}",
+                path.display(),
+                row + 1,
+                w.len(),
+                t.len()
+            )));
+        }
+    }
+    if words.is_empty() {
+        return Err(Error::Data(format!("{}: no rows", path.display())));
+    }
+    Ok((words, labels))
+}
+
 impl TaggedCorpus {
     /// Reads CoNLL-U files; `val` defaults to none (the caller then holds out sentences).
     pub fn from_files(name: &str, paths: [&Path; 3], column: TagColumn) -> Result<Self, Error> {
@@ -126,6 +158,30 @@ impl TaggedCorpus {
             column,
             words,
             tags,
+            files: paths.iter().map(|p| p.to_path_buf()).collect(),
+        })
+    }
+
+    /// Reads CSV or Parquet files whose `tokens` column holds each sentence's words and whose
+    /// `tags` column its tags, one per word (space-joined strings, or lists in Parquet). A row
+    /// whose counts differ is an error naming the file and row.
+    pub fn from_tables(
+        name: &str,
+        paths: [&Path; 3],
+        tokens: &str,
+        tags: &str,
+        format: &crate::dataset::CsvFormat,
+    ) -> Result<Self, Error> {
+        let mut out: [Vec<Vec<String>>; 3] = Default::default();
+        let mut tag_lists: [Vec<Vec<String>>; 3] = Default::default();
+        for (k, path) in paths.iter().enumerate() {
+            (out[k], tag_lists[k]) = read_tagged_table(path, tokens, tags, format)?;
+        }
+        Ok(TaggedCorpus {
+            name: name.to_string(),
+            column: TagColumn::Upos,
+            words: out,
+            tags: tag_lists,
             files: paths.iter().map(|p| p.to_path_buf()).collect(),
         })
     }
@@ -358,6 +414,23 @@ mod tests {
         assert_eq!(filled.tags(TagColumn::Upos), tags);
         assert_eq!(filled.tags(TagColumn::Xpos), s[0].tags(TagColumn::Xpos));
         assert_eq!(filled.lines[3], s[0].lines[3], "the multiword line is kept");
+    }
+
+    #[test]
+    fn tagged_sentences_from_csv_columns_and_mismatches_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("t.csv");
+        std::fs::write(&good, "words,tags\n\"The cat sat\",DET NOUN VERB\nHi,INTJ\n").unwrap();
+        let format = crate::dataset::CsvFormat::default();
+        let c = TaggedCorpus::from_tables("t", [&good, &good, &good], "words", "tags", &format).unwrap();
+        assert_eq!(c.words[0][0], ["The", "cat", "sat"]);
+        assert_eq!(c.tags[2][1], ["INTJ"]);
+        let bad = dir.path().join("bad.csv");
+        std::fs::write(&bad, "words,tags\n\"The cat\",DET\n").unwrap();
+        let e = TaggedCorpus::from_tables("t", [&good, &good, &bad], "words", "tags", &format)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bad.csv: row 1: 2 words"), "{e}");
     }
 
     #[test]

@@ -476,6 +476,39 @@ pub fn column_strings(table: &Table, name: &str) -> Result<Vec<Option<String>>, 
     Ok(s.iter().map(|v| v.map(str::to_string)).collect())
 }
 
+/// The values of column `name` as token lists: a list column's items (Parquet), or a text
+/// column split on whitespace (CSV); a missing value is an empty list.
+pub fn column_token_lists(table: &Table, name: &str) -> Result<Vec<Vec<String>>, Error> {
+    let col = table.frame.column(name).map_err(|_| {
+        let found: Vec<String> = table.frame.get_column_names().iter().map(|c| c.to_string()).collect();
+        Error::Data(format!(
+            "{}: no column {name:?}; columns found: {}",
+            table.path.display(),
+            found.join(", ")
+        ))
+    })?;
+    if let Ok(lists) = col.list() {
+        return (0..lists.len())
+            .map(|i| match lists.get_as_series(i) {
+                None => Ok(Vec::new()),
+                Some(series) => {
+                    let text = series
+                        .cast(&DataType::String)
+                        .map_err(|e| Error::Data(format!("{}: column {name:?}: {e}", table.path.display())))?;
+                    let s = text
+                        .str()
+                        .map_err(|e| Error::Data(format!("{}: column {name:?}: {e}", table.path.display())))?;
+                    Ok(s.iter().map(|v| v.unwrap_or_default().to_string()).collect())
+                }
+            })
+            .collect();
+    }
+    Ok(column_strings(table, name)?
+        .into_iter()
+        .map(|v| v.unwrap_or_default().split_whitespace().map(String::from).collect())
+        .collect())
+}
+
 /// A labelled data set in memory, one entry per row, with its split.
 #[derive(Debug, Clone, Default)]
 pub struct Dataset {

@@ -44,6 +44,13 @@ pub struct DataArgs {
     /// set's (a treebank such as ud-english-ewt tags), or tag for .conllu files, else classify.
     #[arg(help_heading = "Advanced: data", long, value_enum, value_name = "TASK")]
     pub task: Option<TaskKind>,
+    /// Tagging from CSV or Parquet: the column of each sentence's words (space-joined, or a
+    /// list in Parquet); with --tags-column.
+    #[arg(help_heading = "Advanced: data", long, value_name = "C", requires = "tags_column")]
+    pub tokens_column: Option<String>,
+    /// Tagging from CSV or Parquet: the column of the words' tags, one per word.
+    #[arg(help_heading = "Advanced: data", long, value_name = "T", requires = "tokens_column")]
+    pub tags_column: Option<String>,
     /// The CoNLL-U column a tagger learns and fills: upos (universal tags) or xpos.
     #[arg(help_heading = "Advanced: data", long, value_enum, default_value_t = TagColumn::Upos)]
     pub tag_column: TagColumn,
@@ -118,11 +125,24 @@ impl DataArgs {
             return Ok(None);
         };
         let conllu = train.extension().is_some_and(|e| e.eq_ignore_ascii_case("conllu"));
-        if self.task != Some(TaskKind::Tag) && !conllu {
+        let columns = self.tokens_column.as_deref().zip(self.tags_column.as_deref());
+        if self.task != Some(TaskKind::Tag) && !conllu && columns.is_none() {
             return Ok(None);
         }
         let val = self.val.as_deref().unwrap_or(train);
-        let mut corpus = TaggedCorpus::from_files(&train.display().to_string(), [train, val, test], self.tag_column)?;
+        let name = train.display().to_string();
+        let mut corpus =
+            match columns {
+                Some((tokens, tags)) => {
+                    TaggedCorpus::from_tables(&name, [train, val, test], tokens, tags, &self.csv.format()?)?
+                }
+                None if conllu => TaggedCorpus::from_files(&name, [train, val, test], self.tag_column)?,
+                None => return Err(rnnlab_text::Error::Data(
+                    "--task tag reads CoNLL-U files (.conllu), or CSV/Parquet with --tokens-column and --tags-column"
+                        .into(),
+                )
+                .into()),
+            };
         if self.val.is_none() {
             corpus.hold_out(0.1, seed);
         }
