@@ -5,9 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use rnnlab_experiment::tag_experiment::{self, TagPlan};
+use rnnlab_experiment::tagging::{TaggerSpec, TAGGER_KINDS};
 use rnnlab_experiment::train::all_kinds;
-use rnnlab_experiment::{demo, report, ModelSpec, Plan, Prepared, RunObserver};
+use rnnlab_experiment::{demo, report, tag_report, ModelSpec, Plan, Prepared, RunObserver};
 use rnnlab_rnn::TrainObserver;
+use rnnlab_text::conllu::TaggedCorpus;
 use rnnlab_text::dataset::Columns;
 use rnnlab_text::Lang;
 use serde_json::{json, Value};
@@ -23,9 +26,10 @@ pub struct ExperimentArgs {
     /// `demo`, the built-in synthetic corpus (the default when no data is given).
     #[command(flatten)]
     data: DataArgs,
-    /// Model kinds to run, comma-separated (default: all of them).
-    #[arg(long, value_name = "K,K,...", value_delimiter = ',', default_values_t = all_kinds().map(String::from))]
-    models: Vec<String>,
+    /// Model kinds to run, comma-separated (default: every kind of the task; tagging:
+    /// majority-tagger, feature-tagger, rnn, lstm, gru).
+    #[arg(long, value_name = "K,K,...", value_delimiter = ',')]
+    models: Option<Vec<String>>,
     /// Runs of each neural model (seeds 0..N); the report shows mean ± std.
     #[arg(long, value_name = "N")]
     seeds: Option<usize>,
@@ -112,13 +116,16 @@ impl RunObserver for Progress {
     fn run_end(&mut self, kind: &str, seed: u64, result: Result<&Value, &str>) {
         let line = match result {
             Ok(m) => {
-                let f1 = m["test"]["f1"]
-                    .as_f64()
-                    .or_else(|| m["test"]["f1_macro"].as_f64())
-                    .unwrap_or(f64::NAN);
+                let (name, value) = if m["task"] == "tag" {
+                    ("accuracy", m["test"]["accuracy"].as_f64())
+                } else {
+                    ("", m["test"]["f1"].as_f64().or_else(|| m["test"]["f1_macro"].as_f64()))
+                };
                 format!(
-                    "{kind} seed {seed}: {} {f1:.4}, train {:.1}s",
+                    "{kind} seed {seed}: {}{}{name} {:.4}, train {:.1}s",
                     self.scored_on,
+                    if name.is_empty() { "" } else { " " },
+                    value.unwrap_or(f64::NAN),
                     m["timings"]["train_s"].as_f64().unwrap_or(0.0)
                 )
             }
@@ -268,8 +275,14 @@ pub fn prepare_or_demo(data: &DataArgs, prep: &PrepArgs, seed: u64) -> Result<(P
 
 pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
     let device = rnnlab_rnn::parse_device(&args.device)?;
-    let specs_check: Vec<ModelSpec> = args
+    if let Some(corpus) = args.data.tagged(args.seed)? {
+        return run_tagging(&args, corpus, device, quiet);
+    }
+    let models: Vec<String> = args
         .models
+        .clone()
+        .unwrap_or_else(|| all_kinds().map(String::from).to_vec());
+    let specs_check: Vec<ModelSpec> = models
         .iter()
         // Classes not known yet (0): no class-dependent defaults in this check.
         .map(|k| ModelSpec::from_kind(k.trim(), Lang::En, 0))
@@ -291,8 +304,7 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
     if args.resume {
         check_resumable(args.out.as_deref().expect("clap requires --out"), &files_json)?;
     }
-    let mut specs: Vec<ModelSpec> = args
-        .models
+    let mut specs: Vec<ModelSpec> = models
         .iter()
         .map(|k| ModelSpec::from_kind(k.trim(), prep.lang, prep.labels.n_classes()))
         .collect::<Result<_, _>>()?;
@@ -364,6 +376,85 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
     progress.finish();
     println!("{}", report::table(&report));
     for f in report::findings(&report) {
+        println!("- {}", f.replace("**", ""));
+    }
+    println!("\nreport: {}", out.join("report.html").display());
+    Ok(())
+}
+
+/// `rnnlab experiment` on tagging data: the tagger kinds against each other, with the tagging
+/// report.
+fn run_tagging(args: &ExperimentArgs, corpus: TaggedCorpus, device: candle_core::Device, quiet: bool) -> Result<()> {
+    if args.refit || args.reference.is_some() {
+        return Err(
+            rnnlab_text::Error::Data("--refit and --reference are for classification experiments".into()).into(),
+        );
+    }
+    let kinds: Vec<String> = args
+        .models
+        .clone()
+        .unwrap_or_else(|| TAGGER_KINDS.map(String::from).to_vec());
+    if kinds.is_empty() {
+        return Err(rnnlab_text::Error::Data("--models: give at least one model kind".into()).into());
+    }
+    let specs: Vec<TaggerSpec> = kinds
+        .iter()
+        .map(|k| TaggerSpec::from_kind(k.trim()))
+        .collect::<Result<_, _>>()?;
+    let files_json: Vec<Value> = corpus
+        .files
+        .iter()
+        .map(|f| Ok(json!({"path": f.display().to_string(), "sha256": sha256_file(f)?})))
+        .collect::<Result<_>>()?;
+    if args.resume {
+        check_resumable(args.out.as_deref().expect("clap requires --out"), &files_json)?;
+    }
+    let seeds = if args.quick { 1 } else { args.seeds.unwrap_or(3) };
+    if seeds == 0 {
+        return Err(rnnlab_rnn::Error::Param("--seeds must be at least 1".into()).into());
+    }
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("reports").join(format!("{}-{}", corpus.name.replace(['/', '\\'], "_"), timestamp()))
+    });
+    let dataset = tag_experiment::describe(&corpus, files_json);
+    let plan = TagPlan {
+        specs,
+        seeds,
+        quick: args.quick,
+        out: out.clone(),
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        device,
+        resume: args.resume,
+    };
+    std::fs::create_dir_all(&out).map_err(|e| rnnlab_rnn::Error::io(&out, e))?;
+    if let Some(recipe) = crate::recipe::recipe() {
+        let path = out.join("recipe.toml");
+        rnnlab_baselines::files::write_atomic(&path, recipe.as_bytes()).map_err(|e| rnnlab_rnn::Error::io(&path, e))?;
+    }
+    if !quiet {
+        eprintln!(
+            "{}: {} train / {} val / {} test sentences; {} tagger kinds, {} seed(s) for recurrent ones -> {}",
+            corpus.name,
+            corpus.words[0].len(),
+            corpus.words[1].len(),
+            corpus.words[2].len(),
+            plan.specs.len(),
+            seeds,
+            out.display()
+        );
+    }
+    let mut progress = Progress::new(quiet, "test");
+    crate::interrupt::install();
+    let report = tag_experiment::run_tagging(&corpus, dataset, &plan, &mut progress)?;
+    progress.finish();
+    print!(
+        "{}",
+        tag_report::markdown(&report)
+            .split("## Findings")
+            .next()
+            .unwrap_or_default()
+    );
+    for f in tag_report::findings(&report) {
         println!("- {}", f.replace("**", ""));
     }
     println!("\nreport: {}", out.join("report.html").display());

@@ -1195,3 +1195,65 @@ fn taggers_train_and_evaluate_on_csv_columns() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("bad.csv: row 1: 2 words"), "{}", stderr(&o));
 }
+
+/// `experiment` on the treebank: tagging's report (table, findings, per-tag table, confusion
+/// heat map, learning curve), baselines once, the recurrent kind per seed; `--resume` keeps
+/// every finished run (same figures, model files untouched).
+#[test]
+fn a_tagging_experiment_reports_and_resumes() {
+    let Some(data) = data_dir() else { return };
+    let dir = test_dir();
+    let out = dir.path().join("exp");
+    let o = rnnlab(&[
+        "experiment",
+        "--dataset",
+        "ud-english-ewt",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--quick",
+        "--models",
+        "majority-tagger,feature-tagger,rnn",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        (report["task"].as_str(), report["complete"].as_bool()),
+        (Some("tag"), Some(true))
+    );
+    assert_eq!(report["dataset"]["sizes"]["train"], 2000);
+    assert_eq!(report["dataset"]["tags"].as_array().unwrap().len(), 17);
+    let models = report["models"].as_array().unwrap();
+    let accuracy = |k: usize| models[k]["summary"]["accuracy"]["mean"].as_f64().unwrap();
+    assert_eq!(models.len(), 3);
+    assert!(
+        accuracy(1) > accuracy(0) + 0.03,
+        "feature tagger far above majority: {report}"
+    );
+    assert!(accuracy(2) > 0.5, "{report}");
+    assert_eq!(models[2]["family"], "recurrent");
+    assert!(out.join("models/rnn/seed0/model.safetensors").is_file());
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| model | family | accuracy % | unseen words %"), "{md}");
+    assert!(md.contains("## Per tag: feature-tagger"), "{md}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(
+        html.matches("class=\"cell\"").count(),
+        17 * 17,
+        "the best model's confusion heat map"
+    );
+    assert!(html.contains("<polyline"), "the recurrent tagger's learning curve");
+
+    let weights = out.join("models/rnn/seed0/model.safetensors");
+    let before = std::fs::metadata(&weights).unwrap().modified().unwrap();
+    let o = rnnlab(&["experiment", "--resume", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    for (a, b) in models.iter().zip(again["models"].as_array().unwrap()) {
+        assert_eq!(a["runs"][0]["test"], b["runs"][0]["test"], "{}", a["kind"]);
+    }
+    assert_eq!(std::fs::metadata(&weights).unwrap().modified().unwrap(), before);
+}

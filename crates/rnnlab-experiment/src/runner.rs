@@ -223,8 +223,7 @@ fn quick(spec: &ModelSpec) -> ModelSpec {
 
 /// Mean and standard deviation (n - 1) over runs of each test metric and timing.
 pub fn summarize(runs: &[Value]) -> Value {
-    let mut out = serde_json::Map::new();
-    let keys: [(&str, &[&str]); 6] = [
+    const KEYS: [(&str, &[&str]); 6] = [
         ("f1", &["test", "f1"]),
         ("f1_macro", &["test", "f1_macro"]),
         ("accuracy", &["test", "accuracy"]),
@@ -232,7 +231,14 @@ pub fn summarize(runs: &[Value]) -> Value {
         ("train_s", &["timings", "train_s"]),
         ("predict_docs_per_s", &["timings", "predict_docs_per_s"]),
     ];
-    for (name, path) in keys {
+    summarize_paths(runs, &KEYS)
+}
+
+/// Mean and standard deviation (n - 1) over runs of the value at each path, under its name;
+/// a key no run has is left out.
+pub fn summarize_paths(runs: &[Value], keys: &[(&str, &[&str])]) -> Value {
+    let mut out = serde_json::Map::new();
+    for &(name, path) in keys {
         let xs: Vec<f64> = runs
             .iter()
             .filter_map(|r| path.iter().try_fold(r, |v, k| v.get(k)).and_then(Value::as_f64))
@@ -257,7 +263,7 @@ pub fn mean_std(xs: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-fn git_commit() -> Option<String> {
+pub(crate) fn git_commit() -> Option<String> {
     let out = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
         .output()
@@ -267,7 +273,7 @@ fn git_commit() -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-fn machine() -> Value {
+pub(crate) fn machine() -> Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
         s.lines()
             .find(|l| l.starts_with("model name"))
