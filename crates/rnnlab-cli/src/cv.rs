@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Args;
 use rnnlab_experiment::cv::{check_counts, cross_validate, markdown, CvPlan};
+use rnnlab_experiment::tag_experiment::{cross_validate_tagging, TagCvPlan};
+use rnnlab_text::conllu::TaggedCorpus;
 use serde_json::Value;
 
 use crate::experiment::{prepare_or_demo, timestamp, Progress};
@@ -54,9 +56,11 @@ pub struct CvArgs {
 
 pub fn run(args: CvArgs, quiet: bool) -> Result<()> {
     let device = args.model.device()?;
-    args.model.check(quiet, "cv")?;
-    // Before the (slower) preprocessing.
     check_counts(args.folds, args.seeds)?;
+    if let Some(corpus) = args.data.tagged(args.seed)? {
+        return run_tagging(&args, &corpus, device, quiet);
+    }
+    args.model.check(quiet, "cv")?;
     let against = args.against.as_deref().map(read_cv_json).transpose()?;
     let (prep, _, _) = prepare_or_demo(&args.data, &args.prep, args.seed)?;
     let spec = args.model.spec(prep.lang, prep.labels.n_classes())?;
@@ -89,6 +93,45 @@ pub fn run(args: CvArgs, quiet: bool) -> Result<()> {
     let mut progress = Progress::new(quiet, "held");
     crate::interrupt::install();
     let doc = cross_validate(&prep, &plan, &mut progress)?;
+    progress.finish();
+    println!("{}", markdown(&doc));
+    println!("cv.json: {}", out.join("cv.json").display());
+    Ok(())
+}
+
+/// `rnnlab cv` on tagging data: folds of the training sentences.
+fn run_tagging(args: &CvArgs, corpus: &TaggedCorpus, device: candle_core::Device, quiet: bool) -> Result<()> {
+    if args.against.is_some() {
+        return Err(rnnlab_text::Error::Data("--against compares classification cross-validations".into()).into());
+    }
+    let spec = crate::tag::tagger_spec(&args.model)?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        let name = corpus.name.replace(['/', '\\'], "_");
+        PathBuf::from("reports").join(format!("cv-{name}-{}-{}", spec.kind(), timestamp()))
+    });
+    if !quiet {
+        eprintln!(
+            "{}: {}-fold cross-validation of {} on {} training sentences; the {} validation sentences \
+             choose epochs, the test file is not read -> {}",
+            corpus.name,
+            args.folds,
+            spec.kind(),
+            corpus.words[0].len(),
+            corpus.words[1].len(),
+            out.display()
+        );
+    }
+    let plan = TagCvPlan {
+        spec,
+        folds: args.folds,
+        seeds: (args.first_seed..args.first_seed.saturating_add(args.seeds as u64)).collect(),
+        out: out.clone(),
+        device,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let mut progress = Progress::new(quiet, "held");
+    crate::interrupt::install();
+    let doc = cross_validate_tagging(corpus, &plan, &mut progress)?;
     progress.finish();
     println!("{}", markdown(&doc));
     println!("cv.json: {}", out.join("cv.json").display());

@@ -18,13 +18,7 @@ pub fn train(
     out: &Path,
     quiet: bool,
 ) -> Result<()> {
-    let mut spec = TaggerSpec::from_kind(&model.model)?;
-    // A recurrent tagger starts from the reference recipe; the network flags given change it.
-    if let Some(config) = spec.config_mut() {
-        model
-            .neural
-            .apply(config, rnnlab_baselines::linear::ClassWeight::None)?;
-    }
+    let spec = tagger_spec(model)?;
     let device = model.device()?;
     if !quiet {
         let words = |k: usize| corpus.words[k].iter().map(Vec::len).sum::<usize>();
@@ -62,6 +56,18 @@ pub fn train(
         );
     }
     Ok(())
+}
+
+/// The tagger `--model` names: a recurrent one starts from the reference recipe, and the
+/// network flags given change it.
+pub fn tagger_spec(model: &crate::flags::ModelArgs) -> Result<TaggerSpec> {
+    let mut spec = TaggerSpec::from_kind(&model.model)?;
+    if let Some(config) = spec.config_mut() {
+        model
+            .neural
+            .apply(config, rnnlab_baselines::linear::ClassWeight::None)?;
+    }
+    Ok(spec)
 }
 
 /// The tag column a tagger directory was trained on.

@@ -1257,3 +1257,50 @@ fn a_tagging_experiment_reports_and_resumes() {
     }
     assert_eq!(std::fs::metadata(&weights).unwrap().modified().unwrap(), before);
 }
+
+/// `cv` on the treebank: contiguous folds of the training sentences cover each once; the
+/// pooled accuracy (all held words together) lies within the folds' range.
+#[test]
+fn tagging_cross_validation_pools_the_held_folds() {
+    let Some(data) = data_dir() else { return };
+    let dir = test_dir();
+    let out = dir.path().join("cv");
+    let o = rnnlab(&[
+        "cv",
+        "--dataset",
+        "ud-english-ewt",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--model",
+        "feature-tagger",
+        "--folds",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("cv.json")).unwrap()).unwrap();
+    assert_eq!(
+        (doc["task"].as_str(), doc["metric"].as_str()),
+        (Some("tag"), Some("accuracy"))
+    );
+    let sizes: Vec<u64> = doc["fold_sizes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes.iter().sum::<u64>(), 12_544);
+    let run = &doc["runs"][0];
+    assert_eq!(run["pooled"]["words"], 204_577);
+    let held: Vec<f64> = run["held"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let pooled = run["pooled"]["accuracy"].as_f64().unwrap();
+    let (lo, hi) = held.iter().fold((1.0f64, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+    assert!(lo - 1e-4 <= pooled && pooled <= hi + 1e-4 && pooled > 0.9, "{doc}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("pooled accuracy"));
+}

@@ -308,7 +308,7 @@ pub fn compare(doc: &Value, reference: &Value) -> Result<Value, Error> {
 }
 
 /// Mean, sample standard deviation and standard error of the mean (0 for one value).
-fn summary(xs: &[f64]) -> Value {
+pub(crate) fn summary(xs: &[f64]) -> Value {
     let n = xs.len();
     if n == 0 {
         return json!({"n": 0});
@@ -333,8 +333,14 @@ fn summary(xs: &[f64]) -> Value {
 pub fn markdown(doc: &Value) -> String {
     let k = doc["folds"].as_u64().unwrap_or(0) as usize;
     let metric = doc["metric"].as_str().unwrap_or("f1");
+    let how = if doc["task"] == "tag" {
+        "cross-validation (contiguous blocks of sentences) of the"
+    } else {
+        "stratified cross-validation of the"
+    };
+    let units = if doc["task"] == "tag" { "sentences" } else { "rows" };
     let mut s = format!(
-        "{}, {}: {k}-fold stratified cross-validation of the {} training rows (held folds of {}); \
+        "{}, {}: {k}-fold {how} {} training {units} (held folds of {}); \
          the test split is not read\n\n| seed | {} | pooled {metric} | val {metric} (mean) |\n|---{}|---|---|\n",
         doc["dataset"].as_str().unwrap_or("?"),
         doc["kind"].as_str().unwrap_or("?"),

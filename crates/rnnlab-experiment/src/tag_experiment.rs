@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::runner::{summarize_paths, RunObserver};
 use crate::tagging::{score, train_tagger, AnyTagger, TaggerSpec};
-use crate::{write_json, Error};
+use crate::{round4, write_json, Error};
 
 /// What to run.
 pub struct TagPlan {
@@ -199,5 +199,190 @@ fn model_dir(out: &Path, kind: &str, seed: u64, seeded: bool) -> PathBuf {
         d.join(format!("seed{seed}"))
     } else {
         d
+    }
+}
+
+/// Fold `f` of `k` over the training sentences, contiguous blocks in file order (scikit-learn's
+/// `KFold` without shuffling): a treebank's sentences come in documents, and interleaved folds
+/// would put a document's other sentences in training. Training is the other folds, test the
+/// held one, validation unchanged.
+pub fn fold(corpus: &TaggedCorpus, k: usize, f: usize) -> TaggedCorpus {
+    let mut c = corpus.clone();
+    let n = corpus.words[0].len();
+    let (lo, hi) = (f * n / k, (f + 1) * n / k);
+    let pick = |held: bool, v: &[Vec<String>]| -> Vec<Vec<String>> {
+        v.iter()
+            .enumerate()
+            .filter(|(i, _)| (lo..hi).contains(i) == held)
+            .map(|(_, s)| s.clone())
+            .collect()
+    };
+    c.words[0] = pick(false, &corpus.words[0]);
+    c.tags[0] = pick(false, &corpus.tags[0]);
+    c.words[2] = pick(true, &corpus.words[0]);
+    c.tags[2] = pick(true, &corpus.tags[0]);
+    c
+}
+
+/// What to cross-validate on tagging data.
+pub struct TagCvPlan {
+    pub spec: TaggerSpec,
+    /// K.
+    pub folds: usize,
+    /// Seeds of a recurrent tagger's runs (a baseline runs with the first only).
+    pub seeds: Vec<u64>,
+    /// Where the fold models go (`seed-S/fold-K/`) and `cv.json`.
+    pub out: PathBuf,
+    pub device: Device,
+    /// The command line, for `cv.json`.
+    pub command: String,
+}
+
+/// K-fold cross-validation of one tagger kind on the training sentences (the test file is
+/// never read), in `rnnlab cv`'s `cv.json` frame with `task: "tag"` and `metric: "accuracy"`:
+/// per seed each held fold's accuracy and the pooled one (all held words together), written
+/// after every seed. A user's interruption leaves out the seed in progress.
+pub fn cross_validate_tagging(
+    corpus: &TaggedCorpus,
+    plan: &TagCvPlan,
+    obs: &mut dyn RunObserver,
+) -> Result<Value, Error> {
+    let spec = &plan.spec;
+    let k = plan.folds;
+    crate::cv::check_counts(k, plan.seeds.len())?;
+    if corpus.words[0].len() < k {
+        return Err(Error::Input(format!(
+            "{}: {} training sentences, fewer than the {k} folds",
+            corpus.name,
+            corpus.words[0].len()
+        )));
+    }
+    let seeds: &[u64] = if matches!(spec, TaggerSpec::Rnn { .. }) {
+        &plan.seeds
+    } else {
+        &plan.seeds[..1]
+    };
+    let parts: Vec<TaggedCorpus> = (0..k).map(|f| fold(corpus, k, f)).collect();
+    let kind = spec.kind();
+    obs.plan(seeds.len() * k);
+    let mut doc = json!({
+        "dataset": corpus.name,
+        "task": "tag",
+        "kind": kind,
+        "command": plan.command,
+        "folds": k,
+        "fold_sizes": parts.iter().map(|p| p.words[2].len()).collect::<Vec<_>>(),
+        "training_rows": corpus.words[0].len(),
+        "metric": "accuracy",
+        "runs": [],
+        "interrupted": false,
+    });
+    std::fs::create_dir_all(&plan.out).map_err(|e| Error::io(&plan.out, e))?;
+    let mut pooled_main = Vec::new();
+    'seeds: for &seed in seeds {
+        let (mut held, mut val, mut params) = (Vec::new(), Vec::new(), Value::Null);
+        let (mut correct, mut words, mut oov_correct, mut oov_words) = (0.0, 0usize, 0.0, 0usize);
+        for (f, part) in parts.iter().enumerate() {
+            if obs.interrupted() {
+                doc["interrupted"] = json!(true);
+                break 'seeds;
+            }
+            let label = format!("{kind} fold {f}");
+            obs.run_start(&label, seed);
+            let dir = plan.out.join(format!("seed-{seed}")).join(format!("fold-{f}"));
+            fresh_dir(&dir)?;
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            let mut metrics = match train_tagger(part, spec, seed, &dir, &plan.device, obs.trainer()) {
+                Ok(m) => m,
+                Err(e) => {
+                    obs.run_end(&label, seed, Err(&e.to_string()));
+                    return Err(e);
+                }
+            };
+            if obs.interrupted() {
+                doc["interrupted"] = json!(true);
+                break 'seeds;
+            }
+            metrics["cv"] = json!({"fold": f, "folds": k, "test": format!("held fold {f} of the training split")});
+            write_json(&dir.join("metrics.json"), &metrics)?;
+            obs.run_end(&label, seed, Ok(&metrics));
+            let t = &metrics["test"];
+            let (acc, n) = (
+                t["accuracy"].as_f64().unwrap_or(0.0),
+                t["words"].as_u64().unwrap_or(0) as usize,
+            );
+            let (oov_acc, oov_n) = (
+                t["accuracy_oov"].as_f64().unwrap_or(0.0),
+                t["oov_words"].as_u64().unwrap_or(0) as usize,
+            );
+            correct += acc * n as f64;
+            words += n;
+            oov_correct += oov_acc * oov_n as f64;
+            oov_words += oov_n;
+            held.push(round4(acc));
+            val.push(round4(metrics["val"]["accuracy"].as_f64().unwrap_or(f64::NAN)));
+            params = metrics["params"].clone();
+        }
+        let pooled = correct / words.max(1) as f64;
+        pooled_main.push(pooled);
+        doc["runs"].as_array_mut().expect("runs is an array").push(json!({
+            "seed": seed,
+            "held": held,
+            "val": val,
+            "pooled": {"accuracy": pooled, "words": words,
+                       "accuracy_oov": oov_correct / oov_words.max(1) as f64, "oov_words": oov_words},
+            "pooled_main": round4(pooled),
+            "params": params,
+        }));
+        doc["summary"] = crate::cv::summary(&pooled_main);
+        write_json(&plan.out.join("cv.json"), &doc)?;
+    }
+    doc["summary"] = crate::cv::summary(&pooled_main);
+    write_json(&plan.out.join("cv.json"), &doc)?;
+    Ok(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus(n: usize) -> TaggedCorpus {
+        let s = |i: usize| vec![format!("w{i}")];
+        TaggedCorpus {
+            name: "t".into(),
+            column: rnnlab_text::conllu::TagColumn::Upos,
+            words: [(0..n).map(s).collect(), vec![s(100)], vec![s(200)]],
+            tags: [
+                (0..n).map(|_| vec!["X".to_string()]).collect(),
+                vec![vec!["X".into()]],
+                vec![vec!["X".into()]],
+            ],
+            files: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn folds_hold_every_training_sentence_once_and_keep_validation() {
+        let c = corpus(10);
+        let mut held = Vec::new();
+        for f in 0..3 {
+            let p = fold(&c, 3, f);
+            assert_eq!(p.words[0].len() + p.words[2].len(), 10);
+            assert_eq!(p.words[1], c.words[1]);
+            assert!(
+                p.words[2].iter().all(|s| !p.words[0].contains(s)),
+                "held out of training"
+            );
+            held.extend(p.words[2].iter().cloned());
+        }
+        held.sort();
+        let mut all = c.words[0].clone();
+        all.sort();
+        assert_eq!(held, all);
+        assert_eq!(fold(&c, 3, 0).words[2], c.words[0][0..3], "a contiguous block");
+        assert_eq!(fold(&c, 3, 2).words[2].len(), 4);
+        let q = slice(&c, 4, 1);
+        assert_eq!((q.words[0].len(), q.words[1].len(), q.words[2].len()), (4, 1, 1));
+        assert_eq!(describe(&c, Vec::new())["words"]["train"], 10);
     }
 }
