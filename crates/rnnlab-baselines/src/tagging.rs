@@ -487,6 +487,34 @@ impl FeatureTagger {
         })
     }
 
+    /// The greedy decoding's tags and, for each word, the perceptron's score of every tag
+    /// (given the tags it chose before); a dictionary word's row is empty (its tag is fixed).
+    pub fn predict_scores(&self, words: &[String]) -> (Vec<usize>, Vec<Vec<f32>>) {
+        let k = self.tags.len();
+        let norm: Vec<String> = words.iter().map(|w| normalise(w)).collect();
+        let (mut feats, mut scores) = (Vec::new(), vec![0f32; k]);
+        let (mut prev, mut prev2) = (usize::MAX, usize::MAX);
+        let (mut out, mut rows) = (Vec::with_capacity(words.len()), Vec::with_capacity(words.len()));
+        for i in 0..words.len() {
+            let t = match self.dictionary.get(&words[i]) {
+                Some(&t) => {
+                    rows.push(Vec::new());
+                    t
+                }
+                None => {
+                    features(&norm, words, i, prev, prev2, self.params.n_features, &mut feats);
+                    let t = Self::score(&self.weights, k, &feats, &mut scores);
+                    rows.push(scores.clone());
+                    t
+                }
+            };
+            out.push(t);
+            prev2 = prev;
+            prev = t;
+        }
+        (out, rows)
+    }
+
     pub fn predict(&self, words: &[String]) -> Vec<usize> {
         let k = self.tags.len();
         let norm: Vec<String> = words.iter().map(|w| normalise(w)).collect();

@@ -1158,30 +1158,50 @@ fn taggers_train_and_evaluate_on_csv_columns() {
     }
     let data = dir.path().join("tags.csv");
     std::fs::write(&data, &text).unwrap();
-    let out = dir.path().join("tagger");
     let d = data.to_str().unwrap();
     let cols = ["--tokens-column", "words", "--tags-column", "pos"];
-    let mut args = vec!["train", "--train", d, "--test", d, "--model", "feature-tagger"];
-    args.extend(cols);
-    args.extend(["--out", out.to_str().unwrap()]);
-    let o = rnnlab(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
-    assert_eq!(m["task"].as_str(), Some("tag"));
-    assert_eq!(m["labels"].as_array().unwrap().len(), 4);
-    let test_accuracy = m["test"]["accuracy"].as_f64().unwrap();
-    assert!(test_accuracy > 0.9, "{m}");
+    // best-rnn: small networks, one epoch each; the blend with the feature tagger decides.
+    let small = ["--emb", "8", "--hidden", "8", "--char-dim", "8", "--epochs", "1"];
+    for kind in ["best-rnn", "feature-tagger"] {
+        let out = dir.path().join(kind);
+        let mut args = vec!["train", "--train", d, "--test", d, "--model", kind];
+        args.extend(cols);
+        if kind == "best-rnn" {
+            args.extend(small);
+        }
+        args.extend(["--out", out.to_str().unwrap()]);
+        let o = rnnlab(&args);
+        assert!(o.status.success(), "{kind}: {}", stderr(&o));
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+        assert_eq!(m["task"].as_str(), Some("tag"));
+        assert_eq!(m["labels"].as_array().unwrap().len(), 4);
+        let test_accuracy = m["test"]["accuracy"].as_f64().unwrap();
+        assert!(test_accuracy > 0.9, "{kind}: {m}");
 
-    let mut args = vec!["eval", out.to_str().unwrap(), "--input", d];
-    args.extend(cols);
-    let o = rnnlab(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(
-        (e["metrics"]["accuracy"].as_f64().unwrap() - test_accuracy).abs() < 1e-12,
-        "{e}"
-    );
+        let mut args = vec!["eval", out.to_str().unwrap(), "--input", d];
+        args.extend(cols);
+        let o = rnnlab(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(
+            (e["metrics"]["accuracy"].as_f64().unwrap() - test_accuracy).abs() < 1e-12,
+            "{kind}: {e}"
+        );
+        if kind == "best-rnn" {
+            assert_eq!(m["members"].as_array().unwrap().len(), 3, "{m}");
+            let w = m["blend"]["weight"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&w), "{m}");
+            // A damaged card is refused by name, before anything is loaded.
+            let card = out.join("model.json");
+            let text = std::fs::read_to_string(&card).unwrap();
+            std::fs::write(&card, text.replace("\"members\": 3", "\"members\": 100000")).unwrap();
+            let o = rnnlab(&["predict", out.to_str().unwrap(), "the cat"]);
+            assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+            assert!(stderr(&o).contains("members 100000"), "{}", stderr(&o));
+        }
+    }
+    let out = dir.path().join("feature-tagger");
 
     let o = rnnlab(&["eval", out.to_str().unwrap(), "--input", d]);
     assert_eq!(o.status.code(), Some(2));

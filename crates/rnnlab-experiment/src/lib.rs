@@ -14,6 +14,7 @@ pub mod prepared;
 pub mod report;
 pub mod runner;
 pub mod svg;
+pub mod tag_ensemble;
 pub mod tag_experiment;
 pub mod tag_report;
 pub mod tagging;

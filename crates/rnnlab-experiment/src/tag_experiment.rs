@@ -90,7 +90,7 @@ pub fn run_tagging(
     } else {
         corpus
     };
-    let seeded = |s: &TaggerSpec| matches!(s, TaggerSpec::Rnn { .. });
+    let seeded = TaggerSpec::is_seeded;
     let runs_of = |s: &TaggerSpec| if seeded(s) { plan.seeds.max(1) } else { 1 };
     obs.plan(plan.specs.iter().map(runs_of).sum());
     let mut report = json!({
@@ -257,7 +257,7 @@ pub fn cross_validate_tagging(
             corpus.words[0].len()
         )));
     }
-    let seeds: &[u64] = if matches!(spec, TaggerSpec::Rnn { .. }) {
+    let seeds: &[u64] = if spec.is_seeded() {
         &plan.seeds
     } else {
         &plan.seeds[..1]

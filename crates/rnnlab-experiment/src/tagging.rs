@@ -13,6 +13,7 @@ use rnnlab_rnn::{CellKind, RnnConfig, TrainObserver};
 use rnnlab_text::conllu::TaggedCorpus;
 use serde_json::{json, Value};
 
+use crate::tag_ensemble::{EnsembleTagger, Views, MEMBERS};
 use crate::train::ModelKind;
 use crate::{round4, write_json, Error};
 
@@ -20,7 +21,7 @@ use crate::{round4, write_json, Error};
 const TRAIN_WORDS: &str = "train_words.json";
 
 /// The model kinds of the tagging task.
-pub const TAGGER_KINDS: [&str; 5] = ["majority-tagger", "feature-tagger", "rnn", "lstm", "gru"];
+pub const TAGGER_KINDS: [&str; 6] = ["majority-tagger", "feature-tagger", "rnn", "lstm", "gru", "best-rnn"];
 
 /// A tagger to train.
 #[derive(Debug, Clone)]
@@ -31,6 +32,11 @@ pub enum TaggerSpec {
     /// ([`tagger_recipe`]) with that cell.
     Rnn {
         kind: ModelKind,
+        config: Box<RnnConfig>,
+    },
+    /// `best-rnn`: [`crate::tag_ensemble::MEMBERS`] recurrent taggers of `config` (seeds apart)
+    /// blended with the feature tagger on validation.
+    Best {
         config: Box<RnnConfig>,
     },
 }
@@ -48,6 +54,9 @@ impl TaggerSpec {
             "rnn" => Ok(cell(CellKind::Rnn)),
             "lstm" => Ok(cell(CellKind::Lstm)),
             "gru" => Ok(cell(CellKind::Gru)),
+            "best-rnn" => Ok(TaggerSpec::Best {
+                config: Box::new(tagger_recipe(CellKind::Lstm)),
+            }),
             other => Err(Error::Input(format!(
                 "--model {other:?} does not tag words; the tagging kinds are {}",
                 TAGGER_KINDS.join(", ")
@@ -60,13 +69,19 @@ impl TaggerSpec {
             TaggerSpec::Majority => "majority-tagger",
             TaggerSpec::Feature(_) => "feature-tagger",
             TaggerSpec::Rnn { kind, .. } => kind.name(),
+            TaggerSpec::Best { .. } => "best-rnn",
         }
+    }
+
+    /// Whether runs differ by seed (the networks); the baselines are deterministic.
+    pub fn is_seeded(&self) -> bool {
+        matches!(self, TaggerSpec::Rnn { .. } | TaggerSpec::Best { .. })
     }
 
     /// A recurrent tagger's configuration, for flags to change.
     pub fn config_mut(&mut self) -> Option<&mut RnnConfig> {
         match self {
-            TaggerSpec::Rnn { config, .. } => Some(config),
+            TaggerSpec::Rnn { config, .. } | TaggerSpec::Best { config } => Some(config),
             _ => None,
         }
     }
@@ -76,6 +91,7 @@ impl TaggerSpec {
 pub enum AnyTagger {
     Baseline(BaselineTagger),
     Rnn(Box<RnnTagger>),
+    Ensemble(Box<EnsembleTagger>),
 }
 
 impl AnyTagger {
@@ -90,6 +106,10 @@ impl AnyTagger {
             return Ok(None);
         }
         let kind = card.get("kind").and_then(Value::as_str).unwrap_or_default();
+        if kind == "best-rnn" {
+            let (tagger, meta) = EnsembleTagger::load(dir, &Device::Cpu)?;
+            return Ok(Some((AnyTagger::Ensemble(Box::new(tagger)), meta)));
+        }
         if ModelKind::from_name(kind).is_some_and(ModelKind::is_network) {
             let (tagger, card) = RnnTagger::load(dir, &Device::Cpu)?;
             return Ok(Some((AnyTagger::Rnn(Box::new(tagger)), card.meta)));
@@ -102,6 +122,7 @@ impl AnyTagger {
         match self {
             AnyTagger::Baseline(t) => t.tags(),
             AnyTagger::Rnn(t) => &t.tags,
+            AnyTagger::Ensemble(t) => t.tags(),
         }
     }
 
@@ -116,6 +137,7 @@ impl AnyTagger {
         Ok(match self {
             AnyTagger::Baseline(t) => sentences.iter().map(|s| t.predict(s)).collect(),
             AnyTagger::Rnn(t) => t.predict(sentences)?,
+            AnyTagger::Ensemble(t) => t.predict(sentences)?,
         })
     }
 
@@ -174,6 +196,15 @@ pub fn train_tagger(
     let y = tag_ids(&corpus.tags[0], &names)?;
     let words = &corpus.words;
     let n_words = |k: usize| words[k].iter().map(Vec::len).sum::<usize>();
+    // Validation tags outside the training set count as errors, never as a crash.
+    let val_y: Vec<Vec<usize>> = corpus.tags[1]
+        .iter()
+        .map(|s| {
+            s.iter()
+                .map(|t| names.iter().position(|n| n == t).unwrap_or(usize::MAX))
+                .collect()
+        })
+        .collect();
     let t0 = Instant::now();
     let mut extra = json!({});
     let (tagger, params) = match spec {
@@ -189,18 +220,60 @@ pub fn train_tagger(
                 params,
             )
         }
+        TaggerSpec::Best { config } => {
+            let feature = FeatureTagger::fit(
+                &words[0],
+                &y,
+                &names,
+                FeatureTaggerParams {
+                    seed,
+                    ..FeatureTaggerParams::default()
+                },
+            )?;
+            let mut members = Vec::new();
+            let mut described = Vec::new();
+            let mut words_per_s = Vec::new();
+            for j in 0..MEMBERS as u64 {
+                let mut config = (**config).clone();
+                config.optimisation.seed = seed.wrapping_mul(1000).wrapping_add(j);
+                let fit = fit_tagger(
+                    config.architecture.cell.name(),
+                    &config,
+                    &names,
+                    (&words[0], &y),
+                    (&words[1], &val_y),
+                    device,
+                    observer,
+                )?;
+                if j == 0 {
+                    extra = json!({"curve": fit.curve, "best_epoch": fit.best_epoch, "stopped": fit.stopped});
+                }
+                described.push(json!({
+                    "seed": config.optimisation.seed,
+                    "best_epoch": fit.best_epoch,
+                    "val_accuracy": fit.curve.get(fit.best_epoch.saturating_sub(1)).map(|e| e.val_metric),
+                }));
+                words_per_s.push(fit.train_words_per_s);
+                members.push(fit.model);
+            }
+            let views = Views::new(&members, &feature, &words[1])?;
+            let (blend, val_accuracy) = views.choose(&val_y, names.len());
+            extra["members"] = json!(described);
+            extra["blend"] = json!({"weight": blend.weight, "scale": blend.scale, "val_accuracy": val_accuracy});
+            extra["train_words_per_s"] = json!((words_per_s.iter().sum::<f64>() / words_per_s.len() as f64).round());
+            let params = serde_json::to_value(&**config).map_err(|e| Error::Failed(e.to_string()))?;
+            (
+                AnyTagger::Ensemble(Box::new(EnsembleTagger {
+                    members,
+                    feature,
+                    blend,
+                })),
+                params,
+            )
+        }
         TaggerSpec::Rnn { kind, config } => {
             let mut config = (**config).clone();
             config.optimisation.seed = seed;
-            // Validation tags outside the training set count as errors, never as a crash.
-            let val_y: Vec<Vec<usize>> = corpus.tags[1]
-                .iter()
-                .map(|s| {
-                    s.iter()
-                        .map(|t| names.iter().position(|n| n == t).unwrap_or(usize::MAX))
-                        .collect()
-                })
-                .collect();
             let fit = fit_tagger(
                 kind.name(),
                 &config,
@@ -233,6 +306,7 @@ pub fn train_tagger(
     match &tagger {
         AnyTagger::Baseline(t) => t.save(out, meta)?,
         AnyTagger::Rnn(t) => t.save(out, meta)?,
+        AnyTagger::Ensemble(t) => t.save(out, meta)?,
     }
     let vocabulary: std::collections::BTreeSet<&String> = words[0].iter().flatten().collect();
     write_json(&out.join(TRAIN_WORDS), &vocabulary)?;

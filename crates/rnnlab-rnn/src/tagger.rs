@@ -97,6 +97,27 @@ impl Network<TagHead> {
         Ok(Network { encoder, head })
     }
 
+    /// Each encoded sentence's tag probabilities, one row of `n_tags` per word.
+    pub fn predict_tag_probs(&self, docs: &Encoded) -> Result<Vec<Vec<Vec<f32>>>, Error> {
+        let seqs = &docs.seqs;
+        let encoder = SequenceEncoder::new(NO_LIMIT)?;
+        let rows: Vec<usize> = (0..seqs.len()).collect();
+        let mut out = vec![Vec::new(); seqs.len()];
+        for bucket in encoder.buckets(seqs, &rows, 256) {
+            let batch = encoder.batch(seqs, &bucket);
+            let t = batch.max_len;
+            let logits = self.forward(&batch, docs.features(), false, None)?;
+            // One row per (sentence, step), as the logits come.
+            let probs = candle_nn::ops::softmax_last_dim(&logits)
+                .and_then(|p| p.to_vec2::<f32>())
+                .map_err(ce)?;
+            for (i, r) in bucket.into_iter().enumerate() {
+                out[r] = probs[i * t..i * t + seqs[r].len()].to_vec();
+            }
+        }
+        Ok(out)
+    }
+
     /// Each encoded sentence's tags (indices), in length-sorted batches.
     pub fn predict_tags(&self, docs: &Encoded) -> Result<Vec<Vec<usize>>, Error> {
         let seqs = &docs.seqs;
@@ -187,6 +208,12 @@ impl RnnTagger {
     pub fn predict(&self, sentences: &[Vec<String>]) -> Result<Vec<Vec<usize>>, Error> {
         let docs = self.input.encode_docs(sentences, &self.net.encoder.config)?;
         self.net.predict_tags(&docs)
+    }
+
+    /// Each sentence's tag probabilities, one row per word in the order of `tags`.
+    pub fn predict_probs(&self, sentences: &[Vec<String>]) -> Result<Vec<Vec<Vec<f32>>>, Error> {
+        let docs = self.input.encode_docs(sentences, &self.net.encoder.config)?;
+        self.net.predict_tag_probs(&docs)
     }
 
     /// Writes `vocab.json`, `model.safetensors`, then `model.json`.
