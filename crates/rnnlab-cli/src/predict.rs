@@ -30,6 +30,10 @@ pub struct PredictArgs {
     /// Text column of --input (default: the one of training).
     #[arg(long, value_name = "C")]
     text_column: Option<String>,
+    /// Taggers on CSV or Parquet: the column of each sentence's words (space-joined, or a
+    /// list in Parquet); the output has it and `tags`, space-joined. CoNLL-U needs none.
+    #[arg(long, value_name = "C")]
+    tokens_column: Option<String>,
     /// Id column of --input to copy to the output (default: the one of training, if present).
     #[arg(long, value_name = "C")]
     id_column: Option<String>,
@@ -40,7 +44,7 @@ pub struct PredictArgs {
     morph_dict: Option<PathBuf>,
 }
 
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -50,17 +54,17 @@ fn csv_field(s: &str) -> String {
 
 /// Rows of `--input` read, classified and written at a time: memory holds one batch, whatever
 /// the file's length.
-const BATCH_ROWS: usize = 50_000;
+pub(crate) const BATCH_ROWS: usize = 50_000;
 
 /// Where predictions go: standard output, or `--output` written whole (a temporary name
 /// renamed when every row is written; an error or a kill leaves no half file).
-enum Sink {
+pub(crate) enum Sink {
     Stdout(std::io::BufWriter<std::io::StdoutLock<'static>>),
     File(PartialFile, PathBuf),
 }
 
 impl Sink {
-    fn open(output: Option<&PathBuf>) -> Result<Self> {
+    pub(crate) fn open(output: Option<&PathBuf>) -> Result<Self> {
         Ok(match output {
             Some(p) => Sink::File(
                 PartialFile::create(p).with_context(|| format!("creating {}", p.display()))?,
@@ -70,14 +74,14 @@ impl Sink {
         })
     }
 
-    fn out(&mut self) -> &mut dyn Write {
+    pub(crate) fn out(&mut self) -> &mut dyn Write {
         match self {
             Sink::Stdout(w) => w,
             Sink::File(f, _) => f,
         }
     }
 
-    fn finish(self) -> Result<()> {
+    pub(crate) fn finish(self) -> Result<()> {
         match self {
             Sink::Stdout(mut w) => Ok(w.flush()?),
             Sink::File(f, p) => f.commit().with_context(|| format!("writing {}", p.display())),
@@ -115,7 +119,15 @@ fn write_header(out: &mut dyn Write, loaded: &Loaded, first_col: Option<&str>) -
 }
 
 pub fn predict(args: PredictArgs) -> Result<()> {
-    if crate::tag::predict(&args.model_dir, &args.texts, args.input.as_ref(), args.output.as_ref())? {
+    let tagging = crate::tag::PredictInput {
+        texts: &args.texts,
+        input: args.input.as_ref(),
+        output: args.output.as_ref(),
+        tokens_column: args.tokens_column.as_deref(),
+        id_column: args.id_column.as_deref(),
+        format: args.csv.format()?,
+    };
+    if crate::tag::predict(&args.model_dir, &tagging)? {
         return Ok(());
     }
     let loaded = load_model(&args.model_dir, args.morph_dict.as_ref())?;

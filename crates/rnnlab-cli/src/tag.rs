@@ -129,13 +129,37 @@ pub fn eval(dir: &Path, input: &EvalInput, output: Option<&PathBuf>) -> Result<b
     Ok(true)
 }
 
+/// What `rnnlab predict` gives a tagger.
+pub struct PredictInput<'a> {
+    pub texts: &'a [String],
+    pub input: Option<&'a PathBuf>,
+    pub output: Option<&'a PathBuf>,
+    pub tokens_column: Option<&'a str>,
+    pub id_column: Option<&'a str>,
+    pub format: rnnlab_text::dataset::CsvFormat,
+}
+
 /// `rnnlab predict DIR TEXT...` (`word<TAB>tag` lines, a blank line after each text; words are
-/// the text split on whitespace) or `--input F.conllu [--output G.conllu]` (the tag column
-/// filled, every other byte kept). `Ok(false)` when `dir` is not a tagger.
-pub fn predict(dir: &Path, texts: &[String], input: Option<&PathBuf>, output: Option<&PathBuf>) -> Result<bool> {
+/// the text split on whitespace), `--input F.conllu [--output G.conllu]` (the tag column
+/// filled, every other byte kept) or `--input F.csv --tokens-column C` (CSV out: the id column
+/// if asked, the words and their tags, space-joined). `Ok(false)` when `dir` is not a tagger.
+pub fn predict(dir: &Path, args: &PredictInput) -> Result<bool> {
     let Some((tagger, meta)) = AnyTagger::load(dir)? else {
         return Ok(false);
     };
+    let (input, output) = (args.input, args.output);
+    if let Some(path) = input.filter(|p| !p.extension().is_some_and(|e| e.eq_ignore_ascii_case("conllu"))) {
+        let Some(tokens) = args.tokens_column else {
+            return Err(rnnlab_text::Error::Data(format!(
+                "{}: a tagger reads CoNLL-U files (.conllu), or CSV/Parquet with --tokens-column",
+                path.display()
+            ))
+            .into());
+        };
+        predict_table(&tagger, path, tokens, args, output)?;
+        return Ok(true);
+    }
+    let texts = args.texts;
     match input {
         Some(path) => {
             let sentences = conllu::read_file(path)?;
@@ -170,4 +194,52 @@ pub fn predict(dir: &Path, texts: &[String], input: Option<&PathBuf>, output: Op
         }
     }
     Ok(true)
+}
+
+/// Tags the sentences of a CSV or Parquet file, 50,000 rows at a time, into CSV.
+fn predict_table(
+    tagger: &AnyTagger,
+    path: &Path,
+    tokens: &str,
+    args: &PredictInput,
+    output: Option<&PathBuf>,
+) -> Result<()> {
+    use crate::predict::{csv_field, Sink, BATCH_ROWS};
+    crate::interrupt::install();
+    let mut sink = Sink::open(output)?;
+    let mut header = args.id_column.map(csv_field).into_iter().collect::<Vec<_>>();
+    header.extend([csv_field(tokens), "tags".to_string()]);
+    let mut rows = 0usize;
+    for table in rnnlab_text::batches::read_batches(path, &args.format, BATCH_ROWS)? {
+        let table = table?;
+        rows += table.frame.height();
+        let words = rnnlab_text::dataset::column_token_lists(&table, tokens)?;
+        let ids = args
+            .id_column
+            .map(|c| rnnlab_text::dataset::column_strings(&table, c))
+            .transpose()?;
+        let tags = tagger.predict(&words)?;
+        if rows == table.frame.height() {
+            // The first batch read and tagged: its columns exist.
+            writeln!(sink.out(), "{}", header.join(","))?;
+        }
+        for (i, (w, t)) in words.iter().zip(&tags).enumerate() {
+            let mut row = Vec::with_capacity(3);
+            if let Some(ids) = &ids {
+                row.push(csv_field(ids[i].as_deref().unwrap_or_default()));
+            }
+            row.push(csv_field(&w.join(" ")));
+            row.push(csv_field(&t.join(" ")));
+            writeln!(sink.out(), "{}", row.join(","))?;
+        }
+        if crate::interrupt::requested() {
+            drop(sink);
+            eprintln!("interrupted after {rows} rows; nothing written");
+            return Ok(());
+        }
+    }
+    if rows == 0 {
+        writeln!(sink.out(), "{}", header.join(","))?;
+    }
+    sink.finish()
 }

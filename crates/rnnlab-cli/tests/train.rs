@@ -1207,6 +1207,39 @@ fn taggers_train_and_evaluate_on_csv_columns() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--tokens-column"), "{}", stderr(&o));
 
+    // predict on CSV: the words and their tags, space-joined, a row per sentence.
+    let tagged = dir.path().join("tagged.csv");
+    let o = rnnlab(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--input",
+        d,
+        "--tokens-column",
+        "words",
+        "--output",
+        tagged.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let written = std::fs::read_to_string(&tagged).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines.len(), 101, "{written}");
+    assert_eq!(lines[0], "words,tags");
+    assert_eq!(lines[1], "the cat sat,DET NOUN VERB");
+    let o = rnnlab(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--input",
+        d,
+        "--tokens-column",
+        "nope",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        o.stdout.is_empty() && stderr(&o).contains("no column \"nope\""),
+        "{}",
+        stderr(&o)
+    );
+
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "words,pos\n\"the cat\",DET\n").unwrap();
     let mut args = vec!["eval", out.to_str().unwrap(), "--input", bad.to_str().unwrap()];
