@@ -27,7 +27,7 @@ pub struct ExperimentArgs {
     #[command(flatten)]
     data: DataArgs,
     /// Model kinds to run, comma-separated (default: every kind of the task; tagging:
-    /// majority-tagger, feature-tagger, rnn, lstm, gru).
+    /// majority-tagger, feature-tagger, rnn, lstm, gru, best-rnn).
     #[arg(long, value_name = "K,K,...", value_delimiter = ',')]
     models: Option<Vec<String>>,
     /// Runs of each neural model (seeds 0..N); the report shows mean ± std.
