@@ -17,6 +17,15 @@ use crate::Error;
 /// Networks in a `best-rnn` tagger.
 pub const MEMBERS: usize = 3;
 
+/// A member network: the reference recipe with the LSTM cell, trained 20 epochs instead of 10
+/// (on UD English EWT the validation accuracy of one network still rose from 94.48 % at epoch
+/// 10 to 94.80 % at 19; the test file was not looked at for this choice).
+pub fn member_recipe() -> rnnlab_rnn::RnnConfig {
+    let mut config = rnnlab_rnn::tagger::tagger_recipe(rnnlab_rnn::CellKind::Lstm);
+    config.optimisation.epochs = 20;
+    config
+}
+
 /// The most member directories a card may name (a damaged card cannot ask for more).
 const MAX_MEMBERS: usize = 16;
 

@@ -55,7 +55,7 @@ impl TaggerSpec {
             "lstm" => Ok(cell(CellKind::Lstm)),
             "gru" => Ok(cell(CellKind::Gru)),
             "best-rnn" => Ok(TaggerSpec::Best {
-                config: Box::new(tagger_recipe(CellKind::Lstm)),
+                config: Box::new(crate::tag_ensemble::member_recipe()),
             }),
             other => Err(Error::Input(format!(
                 "--model {other:?} does not tag words; the tagging kinds are {}",
