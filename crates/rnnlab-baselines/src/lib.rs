@@ -7,6 +7,7 @@ pub mod baseline;
 pub mod card;
 pub mod fasttext;
 pub mod files;
+pub mod kneser_ney;
 pub mod labels;
 pub mod lbfgs;
 pub mod linear;

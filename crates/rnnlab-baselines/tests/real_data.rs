@@ -130,3 +130,52 @@ fn taggers_on_ud_english_ewt() {
     assert!(m_feat.accuracy >= 0.93, "{}", m_feat.accuracy);
     assert!(m_feat.accuracy_oov > m_major.accuracy_oov + 0.05);
 }
+
+/// The UD English EWT word stream of DESIGN.md "Language models" (words, `<eos>` after each
+/// sentence, training words seen once are `<unk>`): the vocabulary is the reference's (9,875),
+/// and Kneser-Ney's perplexity falls from unigrams to trigrams and beyond.
+#[test]
+fn kneser_ney_on_the_ewt_word_stream() {
+    use rnnlab_baselines::kneser_ney::{Discount, KneserNey};
+    let Some(dir) = data_dir() else { return };
+    let read = |split: &str| -> Vec<String> {
+        let path = dir.join(format!("ud-english-ewt/en_ewt-ud-{split}.conllu"));
+        let mut out = Vec::new();
+        for s in rnnlab_text::conllu::read_file(&path).unwrap() {
+            out.extend(s.forms());
+            out.push("<eos>".to_string());
+        }
+        out
+    };
+    let (train, test) = (read("train"), read("test"));
+    let mut counts = std::collections::HashMap::<&str, usize>::new();
+    for w in &train {
+        *counts.entry(w.as_str()).or_default() += 1;
+    }
+    let mut itos = vec!["<unk>", "<eos>"];
+    let mut kept: Vec<&str> = counts
+        .iter()
+        .filter(|(w, &c)| c >= 2 && **w != "<eos>")
+        .map(|(w, _)| *w)
+        .collect();
+    kept.sort_unstable();
+    itos.extend(kept);
+    assert_eq!(itos.len(), 9_875, "the reference's vocabulary");
+    let stoi: std::collections::HashMap<&str, u32> = itos.iter().enumerate().map(|(i, w)| (*w, i as u32)).collect();
+    let ids = |ws: &[String]| -> Vec<u32> { ws.iter().map(|w| stoi.get(w.as_str()).copied().unwrap_or(0)).collect() };
+    let (train, test) = (ids(&train), ids(&test));
+    let mut perplexity = Vec::new();
+    for order in 1..=4 {
+        let lm = KneserNey::fit(&train, itos.len(), order, Discount::Modified).unwrap();
+        let (h, n) = lm.cross_entropy(&test);
+        assert_eq!(n, test.len());
+        perplexity.push(h.exp());
+    }
+    eprintln!(
+        "kneser-ney test perplexity, orders 1-4: {perplexity:?} over {} tokens",
+        test.len()
+    );
+    assert!(perplexity[0] > 250.0 && perplexity[0] < 1_500.0, "{perplexity:?}");
+    assert!(perplexity[2] < 0.6 * perplexity[0], "{perplexity:?}");
+    assert!(perplexity[3] <= perplexity[2] * 1.02, "{perplexity:?}");
+}
