@@ -138,35 +138,15 @@ fn taggers_on_ud_english_ewt() {
 fn kneser_ney_on_the_ewt_word_stream() {
     use rnnlab_baselines::kneser_ney::{Discount, KneserNey};
     let Some(dir) = data_dir() else { return };
-    let read = |split: &str| -> Vec<String> {
-        let path = dir.join(format!("ud-english-ewt/en_ewt-ud-{split}.conllu"));
-        let mut out = Vec::new();
-        for s in rnnlab_text::conllu::read_file(&path).unwrap() {
-            out.extend(s.forms());
-            out.push("<eos>".to_string());
-        }
-        out
-    };
+    use rnnlab_text::lm_stream::{conllu_words, WordVocab};
+    let read = |split: &str| conllu_words(&dir.join(format!("ud-english-ewt/en_ewt-ud-{split}.conllu"))).unwrap();
     let (train, test) = (read("train"), read("test"));
-    let mut counts = std::collections::HashMap::<&str, usize>::new();
-    for w in &train {
-        *counts.entry(w.as_str()).or_default() += 1;
-    }
-    let mut itos = vec!["<unk>", "<eos>"];
-    let mut kept: Vec<&str> = counts
-        .iter()
-        .filter(|(w, &c)| c >= 2 && **w != "<eos>")
-        .map(|(w, _)| *w)
-        .collect();
-    kept.sort_unstable();
-    itos.extend(kept);
-    assert_eq!(itos.len(), 9_875, "the reference's vocabulary");
-    let stoi: std::collections::HashMap<&str, u32> = itos.iter().enumerate().map(|(i, w)| (*w, i as u32)).collect();
-    let ids = |ws: &[String]| -> Vec<u32> { ws.iter().map(|w| stoi.get(w.as_str()).copied().unwrap_or(0)).collect() };
-    let (train, test) = (ids(&train), ids(&test));
+    let vocab = WordVocab::fit(&train, 2);
+    assert_eq!(vocab.len(), 9_875, "the reference's vocabulary");
+    let (train, test) = (vocab.encode(&train), vocab.encode(&test));
     let mut perplexity = Vec::new();
     for order in 1..=4 {
-        let lm = KneserNey::fit(&train, itos.len(), order, Discount::Modified).unwrap();
+        let lm = KneserNey::fit(&train, vocab.len(), order, Discount::Modified).unwrap();
         let (h, n) = lm.cross_entropy(&test);
         assert_eq!(n, test.len());
         perplexity.push(h.exp());

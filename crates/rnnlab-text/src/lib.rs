@@ -10,6 +10,7 @@ pub mod batches;
 pub mod conllu;
 pub mod dataset;
 pub mod filters;
+pub mod lm_stream;
 pub mod morph;
 pub mod pipeline;
 pub mod repair;
