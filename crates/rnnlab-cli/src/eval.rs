@@ -42,6 +42,9 @@ pub struct EvalArgs {
 }
 
 pub fn eval(args: EvalArgs) -> Result<()> {
+    if crate::lm::eval(&args.model_dir, &args.input, args.output.as_ref())? {
+        return Ok(());
+    }
     let columns = args.tokens_column.as_deref().zip(args.tags_column.as_deref());
     let tagged = crate::tag::EvalInput {
         path: &args.input,

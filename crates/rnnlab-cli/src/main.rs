@@ -8,6 +8,7 @@ mod eval;
 mod experiment;
 mod flags;
 mod interrupt;
+mod lm;
 mod model_dir;
 mod out_dir;
 mod predict;

@@ -1357,3 +1357,84 @@ fn tagging_cross_validation_pools_the_held_folds() {
     assert!(lo - 1e-4 <= pooled && pooled <= hi + 1e-4 && pooled > 0.9, "{doc}");
     assert!(String::from_utf8_lossy(&o.stdout).contains("pooled accuracy"));
 }
+
+/// `--task lm --model kneser-ney`: on text files (one sentence a line, validation held out
+/// of training) and on the treebank's word stream (the reference's 9,875 words); `eval`
+/// gives the same perplexity as training reported; recurrent language models are refused.
+#[test]
+fn kneser_ney_language_models_train_and_evaluate() {
+    let dir = test_dir();
+    let text = dir.path().join("text.txt");
+    let lines: String = (0..40)
+        .map(|i| format!("the cat {} on the mat\n", ["sat", "lay", "slept"][i % 3]))
+        .collect();
+    std::fs::write(&text, lines).unwrap();
+    let t = text.to_str().unwrap();
+    let out = dir.path().join("kn");
+    let o = rnnlab(&[
+        "train",
+        "--task",
+        "lm",
+        "--train",
+        t,
+        "--test",
+        t,
+        "--model",
+        "kneser-ney",
+        "--order",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(
+        (m["task"].as_str(), m["params"]["order"].as_u64()),
+        (Some("lm"), Some(3))
+    );
+    let ppl = m["test"]["perplexity"].as_f64().unwrap();
+    assert!(ppl > 1.0 && ppl < 3.0, "a repetitive text is predictable: {m}");
+    let o = rnnlab(&["eval", out.to_str().unwrap(), "--input", t]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(e["metrics"]["perplexity"].as_f64(), Some(ppl));
+    let o = rnnlab(&[
+        "train",
+        "--task",
+        "lm",
+        "--train",
+        t,
+        "--test",
+        t,
+        "--model",
+        "lstm",
+        "--out",
+        dir.path().join("no").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("kneser-ney"), "{}", stderr(&o));
+
+    let Some(data) = data_dir() else { return };
+    let out = dir.path().join("ewt");
+    let o = rnnlab(&[
+        "train",
+        "--dataset",
+        "ud-english-ewt",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--task",
+        "lm",
+        "--model",
+        "kneser-ney",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["vocab_size"], 9_875);
+    assert_eq!(m["test"]["tokens"], 25_094 + 2_077);
+    let ppl = m["test"]["perplexity"].as_f64().unwrap();
+    assert!(ppl > 80.0 && ppl < 250.0, "{m}");
+}

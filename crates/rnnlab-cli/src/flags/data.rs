@@ -66,6 +66,9 @@ pub enum TaskKind {
     Classify,
     /// One tag per word (CoNLL-U data).
     Tag,
+    /// The next word at every step (language models): CoNLL-U or text files, one sentence
+    /// or document per line.
+    Lm,
 }
 
 /// How CSV files are written; shared by every command that reads them.
@@ -105,7 +108,7 @@ pub struct Task {
 impl DataArgs {
     /// The tagging corpus these flags name, or `None` for a classification task.
     pub fn tagged(&self, seed: u64) -> Result<Option<TaggedCorpus>> {
-        if self.task == Some(TaskKind::Classify) {
+        if matches!(self.task, Some(TaskKind::Classify | TaskKind::Lm)) {
             return Ok(None);
         }
         if let Some(name) = &self.dataset {
@@ -147,6 +150,30 @@ impl DataArgs {
             corpus.hold_out(0.1, seed);
         }
         Ok(Some(corpus))
+    }
+
+    /// The language-model corpus of `--task lm`, or `None` for the other tasks.
+    pub fn lm_corpus(&self) -> Result<Option<rnnlab_text::lm_stream::LmCorpus>> {
+        use rnnlab_text::lm_stream::LmCorpus;
+        if self.task != Some(TaskKind::Lm) {
+            return Ok(None);
+        }
+        if let Some(name) = &self.dataset {
+            let Some(spec) = find_treebank(name) else {
+                return Err(rnnlab_text::Error::Data(format!(
+                    "--task lm: {name:?} has no language-model stream yet (ud-english-ewt has; or give --train/--test files)"
+                ))
+                .into());
+            };
+            let dir = dataset::resolve_data_dir(self.data_dir.as_deref())?;
+            return Ok(Some(LmCorpus::named(&spec, &dir)?));
+        }
+        let (Some(train), Some(test)) = (&self.train, &self.test) else {
+            return Err(
+                rnnlab_text::Error::Data("--task lm: give --dataset, or --train and --test files".into()).into(),
+            );
+        };
+        Ok(Some(LmCorpus::from_files(train, self.val.as_deref(), test)?))
     }
 
     pub fn load(&self, seed: u64) -> Result<Task> {

@@ -49,6 +49,9 @@ pub struct ModelArgs {
     pub baseline: BaselineArgs,
     #[command(flatten)]
     pub neural: NeuralArgs,
+    /// The n-gram order of the kneser-ney language model (--task lm; default 4).
+    #[arg(help_heading = "Advanced: model", long, value_name = "N")]
+    pub order: Option<usize>,
     /// Class weights: none or balanced (n / (classes * count)).
     #[arg(
         help_heading = "Advanced: model",
