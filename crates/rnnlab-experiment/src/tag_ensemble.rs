@@ -33,13 +33,13 @@ const MAX_MEMBERS: usize = 16;
 /// `weight · p + (1 - weight) · softmax(scale · s)`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Blend {
-    pub weight: f32,
-    pub scale: f32,
+    pub weight: f64,
+    pub scale: f64,
 }
 
 /// The grid searched on validation; `weight` 1 is the networks alone.
-const WEIGHTS: [f32; 7] = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4];
-const SCALES: [f32; 3] = [0.5, 1.0, 2.0];
+const WEIGHTS: [f64; 7] = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4];
+const SCALES: [f64; 3] = [0.5, 1.0, 2.0];
 
 /// `model.json` of a `best-rnn` tagger directory; members in `member-<j>/`, the feature
 /// tagger in `feature-tagger/`.
@@ -85,6 +85,7 @@ impl Views {
     /// Each sentence's tags under `blend`.
     pub fn decide(&self, blend: Blend, k: usize) -> Vec<Vec<usize>> {
         let n = self.members.len().max(1) as f32;
+        let (weight, scale) = (blend.weight as f32, blend.scale as f32);
         let (mut p, mut q) = (vec![0f32; k], vec![0f32; k]);
         self.feature
             .iter()
@@ -106,14 +107,14 @@ impl Views {
                             let top = scores[i].iter().copied().fold(f32::NEG_INFINITY, f32::max);
                             let mut z = 0.0;
                             for (x, &v) in q.iter_mut().zip(&scores[i]) {
-                                *x = ((v - top) * blend.scale).exp();
+                                *x = ((v - top) * scale).exp();
                                 z += *x;
                             }
                             q.iter_mut().for_each(|x| *x /= z);
                         }
                         (0..k)
                             .max_by(|&a, &b| {
-                                let mix = |t: usize| blend.weight * p[t] + (1.0 - blend.weight) * q[t];
+                                let mix = |t: usize| weight * p[t] + (1.0 - weight) * q[t];
                                 mix(a).total_cmp(&mix(b)).then(b.cmp(&a))
                             })
                             .unwrap_or(0)
