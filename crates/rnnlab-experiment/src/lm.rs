@@ -85,7 +85,7 @@ impl NgramLm {
         }
         let file = dir.join(STREAM_FILE);
         let size = std::fs::metadata(&file).map_err(|e| Error::io(&file, e))?.len();
-        if size != 4 * card.train_tokens as u64 {
+        if (card.train_tokens as u64).checked_mul(4) != Some(size) {
             return Err(bad(format!(
                 "{STREAM_FILE} holds {size} bytes, model.json says {} tokens",
                 card.train_tokens
