@@ -194,7 +194,7 @@ fn compare_best(report: &Value, prep: &Prepared, details: &[RunDetail]) -> Optio
 }
 
 /// Removes what an unfinished run left in `dir`, so a new run does not mix with its files.
-fn fresh_dir(dir: &Path) -> Result<(), Error> {
+pub(crate) fn fresh_dir(dir: &Path) -> Result<(), Error> {
     match std::fs::remove_dir_all(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -203,7 +203,7 @@ fn fresh_dir(dir: &Path) -> Result<(), Error> {
 }
 
 /// `models/<kind>` for baselines, `models/<kind>/seed<N>` for neural runs.
-fn model_dir(out: &Path, kind: &str, seed: u64, neural: bool) -> PathBuf {
+pub(crate) fn model_dir(out: &Path, kind: &str, seed: u64, neural: bool) -> PathBuf {
     let d = out.join("models").join(kind);
     if neural {
         d.join(format!("seed{seed}"))

@@ -9,7 +9,7 @@ use candle_core::Device;
 use rnnlab_text::conllu::TaggedCorpus;
 use serde_json::{json, Value};
 
-use crate::runner::{summarize_paths, RunObserver};
+use crate::runner::{fresh_dir, model_dir, summarize_paths, RunObserver};
 use crate::tagging::{score, train_tagger, AnyTagger, TaggerSpec};
 use crate::{round4, write_json, Error};
 
@@ -181,25 +181,6 @@ fn reload(corpus: &TaggedCorpus, dir: &Path) -> Option<Value> {
     let test = score(tagger.tags(), &predicted, &corpus.tags[2], &corpus.unseen(2)).ok()?;
     let recorded = metrics["test"]["accuracy"].as_f64()?;
     ((test.accuracy - recorded).abs() < 1e-12 && metrics["test"]["words"] == json!(test.words)).then_some(metrics)
-}
-
-/// Removes what an unfinished run left in `dir`.
-fn fresh_dir(dir: &Path) -> Result<(), Error> {
-    match std::fs::remove_dir_all(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io(dir, e)),
-    }
-}
-
-/// `models/<kind>` for baselines, `models/<kind>/seed<N>` for recurrent runs.
-fn model_dir(out: &Path, kind: &str, seed: u64, seeded: bool) -> PathBuf {
-    let d = out.join("models").join(kind);
-    if seeded {
-        d.join(format!("seed{seed}"))
-    } else {
-        d
-    }
 }
 
 /// Fold `f` of `k` over the training sentences, contiguous blocks in file order (scikit-learn's
