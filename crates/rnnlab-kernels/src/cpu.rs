@@ -426,7 +426,9 @@ impl Dims {
 /// The forward pass over a block of `nb` rows, all their steps. `gx`: `[nb, T, G]`;
 /// `w_t`: `W_hhᵀ` `[H, G]`; `out`: `[nb, T, H]`, zero on entry; `hm`: `[S, nb, H]` the masked
 /// state fed to each step's product (kept for backward); `act`: `[S, nb, A·H]` or empty
-/// when nothing is kept (inference, then `hm` needs only `nb·H`).
+/// when nothing is kept (inference, then `hm` needs only `nb·H`). `state`: empty (the state
+/// starts at zero), or `[2, nb, H]` (`h` then `c`, LSTM's `c` only read) holding the initial
+/// state on entry and the final one on return.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn forward_rows_impl(
@@ -439,13 +441,19 @@ fn forward_rows_impl(
     out: &mut [f32],
     hm: &mut [f32],
     act: &mut [f32],
+    state: &mut [f32],
 ) {
     let (nb, hd, g, t_all) = (lengths.len(), d.hidden, d.gates(), d.steps);
     let aw = act_width(d.cell) * hd;
     let keep = !act.is_empty();
     let s_max = lengths.iter().copied().max().unwrap_or(0);
-    let mut h = vec![0f32; nb * hd];
-    let mut c = vec![0f32; if d.cell == CellKind::Lstm { nb * hd } else { 0 }];
+    let lstm = d.cell == CellKind::Lstm;
+    let (mut h, mut c) = if state.is_empty() {
+        (vec![0f32; nb * hd], vec![0f32; if lstm { nb * hd } else { 0 }])
+    } else {
+        let (h0, c0) = state.split_at(nb * hd);
+        (h0.to_vec(), if lstm { c0[..nb * hd].to_vec() } else { Vec::new() })
+    };
     let mut gh = Buf::new(nb * g);
     let mut scratch_act = Buf::new(if keep { 0 } else { aw });
     for s in 0..s_max {
@@ -495,11 +503,20 @@ fn forward_rows_impl(
             );
         }
     }
+    if !state.is_empty() {
+        let (h_end, c_end) = state.split_at_mut(nb * hd);
+        h_end.copy_from_slice(&h);
+        if lstm {
+            c_end[..nb * hd].copy_from_slice(&c);
+        }
+    }
 }
 
 /// The backward pass over a block of rows (the saved `hm` and `act` of
 /// [`forward_rows_impl`]). `w`: `W_hh` `[G, H]`; `grad_out`: `[nb, T, H]`; writes `grad_gx`
 /// `[nb, T, G]` (zero on entry) and adds this block's share to `dw` `[G, H]` and `db` `[G]`.
+/// `c0`: LSTM's initial cell state `[nb, H]`, empty when it was zero (no gradient flows into a
+/// carried state).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn backward_rows_impl(
@@ -513,6 +530,7 @@ fn backward_rows_impl(
     grad_gx: &mut [f32],
     dw: &mut [f32],
     db: &mut [f32],
+    c0: &[f32],
 ) {
     let (nb, hd, g, t_all) = (lengths.len(), d.hidden, d.gates(), d.steps);
     let aw = act_width(d.cell) * hd;
@@ -538,6 +556,7 @@ fn backward_rows_impl(
             // LSTM's previous cell state (slot 4 of the previous step's activations).
             let c_prev: &[f32] = match d.cell {
                 CellKind::Lstm if s > 0 => &act[((s - 1) * nb + b) * aw + 4 * hd..][..hd],
+                CellKind::Lstm if !c0.is_empty() => &c0[b * hd..(b + 1) * hd],
                 CellKind::Lstm => &zeros,
                 _ => &[],
             };
@@ -602,6 +621,8 @@ pub(crate) struct Saved {
     pub hm: Buf,
     /// `[S, nb, act_width · H]`: gate activations and states (of active rows only).
     pub act: Buf,
+    /// `[2, nb, H]`: the initial state on entry, the final one after (empty: neither).
+    pub state: Vec<f32>,
 }
 
 /// The weights of one layer direction as the fused operation holds them: `w = [W_ih | W_hh]`
@@ -622,7 +643,8 @@ impl Weights<'_> {
 
 /// The forward pass of a block of `nb` rows: their input projections `x W_ihᵀ + b_ih` in one
 /// product, then the recurrence. `x`: `[nb, T, I]`; `w_t`: `W_hhᵀ` `[H, G]`; `out`: `[nb, T, H]`,
-/// zero on entry. Keeps activations when `keep`.
+/// zero on entry. Keeps activations when `keep`. `state`: as in [`forward_rows_impl`]; the
+/// returned [`Saved`] holds the final state there.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn forward_block(
     d: Dims,
@@ -633,6 +655,7 @@ pub(crate) fn forward_block(
     w_t: &[f32],
     out: &mut [f32],
     keep: bool,
+    mut state: Vec<f32>,
 ) -> Saved {
     let (nb, hd, g, i_w) = (lengths.len(), d.hidden, d.gates(), wt.input);
     let rows = nb * d.steps;
@@ -661,12 +684,13 @@ pub(crate) fn forward_block(
     } else {
         (Buf::new(nb * hd), Buf::new(0))
     };
-    forward_rows(d, lengths, rmask, &gx, w_t, &wt.b[g..], out, &mut hm, &mut act);
-    Saved { hm, act }
+    forward_rows(d, lengths, rmask, &gx, w_t, &wt.b[g..], out, &mut hm, &mut act, &mut state);
+    Saved { hm, act, state }
 }
 
 /// The backward pass of a block: writes `dx` `[nb, T, I]` and adds the block's share to `dw`
-/// `[G, I + H]` and `db` `[2G]`. `w_hh`: `[G, H]`.
+/// `[G, I + H]` and `db` `[2G]`. `w_hh`: `[G, H]`; `c0`: LSTM's initial cell state `[nb, H]` or
+/// empty (zero).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward_block(
     d: Dims,
@@ -680,6 +704,7 @@ pub(crate) fn backward_block(
     dx: &mut [f32],
     dw: &mut [f32],
     db: &mut [f32],
+    c0: &[f32],
 ) {
     let (nb, hd, g, i_w) = (lengths.len(), d.hidden, d.gates(), wt.input);
     let rows = nb * d.steps;
@@ -692,7 +717,7 @@ pub(crate) fn backward_block(
     let mut dw_hh = vec![0f32; g * hd];
     let (db_ih, db_hh) = db.split_at_mut(g);
     backward_rows(
-        d, lengths, rmask, w_hh, &saved.hm, &saved.act, grad_out, &mut dgx, &mut dw_hh, db_hh,
+        d, lengths, rmask, w_hh, &saved.hm, &saved.act, grad_out, &mut dgx, &mut dw_hh, db_hh, c0,
     );
     // dx = dgx · W_ih; dW_ih = dgxᵀ · x; db_ih = Σ dgx.
     matmul(
@@ -765,11 +790,11 @@ macro_rules! dispatch {
 
 dispatch!(forward_rows, forward_rows_impl, (
     d: Dims, lengths: &[usize], rmask: Option<&[f32]>, gx: &[f32], w_t: &[f32], b_hh: &[f32],
-    out: &mut [f32], hm: &mut [f32], act: &mut [f32]
+    out: &mut [f32], hm: &mut [f32], act: &mut [f32], state: &mut [f32]
 ));
 dispatch!(backward_rows, backward_rows_impl, (
     d: Dims, lengths: &[usize], rmask: Option<&[f32]>, w: &[f32], hm: &[f32], act: &[f32],
-    grad_out: &[f32], grad_gx: &mut [f32], dw: &mut [f32], db: &mut [f32]
+    grad_out: &[f32], grad_gx: &mut [f32], dw: &mut [f32], db: &mut [f32], c0: &[f32]
 ));
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! output `[B, T, H]`, zero at padded steps. Semantics are those of [`super::recurrent`]'s
 //! candle-op reference, which the tests compare against.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Storage, Tensor};
 
@@ -30,7 +30,14 @@ pub(crate) struct FusedDirection {
     /// Whether to keep activations (training).
     keep: bool,
     saved: Mutex<Vec<Saved>>,
+    /// `h0` and `c0` `[B, H]` each (LSTM's `c0` only read), when the state is carried in.
+    init: Option<(Vec<f32>, Vec<f32>)>,
+    /// Where the forward pass leaves the final `h` and `c` `[B, H]`, when asked for.
+    finals: Option<FinalState>,
 }
+
+/// The final `h` and `c` of a [`FusedDirection`], filled by its forward pass.
+pub(crate) type FinalState = Arc<Mutex<(Vec<f32>, Vec<f32>)>>;
 
 fn slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
     match (s, l.contiguous_offsets()) {
@@ -63,6 +70,44 @@ impl FusedDirection {
             block: batch.div_ceil(blocks).max(1),
             keep,
             saved: Mutex::new(Vec::new()),
+            init: None,
+            finals: None,
+        }
+    }
+
+    /// Starts from `init` (`h0`, `c0`, each `[B, H]`; `None`: zero) and hands back the final
+    /// state; no gradient flows into `init` (truncated backpropagation through time).
+    pub fn carrying(mut self, init: Option<(Vec<f32>, Vec<f32>)>) -> (Self, FinalState) {
+        let finals: FinalState = Arc::new(Mutex::new((Vec::new(), Vec::new())));
+        self.init = init;
+        self.finals = Some(finals.clone());
+        (self, finals)
+    }
+
+    /// Block `k`'s `[2, nb, H]` state buffer: its rows of the initial state, or zeros when only
+    /// the final state is wanted; empty when neither.
+    fn state_block(&self, k: usize, nb: usize) -> Vec<f32> {
+        let hd = self.hidden;
+        if self.finals.is_none() && self.init.is_none() {
+            return Vec::new();
+        }
+        let mut s = vec![0f32; 2 * nb * hd];
+        if let Some((h0, c0)) = &self.init {
+            let at = k * self.block * hd;
+            s[..nb * hd].copy_from_slice(&h0[at..at + nb * hd]);
+            if c0.len() >= at + nb * hd {
+                s[nb * hd..].copy_from_slice(&c0[at..at + nb * hd]);
+            }
+        }
+        s
+    }
+
+    /// Block `k`'s rows of the initial cell state (empty: zero).
+    fn c0_block(&self, k: usize, nb: usize) -> &[f32] {
+        let hd = self.hidden;
+        match &self.init {
+            Some((_, c0)) if c0.len() >= (k * self.block + nb) * hd => &c0[k * self.block * hd..][..nb * hd],
+            _ => &[],
         }
     }
 
@@ -118,6 +163,11 @@ impl CustomOp3 for FusedDirection {
         if batch != self.lengths.len() {
             candle_core::bail!("fused recurrent layer: {batch} rows but {} lengths", self.lengths.len());
         }
+        if let Some((h0, c0)) = &self.init {
+            if h0.len() != batch * hd || (self.cell == CellKind::Lstm && c0.len() != batch * hd) {
+                candle_core::bail!("fused recurrent layer: the initial state does not fit {batch} rows of {hd}");
+            }
+        }
         let x = slice(s1, l1, "input")?;
         let w = slice(s2, l2, "weights")?;
         let b = slice(s3, l3, "biases")?;
@@ -138,8 +188,18 @@ impl CustomOp3 for FusedDirection {
             .collect();
         let saved = parallel::map_mut(blocks, |k, ((out, x), lengths)| {
             let rmask = self.rmask_block(k, lengths.len());
-            forward_block(d, lengths, rmask, x, wt, &w_t, out, self.keep)
+            forward_block(d, lengths, rmask, x, wt, &w_t, out, self.keep, self.state_block(k, lengths.len()))
         });
+        if let Some(finals) = &self.finals {
+            let mut f = finals.lock().map_err(lock_err)?;
+            f.0.clear();
+            f.1.clear();
+            for sv in &saved {
+                let (h, c) = sv.state.split_at(sv.state.len() / 2);
+                f.0.extend_from_slice(h);
+                f.1.extend_from_slice(c);
+            }
+        }
         if self.keep {
             *self.saved.lock().map_err(lock_err)? = saved;
         }
@@ -198,7 +258,8 @@ impl CustomOp3 for FusedDirection {
             let rmask = self.rmask_block(k, lengths.len());
             let mut dw = vec![0f32; g * (input + hd)];
             let mut db = vec![0f32; 2 * g];
-            backward_block(d, lengths, rmask, x, wt, &w_hh, sv, grad_out, dx, &mut dw, &mut db);
+            let c0 = self.c0_block(k, lengths.len());
+            backward_block(d, lengths, rmask, x, wt, &w_hh, sv, grad_out, dx, &mut dw, &mut db, c0);
             (dw, db)
         });
         drop(guards);

@@ -82,6 +82,16 @@ fn final_states(out: &Tensor, lengths: &[usize], reverse: bool) -> Result<Tensor
         .map_err(ce)
 }
 
+/// The state of each layer of a one-direction stack between windows of a stream, on the host:
+/// truncated backpropagation through time carries it forward, no gradient flows into it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CarriedState {
+    /// Per layer, `h` `[batch * hidden]`.
+    pub h: Vec<Vec<f32>>,
+    /// Per layer, LSTM's cell state `[batch * hidden]` (empty for RNN and GRU).
+    pub c: Vec<Vec<f32>>,
+}
+
 /// Dropout while training: between layers (PyTorch's `dropout`) and on the recurrent state
 /// (one mask per sequence and layer direction).
 pub struct Dropout<'a> {
@@ -193,8 +203,56 @@ impl RecurrentStack {
         x: &Tensor,
         lengths: &[usize],
         grad: bool,
-        mut dropout: Option<Dropout<'_>>,
+        dropout: Option<Dropout<'_>>,
     ) -> Result<(Tensor, Tensor), Error> {
+        let (out, last, _) = self.run(kernel, x, lengths, grad, dropout, None, false)?;
+        Ok((out, last))
+    }
+
+    /// Runs a one-direction stack over `x: [batch, time, input]` (every row `time` steps) from
+    /// `init` (zero when `None`) and returns the top layer's outputs with every layer's final
+    /// state, to start the next window of the same streams from (CPU kernels).
+    pub fn forward_carried(
+        &self,
+        x: &Tensor,
+        grad: bool,
+        dropout: Option<Dropout<'_>>,
+        init: Option<&CarriedState>,
+    ) -> Result<(Tensor, CarriedState), Error> {
+        let (batch, steps, _) = x.dims3().map_err(ce)?;
+        if self.bidirectional {
+            return Err(Error::Param("a carried state needs a one-direction stack".into()));
+        }
+        if let Some(s) = init {
+            let fits = |v: &[Vec<f32>]| v.len() == self.layers && v.iter().all(|l| l.len() == batch * self.hidden);
+            if !fits(&s.h) || (self.cell == CellKind::Lstm && !fits(&s.c)) {
+                return Err(Error::Param(format!(
+                    "the carried state does not fit {} layers of {batch} x {}",
+                    self.layers, self.hidden
+                )));
+            }
+        }
+        let kernel = if x.device().is_cpu() && self.kernel != Kernel::Reference {
+            Kernel::Auto
+        } else {
+            Kernel::Reference
+        };
+        let (out, _, state) = self.run(kernel, x, &vec![steps; batch], grad, dropout, init, true)?;
+        Ok((out, state.unwrap_or_default()))
+    }
+
+    /// The stack's forward pass; with `carry`, from `init` and returning the final states.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        kernel: Kernel,
+        x: &Tensor,
+        lengths: &[usize],
+        grad: bool,
+        mut dropout: Option<Dropout<'_>>,
+        init: Option<&CarriedState>,
+        carry: bool,
+    ) -> Result<(Tensor, Tensor, Option<CarriedState>), Error> {
         let (batch, steps, _) = x.dims3().map_err(ce)?;
         let dev = x.device().clone();
         let kernel = match kernel {
@@ -207,7 +265,12 @@ impl RecurrentStack {
         };
         let mut input = x.clone();
         let mut finals = Vec::new();
+        let mut carried = CarriedState::default();
         for l in 0..self.layers {
+            let layer_init = init.map(|s| {
+                let c = s.c.get(l).cloned().unwrap_or_default();
+                (s.h[l].clone(), c)
+            });
             let mut outs = Vec::new();
             finals.clear();
             for d in 0..self.directions() {
@@ -220,16 +283,48 @@ impl RecurrentStack {
                 let weights = [&p.weight_ih, &p.weight_hh, &p.bias_ih, &p.bias_hh].map(w);
                 let (out, last) = match &mask {
                     None if kernel == Kernel::Stepwise => {
+                        if carry {
+                            return Err(Error::Param("a carried state runs on the CPU kernels".into()));
+                        }
                         self.direction_stepwise(&input, &weights, lengths, d == 1, rmask, grad)?
                     }
-                    None => self.direction_fused(&input, &weights, lengths, d == 1, rmask, grad)?,
+                    None => {
+                        let op = FusedDirection::new(self.cell, self.hidden, steps, d == 1, lengths, rmask, grad);
+                        if carry {
+                            let (op, state) = op.carrying(layer_init.clone());
+                            let out = self.direction_fused(&input, &weights, op)?;
+                            let (h, c) = std::mem::take(&mut *state.lock().map_err(|_| Error::Param("recurrent layer: poisoned lock".into()))?);
+                            carried.h.push(h);
+                            carried.c.push(if self.cell == CellKind::Lstm { c } else { Vec::new() });
+                            (out, Tensor::zeros(0, DType::F32, &dev).map_err(ce)?)
+                        } else {
+                            let out = self.direction_fused(&input, &weights, op)?;
+                            let last = final_states(&out, lengths, d == 1)?;
+                            (out, last)
+                        }
+                    }
                     Some(mask) => {
                         let rmask = match rmask {
                             Some(m) => Some(Tensor::from_vec(m, (batch, self.hidden), &dev).map_err(ce)?),
                             None => None,
                         };
                         let [w_ih, w_hh, b_ih, b_hh] = &weights;
-                        self.direction(&input, w_ih, w_hh, b_ih, b_hh, mask, d == 1, rmask.as_ref())?
+                        let start = match &layer_init {
+                            Some((h0, c0)) => {
+                                let t = |v: &[f32]| Tensor::from_slice(v, (batch, self.hidden), &dev).map_err(ce);
+                                let c = if self.cell == CellKind::Lstm { t(c0)? } else { t(h0)?.zeros_like().map_err(ce)? };
+                                Some((t(h0)?, c))
+                            }
+                            None => None,
+                        };
+                        let (out, last, cs) =
+                            self.direction(&input, w_ih, w_hh, b_ih, b_hh, mask, d == 1, rmask.as_ref(), start)?;
+                        if carry {
+                            let v = |t: &Tensor| t.flatten_all().and_then(|f| f.to_vec1::<f32>()).map_err(ce);
+                            carried.h.push(v(&last)?);
+                            carried.c.push(if self.cell == CellKind::Lstm { v(&cs)? } else { Vec::new() });
+                        }
+                        (out, last)
                     }
                 };
                 outs.push(out);
@@ -245,29 +340,19 @@ impl RecurrentStack {
                 }
             }
         }
+        if carry {
+            return Ok((input, Tensor::zeros(0, DType::F32, &dev).map_err(ce)?, Some(carried)));
+        }
         let last = concat(finals, 1)?;
-        Ok((input, last))
+        Ok((input, last, None))
     }
 
     /// One layer in one direction through the fused operation. `weights`: `W_ih, W_hh, b_ih, b_hh`.
-    fn direction_fused(
-        &self,
-        x: &Tensor,
-        weights: &[Tensor; 4],
-        lengths: &[usize],
-        reverse: bool,
-        rmask: Option<Vec<f32>>,
-        grad: bool,
-    ) -> Result<(Tensor, Tensor), Error> {
-        let steps = x.dim(1).map_err(ce)?;
+    fn direction_fused(&self, x: &Tensor, weights: &[Tensor; 4], op: FusedDirection) -> Result<Tensor, Error> {
         let [w_ih, w_hh, b_ih, b_hh] = weights;
-        let h = self.hidden;
         let w = Tensor::cat(&[w_ih, w_hh], 1).map_err(ce)?;
         let b = Tensor::cat(&[b_ih, b_hh], 0).map_err(ce)?;
-        let op = FusedDirection::new(self.cell, h, steps, reverse, lengths, rmask, grad);
-        let out = op.apply(x, &w, &b).map_err(ce)?;
-        let last = final_states(&out, lengths, reverse)?;
-        Ok((out, last))
+        op.apply(x, &w, &b).map_err(ce)
     }
 
     /// One layer in one direction through the stepwise operation: the input projections of
@@ -296,7 +381,8 @@ impl RecurrentStack {
         Ok((out, last))
     }
 
-    /// One layer in one direction, the reference.
+    /// One layer in one direction, the reference, from `start` (`h`, `c`; zero when `None`).
+    /// Returns the outputs, the final `h` and the final `c` (LSTM's; `h` otherwise).
     #[allow(clippy::too_many_arguments)]
     fn direction(
         &self,
@@ -308,7 +394,8 @@ impl RecurrentStack {
         mask: &Tensor,
         reverse: bool,
         rmask: Option<&Tensor>,
-    ) -> Result<(Tensor, Tensor), Error> {
+        start: Option<(Tensor, Tensor)>,
+    ) -> Result<(Tensor, Tensor, Tensor), Error> {
         let (batch, steps, input) = x.dims3().map_err(ce)?;
         let h = self.hidden;
         let g = self.cell.gates() * h;
@@ -331,8 +418,13 @@ impl RecurrentStack {
             m.iter().take_while(|&&c| c as usize == batch).count()
         };
         let w_hh_t = w_hh.t().map_err(ce)?;
-        let zeros = Tensor::zeros((batch, h), DType::F32, x.device()).map_err(ce)?;
-        let (mut hs, mut cs) = (zeros.clone(), zeros.clone());
+        let (mut hs, mut cs) = match start {
+            Some(s) => s,
+            None => {
+                let zeros = Tensor::zeros((batch, h), DType::F32, x.device()).map_err(ce)?;
+                (zeros.clone(), zeros)
+            }
+        };
         let mut outs: Vec<Option<Tensor>> = vec![None; steps];
         let order: Vec<usize> = if reverse {
             (0..steps).rev().collect()
@@ -392,7 +484,7 @@ impl RecurrentStack {
         }
         let outs: Vec<Tensor> = outs.into_iter().map(|o| o.expect("every step ran")).collect();
         let out = Tensor::stack(&outs, 1).map_err(ce)?;
-        Ok((out, hs))
+        Ok((out, hs, cs))
     }
 }
 
@@ -434,6 +526,52 @@ mod tests {
             assert!(d < 1e-5, "{cell:?}: outputs differ by {d}");
             let pad = out.narrow(0, 0, 1).unwrap().narrow(1, 3, 2).unwrap();
             assert_eq!(pad.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap(), 0.0);
+        }
+    }
+
+    /// Two windows with the state carried give what one window over both does, on the fused
+    /// kernel and the reference; from a carried state the fused kernel's gradients are the
+    /// reference's.
+    #[test]
+    fn carried_state_continues_the_stream_and_trains_like_the_reference() {
+        for cell in [CellKind::Rnn, CellKind::Lstm, CellKind::Gru] {
+            let mut stack = RecurrentStack::new(cell, 3, 4, 2, false, &mut Rng::new(3), &Device::Cpu).unwrap();
+            let x = input(9, 8, 3, 4);
+            for kernel in [Kernel::Auto, Kernel::Reference] {
+                stack.kernel = kernel;
+                let (whole, end) = stack.forward_carried(&x, false, None, None).unwrap();
+                let (a, mid) = stack.forward_carried(&x.narrow(1, 0, 5).unwrap(), false, None, None).unwrap();
+                let (b, end2) = stack
+                    .forward_carried(&x.narrow(1, 5, 3).unwrap(), false, None, Some(&mid))
+                    .unwrap();
+                let joined = Tensor::cat(&[a, b], 1).unwrap();
+                assert!(max_diff(&whole, &joined) < 1e-5, "{cell:?} {kernel:?}");
+                assert_eq!(end.h.len(), 2);
+                for (p, q) in end.h.iter().chain(&end.c).zip(end2.h.iter().chain(&end2.c)) {
+                    assert!(p.iter().zip(q).all(|(u, v)| (u - v).abs() < 1e-5), "{cell:?} {kernel:?}");
+                }
+                assert_eq!(end.c.iter().all(|c| c.is_empty()), cell != CellKind::Lstm);
+                // The final state is the last step's output of the top layer.
+                let last = whole.narrow(1, 7, 1).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                assert!(last.iter().zip(&end.h[1]).all(|(u, v)| (u - v).abs() < 1e-6));
+            }
+            // Gradients from a carried state: fused against reference.
+            let (_, init) = stack.forward_carried(&x, false, None, None).unwrap();
+            let weights = input(9, 4, 4, 5);
+            let grads = |kernel: Kernel| {
+                let mut s = stack.clone();
+                s.kernel = kernel;
+                let (out, _) = s.forward_carried(&x.narrow(1, 0, 4).unwrap(), true, None, Some(&init)).unwrap();
+                let g = (out * &weights).unwrap().sum_all().unwrap().backward().unwrap();
+                s.named_vars()
+                    .into_iter()
+                    .map(|(_, v)| g.get(v.as_tensor()).unwrap().clone())
+                    .collect::<Vec<_>>()
+            };
+            for (f, r) in grads(Kernel::Auto).iter().zip(grads(Kernel::Reference)) {
+                let d = max_diff(f, &r);
+                assert!(d < 1e-4, "{cell:?}: gradients differ by {d}");
+            }
         }
     }
 
