@@ -684,7 +684,18 @@ pub(crate) fn forward_block(
     } else {
         (Buf::new(nb * hd), Buf::new(0))
     };
-    forward_rows(d, lengths, rmask, &gx, w_t, &wt.b[g..], out, &mut hm, &mut act, &mut state);
+    forward_rows(
+        d,
+        lengths,
+        rmask,
+        &gx,
+        w_t,
+        &wt.b[g..],
+        out,
+        &mut hm,
+        &mut act,
+        &mut state,
+    );
     Saved { hm, act, state }
 }
 

@@ -188,7 +188,17 @@ impl CustomOp3 for FusedDirection {
             .collect();
         let saved = parallel::map_mut(blocks, |k, ((out, x), lengths)| {
             let rmask = self.rmask_block(k, lengths.len());
-            forward_block(d, lengths, rmask, x, wt, &w_t, out, self.keep, self.state_block(k, lengths.len()))
+            forward_block(
+                d,
+                lengths,
+                rmask,
+                x,
+                wt,
+                &w_t,
+                out,
+                self.keep,
+                self.state_block(k, lengths.len()),
+            )
         });
         if let Some(finals) = &self.finals {
             let mut f = finals.lock().map_err(lock_err)?;

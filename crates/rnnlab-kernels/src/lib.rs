@@ -31,7 +31,7 @@ mod workspace;
 
 pub use cell::CellKind;
 pub use device::parse_device;
-pub use recurrent::{CarriedState, mask_tensor, step_mask, Dropout, Kernel, LayerParams, RecurrentStack};
+pub use recurrent::{mask_tensor, step_mask, CarriedState, Dropout, Kernel, LayerParams, RecurrentStack};
 pub use rng::Rng;
 
 /// Errors of the recurrent layer.

@@ -293,7 +293,11 @@ impl RecurrentStack {
                         if carry {
                             let (op, state) = op.carrying(layer_init.clone());
                             let out = self.direction_fused(&input, &weights, op)?;
-                            let (h, c) = std::mem::take(&mut *state.lock().map_err(|_| Error::Param("recurrent layer: poisoned lock".into()))?);
+                            let (h, c) = std::mem::take(
+                                &mut *state
+                                    .lock()
+                                    .map_err(|_| Error::Param("recurrent layer: poisoned lock".into()))?,
+                            );
                             carried.h.push(h);
                             carried.c.push(if self.cell == CellKind::Lstm { c } else { Vec::new() });
                             (out, Tensor::zeros(0, DType::F32, &dev).map_err(ce)?)
@@ -312,7 +316,11 @@ impl RecurrentStack {
                         let start = match &layer_init {
                             Some((h0, c0)) => {
                                 let t = |v: &[f32]| Tensor::from_slice(v, (batch, self.hidden), &dev).map_err(ce);
-                                let c = if self.cell == CellKind::Lstm { t(c0)? } else { t(h0)?.zeros_like().map_err(ce)? };
+                                let c = if self.cell == CellKind::Lstm {
+                                    t(c0)?
+                                } else {
+                                    t(h0)?.zeros_like().map_err(ce)?
+                                };
                                 Some((t(h0)?, c))
                             }
                             None => None,
@@ -322,7 +330,11 @@ impl RecurrentStack {
                         if carry {
                             let v = |t: &Tensor| t.flatten_all().and_then(|f| f.to_vec1::<f32>()).map_err(ce);
                             carried.h.push(v(&last)?);
-                            carried.c.push(if self.cell == CellKind::Lstm { v(&cs)? } else { Vec::new() });
+                            carried.c.push(if self.cell == CellKind::Lstm {
+                                v(&cs)?
+                            } else {
+                                Vec::new()
+                            });
                         }
                         (out, last)
                     }
@@ -540,7 +552,9 @@ mod tests {
             for kernel in [Kernel::Auto, Kernel::Reference] {
                 stack.kernel = kernel;
                 let (whole, end) = stack.forward_carried(&x, false, None, None).unwrap();
-                let (a, mid) = stack.forward_carried(&x.narrow(1, 0, 5).unwrap(), false, None, None).unwrap();
+                let (a, mid) = stack
+                    .forward_carried(&x.narrow(1, 0, 5).unwrap(), false, None, None)
+                    .unwrap();
                 let (b, end2) = stack
                     .forward_carried(&x.narrow(1, 5, 3).unwrap(), false, None, Some(&mid))
                     .unwrap();
@@ -548,11 +562,20 @@ mod tests {
                 assert!(max_diff(&whole, &joined) < 1e-5, "{cell:?} {kernel:?}");
                 assert_eq!(end.h.len(), 2);
                 for (p, q) in end.h.iter().chain(&end.c).zip(end2.h.iter().chain(&end2.c)) {
-                    assert!(p.iter().zip(q).all(|(u, v)| (u - v).abs() < 1e-5), "{cell:?} {kernel:?}");
+                    assert!(
+                        p.iter().zip(q).all(|(u, v)| (u - v).abs() < 1e-5),
+                        "{cell:?} {kernel:?}"
+                    );
                 }
                 assert_eq!(end.c.iter().all(|c| c.is_empty()), cell != CellKind::Lstm);
                 // The final state is the last step's output of the top layer.
-                let last = whole.narrow(1, 7, 1).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                let last = whole
+                    .narrow(1, 7, 1)
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap();
                 assert!(last.iter().zip(&end.h[1]).all(|(u, v)| (u - v).abs() < 1e-6));
             }
             // Gradients from a carried state: fused against reference.
@@ -561,7 +584,9 @@ mod tests {
             let grads = |kernel: Kernel| {
                 let mut s = stack.clone();
                 s.kernel = kernel;
-                let (out, _) = s.forward_carried(&x.narrow(1, 0, 4).unwrap(), true, None, Some(&init)).unwrap();
+                let (out, _) = s
+                    .forward_carried(&x.narrow(1, 0, 4).unwrap(), true, None, Some(&init))
+                    .unwrap();
                 let g = (out * &weights).unwrap().sum_all().unwrap().backward().unwrap();
                 s.named_vars()
                     .into_iter()

@@ -73,6 +73,8 @@ pub enum OptimizerKind {
     Adam,
     /// Adam with decoupled weight decay.
     Adamw,
+    /// Plain stochastic gradient descent, the language models' reference (`--task lm`).
+    Sgd,
 }
 
 /// Learning rate over training.

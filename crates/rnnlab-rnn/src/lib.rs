@@ -13,6 +13,7 @@ pub mod classifier;
 pub mod config;
 pub mod encoder;
 pub mod input;
+pub mod language_model;
 pub mod loss;
 pub mod network;
 pub mod optim;

@@ -47,10 +47,15 @@ impl<H: Head> Trainer<H> {
     /// Adam (`weight_decay` 0) or AdamW over every parameter, PyTorch's betas and epsilon.
     pub fn new(net: Network<H>, config: &RnnConfig) -> Result<Self, Error> {
         let vars: Vec<Var> = net.named_vars().into_iter().map(|(_, v)| v).collect();
-        let weight_decay = match config.optimisation.optimizer {
-            OptimizerKind::Adam => 0.0,
-            OptimizerKind::Adamw => config.optimisation.weight_decay,
-        };
+        let weight_decay =
+            match config.optimisation.optimizer {
+                OptimizerKind::Adam => 0.0,
+                OptimizerKind::Adamw => config.optimisation.weight_decay,
+                OptimizerKind::Sgd => return Err(Error::Param(
+                    "--optimizer sgd trains language models (--task lm); classifiers and taggers take adam or adamw"
+                        .into(),
+                )),
+            };
         let opt = AdamWOptimizer::new(
             vars,
             ParamsAdamW {
