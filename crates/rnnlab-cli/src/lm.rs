@@ -1,20 +1,73 @@
-//! The language-model task in `train` and `eval`: word streams in, a `kneser-ney` directory
-//! out; perplexity of a file.
+//! The language-model task in `train`, `eval` and `generate`: word streams in, a `kneser-ney`
+//! or recurrent directory out; perplexity of a file; text sampled from a model.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use rnnlab_experiment::lm::{train_lm, NgramLm, DEFAULT_ORDER};
+use clap::Args;
+use rnnlab_experiment::lm::{train_lm, AnyLm, LmSpec, DEFAULT_ORDER, LM_KINDS};
+use rnnlab_rnn::language_model::{lm_recipe, Sampling};
+use rnnlab_rnn::{CellKind, Rng};
 use rnnlab_text::lm_stream::{read_sentences, stream, LmCorpus};
+
+use crate::progress::EpochBar;
+
+/// A bad flag or model directory (exit code 2), as `bail!` would say it.
+macro_rules! bail {
+    ($($t:tt)*) => {
+        return Err(rnnlab_experiment::Error::Input(format!($($t)*)).into())
+    };
+}
+
+/// The language model the flags describe: `kneser-ney` with `--order`, or `rnn` / `lstm` /
+/// `gru` on the reference recipe with the network flags given applied.
+pub fn spec(model: &crate::flags::ModelArgs, seed: u64) -> Result<LmSpec> {
+    let cell = match model.model.as_str() {
+        "kneser-ney" => {
+            let order = model.order.unwrap_or(DEFAULT_ORDER);
+            if order == 0 {
+                bail!("--order must be 1 or more");
+            }
+            return Ok(LmSpec::KneserNey { order });
+        }
+        "rnn" => CellKind::Rnn,
+        "lstm" => CellKind::Lstm,
+        "gru" => CellKind::Gru,
+        other => bail!(
+            "--task lm --model {other}: the language-model kinds are {}",
+            LM_KINDS.join(", ")
+        ),
+    };
+    let mut config = lm_recipe(cell);
+    model
+        .neural
+        .apply(&mut config.rnn, rnnlab_baselines::linear::ClassWeight::None)?;
+    config.rnn.optimisation.seed = seed;
+    if let Some(b) = model.bptt {
+        config.bptt = b;
+    }
+    if let Some(t) = model.tie_weights {
+        config.tie_weights = t;
+    }
+    config.validate()?;
+    Ok(LmSpec::Recurrent {
+        kind: model.model.clone(),
+        config,
+    })
+}
 
 /// `rnnlab train --task lm`.
 pub fn train(
     corpus: &LmCorpus,
     model: &crate::flags::ModelArgs,
+    seed: u64,
     staged: crate::out_dir::Staged,
     out: &Path,
     quiet: bool,
 ) -> Result<()> {
+    let spec = spec(model, seed)?;
+    let device = model.device()?;
     if !quiet {
         eprintln!(
             "{}: {} / {} / {} tokens (<eos> after each sentence); training {}",
@@ -22,17 +75,21 @@ pub fn train(
             corpus.streams[0].len(),
             corpus.streams[1].len(),
             corpus.streams[2].len(),
-            model.model
+            spec.kind()
         );
     }
-    let order = model.order.unwrap_or(DEFAULT_ORDER);
-    let m = train_lm(corpus, &model.model, order, staged.path())?;
+    let mut bar = EpochBar::with_metric(quiet, "perplexity");
+    crate::interrupt::install();
+    let m = train_lm(corpus, &spec, staged.path(), &device, &mut bar)?;
     if let Some(recipe) = crate::recipe::recipe() {
         let path = staged.path().join("recipe.toml");
         rnnlab_baselines::files::write_atomic(&path, recipe.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
     }
     staged.commit()?;
+    if let Some(why) = m.get("stopped").and_then(|v| v.as_str()) {
+        eprintln!("note: {why}");
+    }
     if !quiet {
         let f = |split: &str| m[split]["perplexity"].as_f64().unwrap_or(f64::NAN);
         eprintln!(
@@ -50,14 +107,14 @@ pub fn train(
 /// `rnnlab eval DIR --input F` on a language model: perplexity as JSON. `Ok(false)` when `dir`
 /// is not a language model.
 pub fn eval(dir: &Path, input: &Path, output: Option<&PathBuf>) -> Result<bool> {
-    let Some((lm, _)) = NgramLm::load(dir)? else {
+    let Some((lm, _)) = AnyLm::load(dir, &candle_core::Device::Cpu)? else {
         return Ok(false);
     };
     let words = stream(read_sentences(input)?);
     let report = serde_json::json!({
         "model": dir.display().to_string(),
         "input": input.display().to_string(),
-        "metrics": lm.score(&words),
+        "metrics": lm.score(&words)?,
     });
     let text = serde_json::to_string_pretty(&report)?;
     println!("{text}");
@@ -66,4 +123,89 @@ pub fn eval(dir: &Path, input: &Path, output: Option<&PathBuf>) -> Result<bool> 
             .with_context(|| format!("writing {}", p.display()))?;
     }
     Ok(true)
+}
+
+#[derive(Args)]
+pub struct GenerateArgs {
+    /// A recurrent language model's directory (`rnnlab train --task lm --model lstm`).
+    #[arg(value_name = "DIR")]
+    model_dir: PathBuf,
+    /// Words to continue (split at spaces; unknown words read as `<unk>`). Without it each
+    /// sample is a new sentence.
+    #[arg(long, value_name = "TEXT")]
+    prompt: Option<String>,
+    /// Samples to draw.
+    #[arg(short = 'n', long, default_value_t = 3, value_name = "N")]
+    count: usize,
+    /// Words per sample at most (a sample also ends at `<eos>`).
+    #[arg(long, default_value_t = 40, value_name = "N")]
+    max_tokens: usize,
+    /// Divides the logits: below 1 is more conservative, above 1 more varied.
+    #[arg(long, default_value_t = 1.0, value_name = "T")]
+    temperature: f32,
+    /// Draw from the K most likely words only.
+    #[arg(long, value_name = "K")]
+    top_k: Option<usize>,
+    /// Draw from the smallest set of most likely words whose probability reaches P.
+    #[arg(long, value_name = "P")]
+    top_p: Option<f32>,
+    /// The most likely word every time (the same text for every seed).
+    #[arg(long)]
+    greedy: bool,
+    /// Seed of the draws: a seed repeats its samples.
+    #[arg(long, default_value_t = 0, value_parser = crate::flags::parse_seed)]
+    seed: u64,
+}
+
+/// `rnnlab generate DIR`: one sample per line, each word printed as it is drawn.
+pub fn generate(args: GenerateArgs) -> Result<()> {
+    let lm = match AnyLm::load(&args.model_dir, &candle_core::Device::Cpu)? {
+        Some((AnyLm::Recurrent(lm), _)) => lm,
+        Some((AnyLm::Ngram(_), _)) => bail!(
+            "{}: a kneser-ney model scores text but does not generate here; train --model lstm",
+            args.model_dir.display()
+        ),
+        None => bail!(
+            "{}: not a language model (train one with --task lm --model lstm)",
+            args.model_dir.display()
+        ),
+    };
+    let sampling = Sampling {
+        temperature: args.temperature,
+        top_k: args.top_k.unwrap_or(0),
+        top_p: args.top_p.unwrap_or(1.0),
+        greedy: args.greedy,
+        max_tokens: args.max_tokens,
+    };
+    sampling.validate()?;
+    let prompt: Vec<String> = args
+        .prompt
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    let mut rng = Rng::new(args.seed);
+    let stdout = std::io::stdout();
+    for _ in 0..args.count {
+        let mut out = stdout.lock();
+        let mut first = true;
+        for w in &prompt {
+            write!(out, "{}{w}", if first { "" } else { " " })?;
+            first = false;
+        }
+        let mut failed = None;
+        lm.sample(&prompt, &sampling, &mut rng, |w| {
+            let r = write!(out, "{}{w}", if first { "" } else { " " }).and_then(|_| out.flush());
+            if let Err(e) = r {
+                failed.get_or_insert(e);
+            }
+            first = false;
+        })?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        writeln!(out)?;
+    }
+    Ok(())
 }

@@ -71,6 +71,9 @@ enum Command {
     /// Classify texts (arguments or --input) with a model directory; writes CSV.
     #[command(after_help = PREDICT_EXAMPLES)]
     Predict(predict::PredictArgs),
+    /// Sample text from a recurrent language model (`train --task lm`), one line per sample.
+    #[command(after_help = GENERATE_EXAMPLES)]
+    Generate(lm::GenerateArgs),
     /// Measure throughput; prints one JSON line.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -99,6 +102,12 @@ const CV_EXAMPLES: &str = "Examples:
   rnnlab cv --dataset twitter-hate-speech --model best-rnn --bag-nb false --seeds 3 --against runs/cv-best
 The folds are the same on every run, so --against compares two runs seed by seed; a difference
 under twice its standard error is noise.";
+
+const GENERATE_EXAMPLES: &str = "Examples:
+  rnnlab train --dataset ud-english-ewt --task lm --model lstm --out runs/lm
+  rnnlab generate runs/lm -n 5 --seed 1
+  rnnlab generate runs/lm --prompt \"The weather\" --top-p 0.9 --temperature 0.8
+  rnnlab generate runs/lm --prompt \"I would\" --greedy -n 1";
 
 const PREDICT_EXAMPLES: &str = "Examples:
   rnnlab predict runs/lstm \"what a lovely day\" \"another text\"
@@ -163,6 +172,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => train::train(*args, cli.quiet),
         Command::Eval(args) => eval::eval(args),
         Command::Predict(args) => predict::predict(args),
+        Command::Generate(args) => lm::generate(args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Experiment(args) => experiment::run(*args, cli.quiet),
         Command::Cv(args) => cv::run(*args, cli.quiet),

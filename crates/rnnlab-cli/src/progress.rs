@@ -8,6 +8,8 @@ pub struct EpochBar {
     quiet: bool,
     loss: f64,
     seen: usize,
+    /// What the validation metric is called on the epoch line.
+    metric: &'static str,
 }
 
 impl EpochBar {
@@ -17,6 +19,15 @@ impl EpochBar {
             quiet,
             loss: 0.0,
             seen: 0,
+            metric: "metric",
+        }
+    }
+
+    /// A bar whose epoch lines name the validation metric (`perplexity`).
+    pub fn with_metric(quiet: bool, metric: &'static str) -> Self {
+        EpochBar {
+            metric,
+            ..EpochBar::new(quiet)
         }
     }
 }
@@ -78,8 +89,8 @@ impl TrainObserver for EpochBar {
             );
         } else {
             eprintln!(
-                "epoch {:>3}: train loss {:.4}, val loss {:.4}, val metric {:.4} ({:.1}s)",
-                s.epoch, s.train_loss, s.val_loss, s.val_metric, s.seconds
+                "epoch {:>3}: train loss {:.4}, val loss {:.4}, val {} {:.4} (lr {}, {:.1}s)",
+                s.epoch, s.train_loss, s.val_loss, self.metric, s.val_metric, s.lr, s.seconds
             );
         }
     }

@@ -41,7 +41,7 @@ pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
     let device = args.model.device()?;
     let staged = crate::out_dir::Staged::begin(&args.out, args.overwrite)?;
     if let Some(corpus) = args.data.lm_corpus()? {
-        return crate::lm::train(&corpus, &args.model, staged, &args.out, quiet);
+        return crate::lm::train(&corpus, &args.model, args.seed, staged, &args.out, quiet);
     }
     if let Some(corpus) = args.data.tagged(args.seed)? {
         return crate::tag::train(&corpus, &args.model, args.seed, staged, &args.out, quiet);

@@ -42,7 +42,9 @@ pub struct ModelArgs {
     /// fasttext (bag of words; fasttext reads --ngram-range 1,N, --minn, --maxn, --buckets,
     /// --emb, --epochs, --lr), rnn, lstm, gru, best-rnn (recurrent networks), or blend (best-rnn and
     /// nbsvm, their probabilities mixed with NB-LR's share chosen on validation; takes the
-    /// flags of both).
+    /// flags of both). Tagging: majority, feature-tagger, rnn, lstm, gru, best-rnn. Language
+    /// models (--task lm): kneser-ney, rnn, lstm, gru (the reference recipe: 2 layers of 256,
+    /// tied, SGD lr 20, BPTT 35).
     #[arg(long, value_name = "KIND")]
     pub model: String,
     #[command(flatten)]
@@ -52,6 +54,14 @@ pub struct ModelArgs {
     /// The n-gram order of the kneser-ney language model (--task lm; default 4).
     #[arg(help_heading = "Advanced: model", long, value_name = "N")]
     pub order: Option<usize>,
+    /// Steps of truncated backpropagation through time of a recurrent language model (--task lm;
+    /// default 35): the state is carried across windows, the gradient is not.
+    #[arg(help_heading = "Advanced: model", long, value_name = "N")]
+    pub bptt: Option<usize>,
+    /// A recurrent language model's output matrix is its embedding (--task lm; default true;
+    /// needs --emb equal to --hidden).
+    #[arg(help_heading = "Advanced: model", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub tie_weights: Option<bool>,
     /// Class weights: none or balanced (n / (classes * count)).
     #[arg(
         help_heading = "Advanced: model",
