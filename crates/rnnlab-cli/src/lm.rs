@@ -53,7 +53,7 @@ pub fn spec(model: &crate::flags::ModelArgs, seed: u64) -> Result<LmSpec> {
     config.validate()?;
     Ok(LmSpec::Recurrent {
         kind: model.model.clone(),
-        config,
+        config: Box::new(config),
     })
 }
 

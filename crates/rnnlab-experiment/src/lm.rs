@@ -54,7 +54,7 @@ struct LmCard {
 #[derive(Debug, Clone)]
 pub enum LmSpec {
     KneserNey { order: usize },
-    Recurrent { kind: String, config: LmConfig },
+    Recurrent { kind: String, config: Box<LmConfig> },
 }
 
 impl LmSpec {
@@ -110,7 +110,7 @@ impl RnnLm {
 /// A language-model directory of either family.
 pub enum AnyLm {
     Ngram(NgramLm),
-    Recurrent(RnnLm),
+    Recurrent(Box<RnnLm>),
 }
 
 impl AnyLm {
@@ -149,7 +149,10 @@ impl AnyLm {
         }
         let mut net = RecurrentLm::new_lm(&config, card.vocab_size, device)?;
         net.load_state(&tensors, &weights)?;
-        Ok(Some((AnyLm::Recurrent(RnnLm { net, vocab, config }), card.meta)))
+        Ok(Some((
+            AnyLm::Recurrent(Box::new(RnnLm { net, vocab, config })),
+            card.meta,
+        )))
     }
 
     /// Perplexity, cross-entropy and token count of a word stream.
