@@ -436,7 +436,7 @@ fn forward_rows_impl(
     lengths: &[usize],
     rmask: Option<&[f32]>,
     gx: &[f32],
-    w_t: &[f32],
+    w_t: View<'_>,
     b_hh: &[f32],
     out: &mut [f32],
     hm: &mut [f32],
@@ -473,7 +473,7 @@ fn forward_rows_impl(
         for row in gh.chunks_exact_mut(g) {
             row.copy_from_slice(b_hh);
         }
-        matmul(&mut gh, nb, g, hd, View::rows(hm_s, hd), View::rows(w_t, g), true);
+        matmul(&mut gh, nb, g, hd, View::rows(hm_s, hd), w_t, true);
         for (b, &len) in lengths.iter().enumerate() {
             if s >= len {
                 continue;
@@ -642,7 +642,7 @@ impl Weights<'_> {
 }
 
 /// The forward pass of a block of `nb` rows: their input projections `x W_ihᵀ + b_ih` in one
-/// product, then the recurrence. `x`: `[nb, T, I]`; `w_t`: `W_hhᵀ` `[H, G]`; `out`: `[nb, T, H]`,
+/// product, then the recurrence. `x`: `[nb, T, I]`; `w_t`: `W_hhᵀ` `[H, G]` (any layout); `out`: `[nb, T, H]`,
 /// zero on entry. Keeps activations when `keep`. `state`: as in [`forward_rows_impl`]; the
 /// returned [`Saved`] holds the final state there.
 #[allow(clippy::too_many_arguments)]
@@ -652,7 +652,7 @@ pub(crate) fn forward_block(
     rmask: Option<&[f32]>,
     x: &[f32],
     wt: Weights<'_>,
-    w_t: &[f32],
+    w_t: View<'_>,
     out: &mut [f32],
     keep: bool,
     mut state: Vec<f32>,
@@ -800,7 +800,7 @@ macro_rules! dispatch {
 }
 
 dispatch!(forward_rows, forward_rows_impl, (
-    d: Dims, lengths: &[usize], rmask: Option<&[f32]>, gx: &[f32], w_t: &[f32], b_hh: &[f32],
+    d: Dims, lengths: &[usize], rmask: Option<&[f32]>, gx: &[f32], w_t: View<'_>, b_hh: &[f32],
     out: &mut [f32], hm: &mut [f32], act: &mut [f32], state: &mut [f32]
 ));
 dispatch!(backward_rows, backward_rows_impl, (

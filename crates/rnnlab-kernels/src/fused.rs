@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Storage, Tensor};
 
 use super::{lock_err, parallel};
-use crate::cpu::{backward_block, forward_block, Dims, Saved, Weights};
+use crate::cpu::{backward_block, forward_block, Dims, Saved, View, Weights};
 use crate::CellKind;
 
 /// The operation; built per call with the batch's lengths and recurrent-dropout mask.
@@ -172,13 +172,26 @@ impl CustomOp3 for FusedDirection {
         let w = slice(s2, l2, "weights")?;
         let b = slice(s3, l3, "biases")?;
         let wt = Weights { w, b, input };
-        // W_hhᵀ once, so each step's product reads a row-major [H, G].
-        let mut w_t = vec![0f32; hd * g];
-        for (r, row) in w.chunks_exact(input + hd).enumerate() {
-            for (c, &v) in row[input..].iter().enumerate() {
-                w_t[c * g + r] = v;
+        // W_hhᵀ once, so each step's product reads a row-major [H, G]; a few rows (one token
+        // of generation) read W_hh where it lies instead, the copy would cost more than them.
+        let few = batch * steps < 64;
+        let mut w_t = vec![0f32; if few { 0 } else { hd * g }];
+        if !few {
+            for (r, row) in w.chunks_exact(input + hd).enumerate() {
+                for (c, &v) in row[input..].iter().enumerate() {
+                    w_t[c * g + r] = v;
+                }
             }
         }
+        let w_t_view = if few {
+            View {
+                data: &w[input..],
+                rs: 1,
+                cs: input + hd,
+            }
+        } else {
+            View::rows(&w_t, g)
+        };
         let d = self.dims(steps);
         let mut out = vec![0f32; batch * steps * hd];
         let blocks: Vec<_> = out
@@ -194,7 +207,7 @@ impl CustomOp3 for FusedDirection {
                 rmask,
                 x,
                 wt,
-                &w_t,
+                w_t_view,
                 out,
                 self.keep,
                 self.state_block(k, lengths.len()),

@@ -134,6 +134,13 @@ impl LmHead {
             }
         }
         let v = |v: &Var| rnnlab_kernels::tracked(v, grad);
+        if !grad && out.dim(0).map_err(ce)? == 1 {
+            // One row (generation): `W h` reads the matrix as it is stored, where `h Wᵀ` would
+            // copy the transposed matrix first.
+            let n = self.bias.elem_count();
+            let r = || v(&self.weight).matmul(&out.t()?)?.reshape(n)? + v(&self.bias);
+            return r().and_then(|l| l.reshape((1, n))).map_err(ce);
+        }
         let r = (|| out.matmul(&v(&self.weight).t()?)?.broadcast_add(&v(&self.bias)))();
         r.map_err(ce)
     }
