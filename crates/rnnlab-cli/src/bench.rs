@@ -76,6 +76,28 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 960)]
         sentences: usize,
     },
+    /// Training steps of the reference language-model recipe (`--cell`) on the first
+    /// `--tokens` of a treebank's word stream, one pass: tokens/s of the steps (forward,
+    /// backward, clipping, update), as `lm_anchor.py` counts its `train_tokens_per_s`.
+    LmStep {
+        #[arg(long, value_enum, default_value_t = CellKind::Lstm)]
+        cell: CellKind,
+        #[arg(long, value_name = "NAME", default_value = "ud-english-ewt")]
+        dataset: String,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Training tokens (20 windows of 35 steps over 20 streams by default).
+        #[arg(long, default_value_t = 14_020)]
+        tokens: usize,
+    },
+    /// Sampling from a recurrent language model, one stream: tokens/s over `--tokens` tokens
+    /// (samples end only at the count, not at `<eos>`).
+    LmGenerate {
+        /// The language model's directory (`rnnlab train --task lm --model lstm`).
+        model: PathBuf,
+        #[arg(long, default_value_t = 2_000)]
+        tokens: usize,
+    },
     /// A trained model's predictions (every class's probability) for a data set's test split,
     /// from tokens already in memory (read and preprocessed before timing, with the model's
     /// own pipeline): docs/s, the median of the repetitions.
@@ -336,6 +358,72 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
                     "words_per_s": fit.train_words_per_s.round(),
                     "threads": rayon::current_num_threads(),
                     "peak_rss_mb": peak_rss_mb(),
+                })
+            );
+            Ok(())
+        }
+        BenchCommand::LmStep {
+            cell,
+            dataset,
+            data_dir,
+            tokens,
+        } => {
+            let spec = rnnlab_text::conllu::find_treebank(&dataset).ok_or_else(|| {
+                rnnlab_text::Error::Data(format!("{dataset:?} is not a treebank (ud-english-ewt is)"))
+            })?;
+            let dir = dataset::resolve_data_dir(data_dir.as_deref())?;
+            let corpus = rnnlab_text::lm_stream::LmCorpus::named(&spec, &dir)?;
+            let vocab = rnnlab_text::lm_stream::WordVocab::fit(&corpus.streams[0], 2);
+            let train = vocab.encode(&corpus.streams[0]);
+            let train = &train[..tokens.clamp(100, train.len())];
+            let val = vocab.encode(&corpus.streams[1][..200.min(corpus.streams[1].len())]);
+            let mut config = rnnlab_rnn::language_model::lm_recipe(cell);
+            config.rnn.optimisation.epochs = 1;
+            let fit = rnnlab_rnn::language_model::fit_lm(
+                &config,
+                vocab.len(),
+                train,
+                &val,
+                &candle_core::Device::Cpu,
+                &mut rnnlab_rnn::train::Silent,
+            )?;
+            println!(
+                "{}",
+                json!({
+                    "bench": "lm-step",
+                    "cell": cell.name(),
+                    "dataset": dataset,
+                    "tokens": train.len(),
+                    "vocab_size": vocab.len(),
+                    "train_tokens_per_s": fit.train_tokens_per_s.round(),
+                    "threads": rayon::current_num_threads(),
+                    "peak_rss_mb": peak_rss_mb(),
+                })
+            );
+            Ok(())
+        }
+        BenchCommand::LmGenerate { model, tokens } => {
+            let lm = match rnnlab_experiment::lm::AnyLm::load(&model, &candle_core::Device::Cpu)? {
+                Some((rnnlab_experiment::lm::AnyLm::Recurrent(lm), _)) => lm,
+                _ => anyhow::bail!("{}: not a recurrent language model", model.display()),
+            };
+            let sampling = rnnlab_rnn::language_model::Sampling {
+                max_tokens: tokens.max(1),
+                ..Default::default()
+            };
+            let t0 = std::time::Instant::now();
+            let out = lm
+                .net
+                .generate(&[1], &sampling, None, &mut rnnlab_rnn::Rng::new(0), |_| {})?;
+            let s = t0.elapsed().as_secs_f64();
+            println!(
+                "{}",
+                json!({
+                    "bench": "lm-generate",
+                    "model": model.display().to_string(),
+                    "tokens": out.len(),
+                    "generate_tokens_per_s": (out.len() as f64 / s.max(1e-9)).round(),
+                    "threads": rayon::current_num_threads(),
                 })
             );
             Ok(())
