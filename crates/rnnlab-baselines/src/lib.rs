@@ -10,6 +10,7 @@ pub mod files;
 pub mod kneser_ney;
 pub mod labels;
 pub mod lbfgs;
+pub mod lemma;
 pub mod linear;
 pub mod metrics;
 pub mod tagging;

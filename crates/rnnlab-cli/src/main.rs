@@ -8,6 +8,7 @@ mod eval;
 mod experiment;
 mod flags;
 mod interrupt;
+mod lemma;
 mod lm;
 mod model_dir;
 mod out_dir;

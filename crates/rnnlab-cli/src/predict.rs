@@ -39,6 +39,12 @@ pub struct PredictArgs {
     id_column: Option<String>,
     #[command(flatten)]
     csv: CsvArgs,
+    /// Lemmatisers: the UPOS tag of the words given (NOUN, VERB, ...).
+    #[arg(long, value_name = "TAG")]
+    tag: Option<String>,
+    /// Lemmatisers: hypotheses kept by beam search (1: greedy).
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    beam: usize,
     /// Morphology dictionary, for models that lemmatise.
     #[arg(long, value_name = "DIR")]
     morph_dict: Option<PathBuf>,
@@ -128,6 +134,16 @@ pub fn predict(args: PredictArgs) -> Result<()> {
         format: args.csv.format()?,
     };
     if crate::tag::predict(&args.model_dir, &tagging)? {
+        return Ok(());
+    }
+    let lemma = crate::lemma::PredictInput {
+        words: &args.texts,
+        tag: args.tag.as_deref(),
+        beam: args.beam,
+        input: args.input.as_ref(),
+        output: args.output.as_ref(),
+    };
+    if crate::lemma::predict(&args.model_dir, &lemma)? {
         return Ok(());
     }
     let loaded = load_model(&args.model_dir, args.morph_dict.as_ref())?;

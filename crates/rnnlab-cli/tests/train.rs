@@ -1518,3 +1518,122 @@ fn recurrent_language_models_train_evaluate_and_generate() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("model.safetensors"), "{}", stderr(&o));
 }
+
+/// A CoNLL-U file of `sentences`, each word `(form, upos, lemma)`, with a comment and a
+/// multiword-token line to be kept byte for byte.
+fn lemma_conllu(sentences: &[Vec<(&str, &str, &str)>]) -> String {
+    let mut s = String::new();
+    for (i, words) in sentences.iter().enumerate() {
+        s += &format!("# sent_id = {i}\n1-2\tdon't\t_\t_\t_\t_\t_\t_\t_\t_\n");
+        for (k, (f, t, l)) in words.iter().enumerate() {
+            s += &format!("{}\t{f}\t{l}\t{t}\t_\t_\t0\tdep\t_\t_\n", k + 1);
+        }
+        s += "\n";
+    }
+    s
+}
+
+#[test]
+fn lemmatisers_train_predict_and_fill_a_conllu_file() {
+    let dir = test_dir();
+    let verbs = [
+        "walk", "talk", "jump", "look", "play", "call", "open", "help", "kick", "pull",
+    ];
+    let sentences: Vec<Vec<(&str, &str, &str)>> = (0..40)
+        .map(|i| {
+            let v = verbs[i % verbs.len()];
+            let form: &'static str = Box::leak(format!("{v}ed").into_boxed_str());
+            let plural: &'static str = Box::leak(format!("{v}s").into_boxed_str());
+            vec![("They", "PRON", "they"), (form, "VERB", v), (plural, "NOUN", plural)]
+        })
+        .collect();
+    let file = dir.path().join("toy.conllu");
+    std::fs::write(&file, lemma_conllu(&sentences)).unwrap();
+    let f = file.to_str().unwrap();
+    let data = ["--task", "lemma", "--train", f, "--val", f, "--test", f];
+    // The lookup baseline learns every pair it saw.
+    let lookup = dir.path().join("lookup");
+    let mut args = vec![
+        "train",
+        "--model",
+        "lookup-lemmatizer",
+        "--out",
+        lookup.to_str().unwrap(),
+    ];
+    args.extend_from_slice(&data);
+    let o = rnnlab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(lookup.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["test"]["accuracy"], 1.0, "{m}");
+    let o = rnnlab(&["predict", lookup.to_str().unwrap(), "walked", "Zebras", "--tag", "VERB"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), "walked\twalk\nZebras\tzebras\n");
+    // A small network: trains, and its directory fills the LEMMA column of a CoNLL-U file
+    // (everything else kept byte for byte).
+    let net = dir.path().join("gru");
+    let mut args = vec![
+        "train",
+        "--model",
+        "gru",
+        "--emb",
+        "8",
+        "--hidden",
+        "16",
+        "--epochs",
+        "2",
+        "--out",
+        net.to_str().unwrap(),
+    ];
+    args.extend_from_slice(&data);
+    let o = rnnlab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(net.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["combined"]["test"]["accuracy"], 1.0, "{m}");
+    assert!(m["timings"]["decode_words_per_s_beam5"].as_f64().unwrap() > 0.0);
+    let blank: Vec<Vec<(&str, &str, &str)>> = sentences
+        .iter()
+        .map(|s| s.iter().map(|&(f, t, _)| (f, t, "_")).collect())
+        .collect();
+    let input = dir.path().join("blank.conllu");
+    std::fs::write(&input, lemma_conllu(&blank)).unwrap();
+    let filled = dir.path().join("filled.conllu");
+    let o = rnnlab(&[
+        "predict",
+        net.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        filled.to_str().unwrap(),
+        "--beam",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&filled).unwrap(), lemma_conllu(&sentences));
+    // Bad input is exit 2, named.
+    let o = rnnlab(&["predict", net.to_str().unwrap(), "walked"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--tag"));
+    let o = rnnlab(&[
+        "predict",
+        net.to_str().unwrap(),
+        "walked",
+        "--tag",
+        "VERB",
+        "--beam",
+        "0",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let mut args = vec![
+        "train",
+        "--model",
+        "best-rnn",
+        "--out",
+        dir.path().join("x").to_str().unwrap().to_string().leak(),
+    ];
+    args.extend_from_slice(&data);
+    let o = rnnlab(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("lookup-lemmatizer"), "{}", stderr(&o));
+}

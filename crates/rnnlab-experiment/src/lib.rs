@@ -10,6 +10,7 @@ pub mod blend;
 pub mod bootstrap;
 pub mod cv;
 pub mod demo;
+pub mod lemma;
 pub mod lm;
 pub mod prepared;
 pub mod report;

@@ -17,6 +17,7 @@ pub mod language_model;
 pub mod loss;
 pub mod network;
 pub mod optim;
+pub mod seq2seq;
 #[cfg(feature = "bench")]
 pub mod speed;
 pub mod tagger;

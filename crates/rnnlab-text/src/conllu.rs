@@ -54,6 +54,11 @@ impl Sentence {
         self.column(1).map(String::from).collect()
     }
 
+    /// The lemmas (column 3).
+    pub fn lemmas(&self) -> Vec<String> {
+        self.column(2).map(String::from).collect()
+    }
+
     /// The tags of `column`, one per word.
     pub fn tags(&self, column: TagColumn) -> Vec<String> {
         self.column(column.index()).map(String::from).collect()
@@ -62,10 +67,19 @@ impl Sentence {
     /// This sentence with `column` of its word lines set to `tags` (one per word); every other
     /// byte is kept.
     pub fn with_tags(&self, column: TagColumn, tags: &[String]) -> Sentence {
+        self.with_column(column.index(), tags)
+    }
+
+    /// This sentence with the LEMMA column (3) of its word lines set to `lemmas`.
+    pub fn with_lemmas(&self, lemmas: &[String]) -> Sentence {
+        self.with_column(2, lemmas)
+    }
+
+    fn with_column(&self, index: usize, values: &[String]) -> Sentence {
         let mut out = self.clone();
-        for (&l, tag) in self.words.iter().zip(tags) {
+        for (&l, value) in self.words.iter().zip(values) {
             let mut fields: Vec<&str> = self.lines[l].split('\t').collect();
-            fields[column.index()] = tag;
+            fields[index] = value;
             out.lines[l] = fields.join("\t");
         }
         out

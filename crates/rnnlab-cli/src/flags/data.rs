@@ -40,7 +40,8 @@ pub struct DataArgs {
     pub id_column: Option<String>,
     #[command(flatten)]
     pub csv: CsvArgs,
-    /// The task: classify (one label per text) or tag (one tag per word). Default: the data
+    /// The task: classify (one label per text), tag (one tag per word), lm (the next word) or
+    /// lemma (a word's lemma from its form and UPOS tag). Default: the data
     /// set's (a treebank such as ud-english-ewt tags), or tag for .conllu files, else classify.
     #[arg(help_heading = "Advanced: data", long, value_enum, value_name = "TASK")]
     pub task: Option<TaskKind>,
@@ -69,6 +70,9 @@ pub enum TaskKind {
     /// The next word at every step (language models): CoNLL-U or text files, one sentence
     /// or document per line.
     Lm,
+    /// A word's lemma from its form and tag (an encoder-decoder over characters; CoNLL-U data:
+    /// column 2 and UPOS in, column 3 out).
+    Lemma,
 }
 
 /// How CSV files are written; shared by every command that reads them.
@@ -108,7 +112,7 @@ pub struct Task {
 impl DataArgs {
     /// The tagging corpus these flags name, or `None` for a classification task.
     pub fn tagged(&self, seed: u64) -> Result<Option<TaggedCorpus>> {
-        if matches!(self.task, Some(TaskKind::Classify | TaskKind::Lm)) {
+        if matches!(self.task, Some(TaskKind::Classify | TaskKind::Lm | TaskKind::Lemma)) {
             return Ok(None);
         }
         if let Some(name) = &self.dataset {
@@ -150,6 +154,34 @@ impl DataArgs {
             corpus.hold_out(0.1, seed);
         }
         Ok(Some(corpus))
+    }
+
+    /// The corpus of `--task lemma` (a treebank, or CoNLL-U files), or `None` for the other tasks.
+    pub fn lemma_corpus(&self) -> Result<Option<rnnlab_experiment::lemma::LemmaCorpus>> {
+        use rnnlab_experiment::lemma::LemmaCorpus;
+        if self.task != Some(TaskKind::Lemma) {
+            return Ok(None);
+        }
+        if let Some(name) = &self.dataset {
+            let Some(spec) = find_treebank(name) else {
+                return Err(rnnlab_text::Error::Data(format!(
+                    "--task lemma: {name:?} is not a treebank (ud-english-ewt is; or give CoNLL-U --train/--val/--test files)"
+                ))
+                .into());
+            };
+            let dir = dataset::resolve_data_dir(self.data_dir.as_deref())?;
+            return Ok(Some(LemmaCorpus::named(&spec, &dir)?));
+        }
+        let (Some(train), Some(val), Some(test)) = (&self.train, &self.val, &self.test) else {
+            return Err(rnnlab_text::Error::Data(
+                "--task lemma: give --dataset, or CoNLL-U --train, --val and --test files".into(),
+            )
+            .into());
+        };
+        Ok(Some(LemmaCorpus::from_files(
+            &train.display().to_string(),
+            [train, val, test],
+        )?))
     }
 
     /// The language-model corpus of `--task lm`, or `None` for the other tasks.
