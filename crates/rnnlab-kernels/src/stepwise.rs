@@ -597,3 +597,143 @@ fn gates_of(cell: i32) -> usize {
         _ => 3,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// What a pass asked of its backend: on a GPU each product and cell operation is a launch,
+    /// each upload a host-to-device copy, each `zeros` an allocation.
+    #[derive(Debug, Default, Clone, Copy, PartialEq)]
+    struct Calls {
+        gemm: usize,
+        cell: usize,
+        upload: usize,
+        zeros: usize,
+    }
+
+    /// [`Cpu`] with every primitive counted.
+    #[derive(Default)]
+    struct Counting {
+        calls: Cell<Calls>,
+    }
+
+    impl Counting {
+        fn bump(&self, f: impl FnOnce(&mut Calls)) {
+            let mut c = self.calls.get();
+            f(&mut c);
+            self.calls.set(c);
+        }
+
+        fn take(&self) -> Calls {
+            self.calls.replace(Calls::default())
+        }
+    }
+
+    impl Backend for Counting {
+        type Buf = Vec<f32>;
+        type Ints = Vec<usize>;
+
+        fn zeros(&self, n: usize) -> candle_core::Result<Vec<f32>> {
+            self.bump(|c| c.zeros += 1);
+            Cpu.zeros(n)
+        }
+
+        fn upload(&self, v: &[f32]) -> candle_core::Result<Vec<f32>> {
+            self.bump(|c| c.upload += 1);
+            Cpu.upload(v)
+        }
+
+        fn upload_lengths(&self, v: &[usize]) -> candle_core::Result<Vec<usize>> {
+            self.bump(|c| c.upload += 1);
+            Cpu.upload_lengths(v)
+        }
+
+        fn gemm(
+            &self,
+            g: Gemm,
+            a: At<'_, Vec<f32>>,
+            b: At<'_, Vec<f32>>,
+            c: AtMut<'_, Vec<f32>>,
+        ) -> candle_core::Result<()> {
+            self.bump(|c| c.gemm += 1);
+            Cpu.gemm(g, a, b, c)
+        }
+
+        fn cell_forward(
+            &self,
+            s: CellStep,
+            l: &Vec<usize>,
+            bufs: ForwardCell<'_, Vec<f32>>,
+        ) -> candle_core::Result<()> {
+            self.bump(|c| c.cell += 1);
+            Cpu.cell_forward(s, l, bufs)
+        }
+
+        fn cell_backward(
+            &self,
+            s: CellStep,
+            l: &Vec<usize>,
+            bufs: BackwardCell<'_, Vec<f32>>,
+        ) -> candle_core::Result<()> {
+            self.bump(|c| c.cell += 1);
+            Cpu.cell_backward(s, l, bufs)
+        }
+    }
+
+    /// The GPU loop's budget of launches, copies and allocations, pinned so that a change that
+    /// adds any per step fails here (issue 34: the backward pass is five times the forward on an
+    /// H200; its loop is not the cause, two launches a step each way).
+    #[test]
+    fn each_step_costs_one_product_and_one_cell_operation_each_way() {
+        for cell in [CellKind::Rnn, CellKind::Lstm, CellKind::Gru] {
+            for (steps, dropout) in [(1, false), (7, false), (7, true)] {
+                let be = Counting::default();
+                let p = Plan {
+                    cell,
+                    batch: 3,
+                    steps,
+                    hidden: 4,
+                    reverse: false,
+                    keep: true,
+                };
+                let g = p.gates() * 4;
+                let lengths = be.upload_lengths(&[steps, steps.div_ceil(2), 1]).unwrap();
+                be.take();
+                let gx = vec![0.1f32; 3 * steps * g];
+                let (w_hh, b_hh) = (vec![0.05f32; g * 4], vec![0.0f32; g]);
+                let rmask = dropout.then(|| vec![1.25f32; 3 * 4]);
+                let (out, saved) =
+                    forward(&be, p, &lengths, rmask.as_deref(), (&gx, 0), (&w_hh, 0), (&b_hh, 0)).unwrap();
+                let fwd = be.take();
+                assert_eq!(
+                    fwd,
+                    Calls {
+                        gemm: steps,
+                        cell: steps,
+                        upload: usize::from(dropout),
+                        zeros: 6 + usize::from(!dropout),
+                    },
+                    "{cell:?} forward, {steps} steps"
+                );
+                let gout = vec![1.0f32; out.len()];
+                backward(&be, p, &lengths, &saved.unwrap(), dropout, (&w_hh, 0), (&gout, 0)).unwrap();
+                let bwd = be.take();
+                // Per step a cell operation and the product into the step before; then dW_hh and
+                // db_hh (a product with a row of ones, uploaded).
+                assert_eq!(
+                    bwd,
+                    Calls {
+                        gemm: steps - 1 + 2,
+                        cell: steps,
+                        upload: 1,
+                        zeros: 5,
+                    },
+                    "{cell:?} backward, {steps} steps"
+                );
+                assert!(bwd.gemm + bwd.cell <= fwd.gemm + fwd.cell + 2);
+            }
+        }
+    }
+}
