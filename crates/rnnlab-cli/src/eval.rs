@@ -36,6 +36,13 @@ pub struct EvalArgs {
     /// Also write the metrics to this file.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Lemmatisers: take the UPOS tags from this tagger's model directory instead of the
+    /// file's (the figures with predicted tags).
+    #[arg(long, value_name = "TAGGER_DIR")]
+    tags_from: Option<PathBuf>,
+    /// Lemmatisers: hypotheses kept by beam search (1: greedy).
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    beam: usize,
     /// Morphology dictionary, for models that lemmatise.
     #[arg(long, value_name = "DIR")]
     morph_dict: Option<PathBuf>,
@@ -43,6 +50,10 @@ pub struct EvalArgs {
 
 pub fn eval(args: EvalArgs) -> Result<()> {
     if crate::lm::eval(&args.model_dir, &args.input, args.output.as_ref())? {
+        return Ok(());
+    }
+    let tags_from = args.tags_from.as_ref();
+    if crate::lemma::eval(&args.model_dir, &args.input, tags_from, args.beam, args.output.as_ref())? {
         return Ok(());
     }
     let columns = args.tokens_column.as_deref().zip(args.tags_column.as_deref());

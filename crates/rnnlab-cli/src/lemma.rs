@@ -102,9 +102,63 @@ pub fn train(
 pub struct PredictInput<'a> {
     pub words: &'a [String],
     pub tag: Option<&'a str>,
+    /// A tagger directory whose tags replace a CoNLL-U file's UPOS column as input.
+    pub tags_from: Option<&'a PathBuf>,
     pub beam: usize,
     pub input: Option<&'a PathBuf>,
     pub output: Option<&'a PathBuf>,
+}
+
+/// Every word's UPOS tag: the file's, or the tagger's at `tags_from`.
+fn tags_of(sentences: &[conllu::Sentence], tags_from: Option<&PathBuf>) -> Result<Vec<String>> {
+    let Some(dir) = tags_from else {
+        return Ok(sentences.iter().flat_map(|s| s.tags(TagColumn::Upos)).collect());
+    };
+    let Some((tagger, _)) = rnnlab_experiment::tagging::AnyTagger::load(dir)? else {
+        bail!("--tags-from {}: not a tagger's model directory", dir.display());
+    };
+    let words: Vec<Vec<String>> = sentences.iter().map(|s| s.forms()).collect();
+    Ok(tagger.predict(&words)?.into_iter().flatten().collect())
+}
+
+/// `rnnlab eval DIR --input F.conllu [--tags-from TAGGER_DIR] [--beam K]` on a lemmatiser: the
+/// lemma figures as JSON (the network's and the combination's for a network). `Ok(false)` when
+/// `dir` is not a lemmatiser.
+pub fn eval(
+    dir: &Path,
+    input: &Path,
+    tags_from: Option<&PathBuf>,
+    beam: usize,
+    output: Option<&PathBuf>,
+) -> Result<bool> {
+    let Some((lemmatizer, _)) = AnyLemmatizer::load(dir, &candle_core::Device::Cpu)? else {
+        return Ok(false);
+    };
+    if beam == 0 {
+        bail!("--beam must be 1 or more");
+    }
+    let gold = rnnlab_experiment::lemma::read_items(input)?;
+    let tags = match tags_from {
+        Some(_) => Some(tags_of(&conllu::read_file(input)?, tags_from)?),
+        None => None,
+    };
+    let started = std::time::Instant::now();
+    let metrics = lemmatizer.evaluate(&gold, tags.as_deref(), beam)?;
+    let report = serde_json::json!({
+        "model": dir.display().to_string(),
+        "input": input.display().to_string(),
+        "tags": tags_from.map_or("gold".to_string(), |d| d.display().to_string()),
+        "beam": beam,
+        "metrics": metrics,
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    let text = serde_json::to_string_pretty(&report)?;
+    println!("{text}");
+    if let Some(p) = output {
+        rnnlab_baselines::files::write_atomic(p, text.as_bytes())
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(true)
 }
 
 /// `rnnlab predict DIR WORD... --tag T` (`word<TAB>lemma` lines) or `--input F.conllu
@@ -124,10 +178,8 @@ pub fn predict(dir: &Path, args: &PredictInput) -> Result<bool> {
                 bail!("{}: a lemmatiser reads CoNLL-U files (.conllu)", path.display());
             }
             let sentences = conllu::read_file(path)?;
-            let words: Vec<(String, String)> = sentences
-                .iter()
-                .flat_map(|s| s.forms().into_iter().zip(s.tags(TagColumn::Upos)))
-                .collect();
+            let tags = tags_of(&sentences, args.tags_from)?;
+            let words: Vec<(String, String)> = sentences.iter().flat_map(|s| s.forms()).zip(tags).collect();
             let pairs: Vec<(&str, &str)> = words.iter().map(|(f, t)| (f.as_str(), t.as_str())).collect();
             let mut lemmas = lemmatizer.lemmatize(&pairs, args.beam, Answer::Combined)?.into_iter();
             let filled: Vec<conllu::Sentence> = sentences

@@ -42,6 +42,10 @@ pub struct PredictArgs {
     /// Lemmatisers: the UPOS tag of the words given (NOUN, VERB, ...).
     #[arg(long, value_name = "TAG")]
     tag: Option<String>,
+    /// Lemmatisers on CoNLL-U: take the UPOS tags from this tagger's model directory instead of
+    /// the file.
+    #[arg(long, value_name = "TAGGER_DIR")]
+    tags_from: Option<PathBuf>,
     /// Lemmatisers: hypotheses kept by beam search (1: greedy).
     #[arg(long, value_name = "K", default_value_t = 1)]
     beam: usize,
@@ -139,6 +143,7 @@ pub fn predict(args: PredictArgs) -> Result<()> {
     let lemma = crate::lemma::PredictInput {
         words: &args.texts,
         tag: args.tag.as_deref(),
+        tags_from: args.tags_from.as_ref(),
         beam: args.beam,
         input: args.input.as_ref(),
         output: args.output.as_ref(),

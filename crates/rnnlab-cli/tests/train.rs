@@ -1611,6 +1611,40 @@ fn lemmatisers_train_predict_and_fill_a_conllu_file() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&filled).unwrap(), lemma_conllu(&sentences));
+    // eval: the figures of the network and of the combination, with the file's tags or a
+    // tagger's.
+    let tagger = dir.path().join("pos");
+    let o = rnnlab(&[
+        "train",
+        "--train",
+        f,
+        "--test",
+        f,
+        "--model",
+        "majority-tagger",
+        "--out",
+        tagger.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for extra in [vec![], vec!["--tags-from", tagger.to_str().unwrap()]] {
+        let mut args = vec!["eval", net.to_str().unwrap(), "--input", f];
+        args.extend_from_slice(&extra);
+        let o = rnnlab(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(e["metrics"]["combined"]["accuracy"], 1.0, "{e}");
+        assert_eq!(e["metrics"]["network"]["accuracy"], m["test"]["accuracy"], "{e}");
+    }
+    let o = rnnlab(&[
+        "eval",
+        net.to_str().unwrap(),
+        "--input",
+        f,
+        "--tags-from",
+        lookup.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not a tagger"), "{}", stderr(&o));
     // Bad input is exit 2, named.
     let o = rnnlab(&["predict", net.to_str().unwrap(), "walked"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));

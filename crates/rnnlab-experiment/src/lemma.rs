@@ -42,22 +42,9 @@ pub struct LemmaCorpus {
 impl LemmaCorpus {
     /// CoNLL-U files: FORM, UPOS and LEMMA of every word line.
     pub fn from_files(name: &str, paths: [&Path; 3]) -> Result<Self, Error> {
-        let read = |p: &Path| -> Result<Vec<LemmaItem>, Error> {
-            let mut items = Vec::new();
-            for s in read_file(p)? {
-                let (forms, tags, lemmas) = (s.forms(), s.tags(TagColumn::Upos), s.lemmas());
-                for ((form, tag), lemma) in forms.into_iter().zip(tags).zip(lemmas) {
-                    items.push(LemmaItem { form, tag, lemma });
-                }
-            }
-            if items.is_empty() {
-                return Err(Error::Input(format!("{}: no words", p.display())));
-            }
-            Ok(items)
-        };
         Ok(LemmaCorpus {
             name: name.to_string(),
-            splits: [read(paths[0])?, read(paths[1])?, read(paths[2])?],
+            splits: [read_items(paths[0])?, read_items(paths[1])?, read_items(paths[2])?],
         })
     }
 
@@ -76,6 +63,21 @@ impl LemmaCorpus {
         }
         Self::from_files(&spec.name, [&train, &val, &test])
     }
+}
+
+/// The words of one CoNLL-U file: FORM, UPOS and LEMMA of every word line.
+pub fn read_items(path: &Path) -> Result<Vec<LemmaItem>, Error> {
+    let mut items = Vec::new();
+    for s in read_file(path)? {
+        let (forms, tags, lemmas) = (s.forms(), s.tags(TagColumn::Upos), s.lemmas());
+        for ((form, tag), lemma) in forms.into_iter().zip(tags).zip(lemmas) {
+            items.push(LemmaItem { form, tag, lemma });
+        }
+    }
+    if items.is_empty() {
+        return Err(Error::Input(format!("{}: no words", path.display())));
+    }
+    Ok(items)
 }
 
 /// What `train --task lemma` builds.
@@ -249,6 +251,40 @@ impl NeuralLemmatizer {
 }
 
 impl AnyLemmatizer {
+    /// The training file's (form, tag) → lemma table.
+    pub fn lexicon(&self) -> &LookupLemmatizer {
+        match self {
+            AnyLemmatizer::Lookup(l) => l,
+            AnyLemmatizer::Neural(n) => &n.lexicon,
+        }
+    }
+
+    /// The lemma figures over `gold` words, read with `tags` (predicted ones, say) in place of
+    /// their gold tags when given: `{"network": ..., "combined": ...}` for a network, the
+    /// figures alone for the lookup. Unseen pairs and per-tag groups follow the gold tags.
+    pub fn evaluate(&self, gold: &[LemmaItem], tags: Option<&[String]>, beam: usize) -> Result<Value, Error> {
+        if tags.is_some_and(|t| t.len() != gold.len()) {
+            return Err(Error::Input(format!(
+                "{} tags for {} words",
+                tags.map_or(0, <[String]>::len),
+                gold.len()
+            )));
+        }
+        let pairs: Vec<(&str, &str)> = match tags {
+            Some(t) => gold.iter().zip(t).map(|(w, t)| (w.form.as_str(), t.as_str())).collect(),
+            None => pairs_of(gold),
+        };
+        let score = |answer| -> Result<Value, Error> {
+            Ok(metrics_of(self.lexicon(), gold, &self.lemmatize(&pairs, beam, answer)?))
+        };
+        Ok(match self {
+            AnyLemmatizer::Lookup(_) => score(Answer::Network)?,
+            AnyLemmatizer::Neural(_) => {
+                json!({"network": score(Answer::Network)?, "combined": score(Answer::Combined)?})
+            }
+        })
+    }
+
     pub fn lemmatize(&self, pairs: &[(&str, &str)], beam: usize, answer: Answer) -> Result<Vec<String>, Error> {
         match self {
             AnyLemmatizer::Lookup(l) => Ok(pairs.iter().map(|(f, t)| l.lemmatize(f, t).0).collect()),
