@@ -36,6 +36,12 @@ pub struct EvalArgs {
     /// Also write the metrics to this file.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// seq2seq models: the source column of --input.
+    #[arg(long, value_name = "C", requires = "target_column")]
+    source_column: Option<String>,
+    /// seq2seq models: the target column of --input.
+    #[arg(long, value_name = "C", requires = "source_column")]
+    target_column: Option<String>,
     /// Lemmatisers: take the UPOS tags from this tagger's model directory instead of the
     /// file's (the figures with predicted tags).
     #[arg(long, value_name = "TAGGER_DIR")]
@@ -50,6 +56,18 @@ pub struct EvalArgs {
 
 pub fn eval(args: EvalArgs) -> Result<()> {
     if crate::lm::eval(&args.model_dir, &args.input, args.output.as_ref())? {
+        return Ok(());
+    }
+    let pair = args.source_column.as_deref().zip(args.target_column.as_deref());
+    let format = args.csv.format()?;
+    if crate::seq2seq::eval(
+        &args.model_dir,
+        &args.input,
+        pair,
+        &format,
+        args.beam,
+        args.output.as_ref(),
+    )? {
         return Ok(());
     }
     let tags_from = args.tags_from.as_ref();

@@ -81,15 +81,7 @@ pub fn train(
     let mut bar = EpochBar::with_metric(quiet, "perplexity");
     crate::interrupt::install();
     let m = train_lm(corpus, &spec, staged.path(), &device, &mut bar)?;
-    if let Some(recipe) = crate::recipe::recipe() {
-        let path = staged.path().join("recipe.toml");
-        rnnlab_baselines::files::write_atomic(&path, recipe.as_bytes())
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    staged.commit()?;
-    if let Some(why) = m.get("stopped").and_then(|v| v.as_str()) {
-        eprintln!("note: {why}");
-    }
+    staged.commit_model(&m)?;
     if !quiet {
         let f = |split: &str| m[split]["perplexity"].as_f64().unwrap_or(f64::NAN);
         eprintln!(

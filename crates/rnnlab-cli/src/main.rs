@@ -16,6 +16,7 @@ mod predict;
 mod preprocess;
 mod progress;
 mod recipe;
+mod seq2seq;
 mod tag;
 mod train;
 

@@ -95,6 +95,21 @@ impl Staged {
 
     /// Renames the finished directory into place (the old one, if any, out of the way first
     /// and removed after).
+    /// Writes the run's `recipe.toml` beside a trained model, commits the directory, and says
+    /// why training stopped early if it did (`metrics["stopped"]`).
+    pub fn commit_model(self, metrics: &serde_json::Value) -> Result<()> {
+        if let Some(recipe) = crate::recipe::recipe() {
+            let path = self.path().join("recipe.toml");
+            rnnlab_baselines::files::write_atomic(&path, recipe.as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        self.commit()?;
+        if let Some(why) = metrics.get("stopped").and_then(|v| v.as_str()) {
+            eprintln!("note: {why}");
+        }
+        Ok(())
+    }
+
     pub fn commit(mut self) -> Result<()> {
         let old = beside(&self.target, &format!("old-{}", std::process::id()));
         let had_old = self.target.exists();

@@ -151,6 +151,9 @@ pub fn predict(args: PredictArgs) -> Result<()> {
     if crate::lemma::predict(&args.model_dir, &lemma)? {
         return Ok(());
     }
+    if crate::seq2seq::predict(&args.model_dir, &args.texts, args.beam)? {
+        return Ok(());
+    }
     let loaded = load_model(&args.model_dir, args.morph_dict.as_ref())?;
     let Some(path) = &args.input else {
         if args.texts.is_empty() {

@@ -37,12 +37,7 @@ pub fn train(
     let mut bar = crate::progress::EpochBar::new(quiet);
     crate::interrupt::install();
     let m = train_tagger(corpus, &spec, seed, staged.path(), &device, &mut bar)?;
-    if let Some(recipe) = crate::recipe::recipe() {
-        let path = staged.path().join("recipe.toml");
-        rnnlab_baselines::files::write_atomic(&path, recipe.as_bytes())
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    staged.commit()?;
+    staged.commit_model(&m)?;
     if !quiet {
         let f = |split: &str, key: &str| m[split][key].as_f64().unwrap_or(f64::NAN);
         eprintln!(

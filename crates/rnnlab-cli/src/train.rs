@@ -40,6 +40,10 @@ pub struct TrainArgs {
 pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
     let device = args.model.device()?;
     let staged = crate::out_dir::Staged::begin(&args.out, args.overwrite)?;
+    if let Some(corpus) = args.data.parallel_corpus()? {
+        let units = (args.data.source_units.units(), args.data.target_units.units());
+        return crate::seq2seq::train(&corpus, units, &args.model, args.seed, staged, &args.out, quiet);
+    }
     if let Some(corpus) = args.data.lemma_corpus()? {
         return crate::lemma::train(&corpus, &args.model, args.seed, staged, &args.out, quiet);
     }

@@ -1671,3 +1671,98 @@ fn lemmatisers_train_predict_and_fill_a_conllu_file() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("lookup-lemmatizer"), "{}", stderr(&o));
 }
+
+/// A user's own parallel corpus: word units on both sides (each sentence written backwards).
+#[test]
+fn seq2seq_trains_on_source_and_target_columns() {
+    let dir = test_dir();
+    let words = ["red", "green", "blue", "cat", "dog", "runs", "sleeps", "fast"];
+    let mut csv = String::from("id,src,tgt\n");
+    for i in 0..120 {
+        let s: Vec<&str> = (0..2 + i % 3).map(|k| words[(i * 7 + k * 3) % words.len()]).collect();
+        let t: Vec<&str> = s.iter().rev().copied().collect();
+        csv += &format!("{i},{},{}\n", s.join(" "), t.join(" "));
+    }
+    let file = dir.path().join("pairs.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let f = file.to_str().unwrap();
+    let out = dir.path().join("s2s");
+    let common = ["--source-column", "src", "--target-column", "tgt"];
+    let mut args = vec![
+        "train",
+        "--task",
+        "seq2seq",
+        "--train",
+        f,
+        "--val",
+        f,
+        "--test",
+        f,
+        "--source-units",
+        "word",
+        "--target-units",
+        "word",
+        "--model",
+        "gru",
+        "--emb",
+        "16",
+        "--hidden",
+        "16",
+        "--epochs",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(&common);
+    let o = rnnlab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    for k in ["accuracy", "cer", "bleu"] {
+        assert!(m["test"][k].as_f64().is_some(), "{m}");
+    }
+    assert_eq!(m["target_units"], "word");
+    let o = rnnlab(&[
+        "predict",
+        out.to_str().unwrap(),
+        "red cat",
+        "blue dog runs",
+        "--beam",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+    assert!(lines.split_whitespace().all(|w| words.contains(&w)), "{lines}");
+    let mut args = vec!["eval", out.to_str().unwrap(), "--input", f];
+    args.extend_from_slice(&common);
+    let o = rnnlab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(e["metrics"]["accuracy"], m["test"]["accuracy"], "{e}");
+    // Missing columns and an empty cell are named.
+    let o = rnnlab(&[
+        "train",
+        "--task",
+        "seq2seq",
+        "--train",
+        f,
+        "--val",
+        f,
+        "--test",
+        f,
+        "--model",
+        "gru",
+        "--out",
+        dir.path().join("x").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--source-column"), "{}", stderr(&o));
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "src,tgt\na b,b a\nc d,\n").unwrap();
+    let mut args = vec!["eval", out.to_str().unwrap(), "--input", bad.to_str().unwrap()];
+    args.extend_from_slice(&common);
+    let o = rnnlab(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("row 2"), "{}", stderr(&o));
+}

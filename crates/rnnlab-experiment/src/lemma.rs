@@ -18,18 +18,17 @@ use std::time::Instant;
 
 use candle_core::Device;
 use rnnlab_baselines::lemma::{LemmaItem, LemmaMetrics, LookupLemmatizer};
-use rnnlab_rnn::seq2seq::{fit_seq2seq, source_batch, Pair, Seq2Seq, Seq2SeqConfig, EOS, UNK};
+use rnnlab_rnn::seq2seq::{fit_seq2seq, source_batch, Pair, Seq2Seq, Seq2SeqConfig, EOS};
 use rnnlab_rnn::TrainObserver;
 use rnnlab_text::conllu::{read_file, TagColumn, TreebankSpec};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::units::{UnitVocab, RESERVED};
 use crate::{round4, write_json, Error};
 
 /// The kinds of `--task lemma`.
 pub const LEMMA_KINDS: [&str; 4] = ["lookup-lemmatizer", "rnn", "lstm", "gru"];
-
-const RESERVED: [&str; 4] = ["<pad>", "<unk>", "<bos>", "<eos>"];
 
 /// The three splits' words with their tags and lemmas.
 #[derive(Debug, Clone)]
@@ -114,49 +113,16 @@ struct LemmaCard {
     meta: Value,
 }
 
-/// Units to ids: the reserved four, the tags as `<TAG>`, then the characters.
-#[derive(Debug, Clone)]
-pub struct UnitVocab {
-    pub itos: Vec<String>,
-    index: HashMap<String, u32>,
-}
-
+/// The lemma task's units: the tags as `<TAG>`, then the characters.
 impl UnitVocab {
     /// The tags and the characters of the training forms and lemmas, each in first-seen order.
     pub fn fit(train: &[LemmaItem]) -> Self {
-        let mut itos: Vec<String> = RESERVED.iter().map(|s| s.to_string()).collect();
-        let mut seen: std::collections::HashSet<String> = itos.iter().cloned().collect();
-        let mut add = |u: String, itos: &mut Vec<String>| {
-            if seen.insert(u.clone()) {
-                itos.push(u);
-            }
-        };
-        for w in train {
-            add(format!("<{}>", w.tag), &mut itos);
-        }
-        for w in train {
-            for c in w.form.chars().chain(w.lemma.chars()) {
-                add(c.to_string(), &mut itos);
-            }
-        }
-        Self::from_units(itos)
-    }
-
-    pub fn from_units(itos: Vec<String>) -> Self {
-        let index = itos.iter().enumerate().map(|(i, u)| (u.clone(), i as u32)).collect();
-        UnitVocab { itos, index }
-    }
-
-    pub fn len(&self) -> usize {
-        self.itos.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.itos.is_empty()
-    }
-
-    fn id(&self, unit: &str) -> u32 {
-        self.index.get(unit).copied().unwrap_or(UNK)
+        let tags = train.iter().map(|w| format!("<{}>", w.tag));
+        let chars = train
+            .iter()
+            .flat_map(|w| w.form.chars().chain(w.lemma.chars()))
+            .map(String::from);
+        Self::fit_units(tags.chain(chars))
     }
 
     /// The tag, then the form's characters.
@@ -453,7 +419,7 @@ pub fn train_lemma(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rnnlab_rnn::seq2seq::{seq2seq_recipe, BOS, PAD};
+    use rnnlab_rnn::seq2seq::{seq2seq_recipe, BOS, PAD, UNK};
     use rnnlab_rnn::CellKind;
 
     fn item(f: &str, t: &str, l: &str) -> LemmaItem {

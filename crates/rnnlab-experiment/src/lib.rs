@@ -15,12 +15,14 @@ pub mod lm;
 pub mod prepared;
 pub mod report;
 pub mod runner;
+pub mod seq2seq;
 pub mod svg;
 pub mod tag_ensemble;
 pub mod tag_experiment;
 pub mod tag_report;
 pub mod tagging;
 pub mod train;
+pub mod units;
 
 use std::path::{Path, PathBuf};
 

@@ -55,6 +55,18 @@ pub struct DataArgs {
     /// The CoNLL-U column a tagger learns and fills: upos (universal tags) or xpos.
     #[arg(help_heading = "Advanced: data", long, value_enum, default_value_t = TagColumn::Upos)]
     pub tag_column: TagColumn,
+    /// seq2seq: the column read (the source).
+    #[arg(help_heading = "Advanced: data", long, value_name = "C")]
+    pub source_column: Option<String>,
+    /// seq2seq: the column written (the target).
+    #[arg(help_heading = "Advanced: data", long, value_name = "C")]
+    pub target_column: Option<String>,
+    /// seq2seq: the source's units, char or word (split on whitespace).
+    #[arg(help_heading = "Advanced: data", long, value_enum, default_value_t = UnitsArg::Char)]
+    pub source_units: UnitsArg,
+    /// seq2seq: the target's units, char or word (joined with spaces).
+    #[arg(help_heading = "Advanced: data", long, value_enum, default_value_t = UnitsArg::Char)]
+    pub target_units: UnitsArg,
     /// Positive label of a binary task (default: the last in sorted order).
     #[arg(help_heading = "Advanced: data", long, value_name = "L")]
     pub positive_label: Option<String>,
@@ -73,6 +85,25 @@ pub enum TaskKind {
     /// A word's lemma from its form and tag (an encoder-decoder over characters; CoNLL-U data:
     /// column 2 and UPOS in, column 3 out).
     Lemma,
+    /// A sequence read, another written (an encoder-decoder): CSV or Parquet with
+    /// --source-column and --target-column.
+    Seq2seq,
+}
+
+/// The units of a seq2seq side.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnitsArg {
+    Char,
+    Word,
+}
+
+impl UnitsArg {
+    pub fn units(self) -> rnnlab_experiment::seq2seq::Units {
+        match self {
+            UnitsArg::Char => rnnlab_experiment::seq2seq::Units::Char,
+            UnitsArg::Word => rnnlab_experiment::seq2seq::Units::Word,
+        }
+    }
 }
 
 /// How CSV files are written; shared by every command that reads them.
@@ -112,7 +143,10 @@ pub struct Task {
 impl DataArgs {
     /// The tagging corpus these flags name, or `None` for a classification task.
     pub fn tagged(&self, seed: u64) -> Result<Option<TaggedCorpus>> {
-        if matches!(self.task, Some(TaskKind::Classify | TaskKind::Lm | TaskKind::Lemma)) {
+        if matches!(
+            self.task,
+            Some(TaskKind::Classify | TaskKind::Lm | TaskKind::Lemma | TaskKind::Seq2seq)
+        ) {
             return Ok(None);
         }
         if let Some(name) = &self.dataset {
@@ -154,6 +188,31 @@ impl DataArgs {
             corpus.hold_out(0.1, seed);
         }
         Ok(Some(corpus))
+    }
+
+    /// The corpus of `--task seq2seq` (CSV or Parquet files), or `None` for the other tasks.
+    pub fn parallel_corpus(&self) -> Result<Option<rnnlab_experiment::seq2seq::ParallelCorpus>> {
+        use rnnlab_experiment::seq2seq::ParallelCorpus;
+        if self.task != Some(TaskKind::Seq2seq) {
+            return Ok(None);
+        }
+        let (Some(train), Some(val), Some(test)) = (&self.train, &self.val, &self.test) else {
+            return Err(rnnlab_text::Error::Data(
+                "--task seq2seq: give --train, --val and --test files (CSV or Parquet)".into(),
+            )
+            .into());
+        };
+        let (Some(source), Some(target)) = (&self.source_column, &self.target_column) else {
+            return Err(
+                rnnlab_text::Error::Data("--task seq2seq: give --source-column and --target-column".into()).into(),
+            );
+        };
+        Ok(Some(ParallelCorpus::from_tables(
+            [train, val, test],
+            source,
+            target,
+            &self.csv.format()?,
+        )?))
     }
 
     /// The corpus of `--task lemma` (a treebank, or CoNLL-U files), or `None` for the other tasks.
