@@ -41,7 +41,9 @@ pub const EOS: u32 = 3;
 pub struct Seq2SeqConfig {
     #[serde(flatten)]
     pub rnn: RnnConfig,
-    /// Decoding stops after this many units (the end unit not counted).
+    /// Decoding stops after this many units (the end unit not counted), or sooner: after
+    /// twice the source's length plus 20 (a network that never writes the end unit costs
+    /// little).
     pub max_output: usize,
 }
 
@@ -97,6 +99,11 @@ impl Seq2SeqConfig {
     }
 
     /// Width of the encoder's states, which is also the decoder's.
+    /// The most units written for a source of `source_len` units.
+    pub fn output_limit(&self, source_len: usize) -> usize {
+        self.max_output.min(2 * source_len + 20)
+    }
+
     pub fn width(&self) -> usize {
         let a = &self.rnn.architecture;
         a.hidden * if a.bidirectional { 2 } else { 1 }
@@ -108,7 +115,8 @@ impl Seq2SeqConfig {
 pub struct SourceMemory {
     /// `[batch, src, width]`: the encoder's states (zero at padded steps).
     pub states: Tensor,
-    /// `[batch, src, width]`: the states through the attention matrix (`A s_j`).
+    /// `[batch, width, src]`: the states through the attention matrix (`A s_j`), transposed
+    /// once here rather than at every decoding step.
     keys: Tensor,
     /// `[batch, width]`: the encoder's final states, fed to every decoder step.
     summary: Tensor,
@@ -243,7 +251,12 @@ impl Seq2Seq {
         let enc = self.encoder.encode(&rows, src, grad, train)?;
         let (b, s) = (src.lengths.len(), src.max_len);
         let a = rnnlab_kernels::tracked(&self.attention, grad);
-        let keys = enc.out.broadcast_matmul(&a.t().map_err(ce)?).map_err(ce)?;
+        let keys = enc
+            .out
+            .broadcast_matmul(&a.t().map_err(ce)?)
+            .and_then(|k| k.transpose(1, 2))
+            .and_then(|k| k.contiguous())
+            .map_err(ce)?;
         let mut mask = vec![0f32; b * s];
         for (r, &len) in src.lengths.iter().enumerate() {
             mask[r * s + len.min(s)..(r + 1) * s].fill(-1e9);
@@ -303,7 +316,7 @@ impl Seq2Seq {
         });
         let (h, state) = self.decoder.forward_carried(&x, grad, dropout, state)?;
         let scores = h
-            .matmul(&memory.keys.transpose(1, 2).and_then(|k| k.contiguous()).map_err(ce)?)
+            .matmul(&memory.keys)
             .and_then(|s| s.broadcast_add(&memory.mask))
             .map_err(ce)?;
         let attention = candle_nn::ops::softmax(&scores, D::Minus1).map_err(ce)?;
@@ -379,6 +392,7 @@ impl Seq2Seq {
         let mut done = vec![false; b];
         let mut inputs = vec![BOS; b];
         let mut state: Option<CarriedState> = None;
+        let limits: Vec<usize> = src.lengths.iter().map(|&l| self.config.output_limit(l)).collect();
         for _ in 0..=self.config.max_output {
             let d = self.decode(&memory, &inputs, false, None, state.as_ref())?;
             let next = d
@@ -390,7 +404,7 @@ impl Seq2Seq {
                 if done[r] {
                     continue;
                 }
-                if next[r] == EOS || out[r].len() == self.config.max_output {
+                if next[r] == EOS || out[r].len() == limits[r] {
                     done[r] = true;
                 } else {
                     out[r].push(next[r]);
@@ -416,18 +430,18 @@ impl Seq2Seq {
         (0..src.lengths.len())
             .map(|r| {
                 let one = memory.rows(&[r as u32])?;
-                self.beam_one(&one, beam)
+                self.beam_one(&one, beam, self.config.output_limit(src.lengths[r]))
             })
             .collect()
     }
 
-    fn beam_one(&self, memory: &SourceMemory, beam: usize) -> Result<Vec<u32>, Error> {
+    fn beam_one(&self, memory: &SourceMemory, beam: usize, limit: usize) -> Result<Vec<u32>, Error> {
         // (units, total log-probability); alive hypotheses share the decoder state's rows.
         let mut alive: Vec<(Vec<u32>, f32)> = vec![(Vec::new(), 0.0)];
         let mut finished: Vec<(Vec<u32>, f32)> = Vec::new();
         let mut state: Option<CarriedState> = None;
         let v = self.target_vocab();
-        for _ in 0..=self.config.max_output {
+        for _ in 0..=limit {
             let n = alive.len();
             let rows = memory.rows(&vec![0; n])?;
             let inputs: Vec<u32> = alive.iter().map(|(u, _)| u.last().copied().unwrap_or(BOS)).collect();
@@ -449,7 +463,7 @@ impl Seq2Seq {
                     break;
                 }
                 let units = &alive[i].0;
-                if u == EOS || units.len() == self.config.max_output {
+                if u == EOS || units.len() == limit {
                     finished.push((units.clone(), s));
                 } else {
                     let mut units = units.clone();
