@@ -42,6 +42,9 @@ pub struct RecurrentStack {
     pub params: Vec<LayerParams>,
     /// The implementation [`Self::forward`] uses (benchmarks compare them).
     pub kernel: Kernel,
+    /// Per layer direction, `[W_ih | W_hh]` and `[b_ih | b_hh]` joined once for the fused
+    /// kernel's inference (see [`Self::for_inference`]); `None`: joined at every call.
+    joined: Option<std::sync::Arc<Vec<(Tensor, Tensor)>>>,
 }
 
 /// Which implementation runs a layer direction.
@@ -157,6 +160,28 @@ impl RecurrentStack {
             bidirectional,
             params,
             kernel: Kernel::Auto,
+            joined: None,
+        })
+    }
+
+    /// A copy for inference that joins each layer's weights once, not at every call (a token
+    /// of generation, a step of decoding: the join was a fifth of their time). It sees the
+    /// weights as they are now: a later update of the shared parameters is not seen by calls
+    /// without gradients, so make it where the weights stay fixed.
+    pub fn for_inference(&self) -> Result<Self, Error> {
+        let joined = self
+            .params
+            .iter()
+            .map(|p| {
+                let w = Tensor::cat(&[p.weight_ih.as_tensor(), p.weight_hh.as_tensor()], 1)?;
+                let b = Tensor::cat(&[p.bias_ih.as_tensor(), p.bias_hh.as_tensor()], 0)?;
+                Ok((w, b))
+            })
+            .collect::<candle_core::Result<Vec<_>>>()
+            .map_err(ce)?;
+        Ok(RecurrentStack {
+            joined: Some(std::sync::Arc::new(joined)),
+            ..self.clone()
         })
     }
 
@@ -281,6 +306,10 @@ impl RecurrentStack {
                     _ => None,
                 };
                 let weights = [&p.weight_ih, &p.weight_hh, &p.bias_ih, &p.bias_hh].map(w);
+                let joined = match &self.joined {
+                    Some(j) if !grad => j.get(l * self.directions() + d),
+                    _ => None,
+                };
                 let (out, last) = match &mask {
                     None if kernel == Kernel::Stepwise => {
                         if carry {
@@ -292,7 +321,7 @@ impl RecurrentStack {
                         let op = FusedDirection::new(self.cell, self.hidden, steps, d == 1, lengths, rmask, grad);
                         if carry {
                             let (op, state) = op.carrying(layer_init.clone());
-                            let out = self.direction_fused(&input, &weights, op)?;
+                            let out = self.direction_fused(&input, &weights, joined, op)?;
                             let (h, c) = std::mem::take(
                                 &mut *state
                                     .lock()
@@ -302,7 +331,7 @@ impl RecurrentStack {
                             carried.c.push(if self.cell == CellKind::Lstm { c } else { Vec::new() });
                             (out, Tensor::zeros(0, DType::F32, &dev).map_err(ce)?)
                         } else {
-                            let out = self.direction_fused(&input, &weights, op)?;
+                            let out = self.direction_fused(&input, &weights, joined, op)?;
                             let last = final_states(&out, lengths, d == 1)?;
                             (out, last)
                         }
@@ -360,7 +389,17 @@ impl RecurrentStack {
     }
 
     /// One layer in one direction through the fused operation. `weights`: `W_ih, W_hh, b_ih, b_hh`.
-    fn direction_fused(&self, x: &Tensor, weights: &[Tensor; 4], op: FusedDirection) -> Result<Tensor, Error> {
+    /// `joined`: the weights already joined (inference).
+    fn direction_fused(
+        &self,
+        x: &Tensor,
+        weights: &[Tensor; 4],
+        joined: Option<&(Tensor, Tensor)>,
+        op: FusedDirection,
+    ) -> Result<Tensor, Error> {
+        if let Some((w, b)) = joined {
+            return op.apply(x, w, b).map_err(ce);
+        }
         let [w_ih, w_hh, b_ih, b_hh] = weights;
         let w = Tensor::cat(&[w_ih, w_hh], 1).map_err(ce)?;
         let b = Tensor::cat(&[b_ih, b_hh], 0).map_err(ce)?;
@@ -544,6 +583,36 @@ mod tests {
     /// Two windows with the state carried give what one window over both does, on the fused
     /// kernel and the reference; from a carried state the fused kernel's gradients are the
     /// reference's.
+    /// The inference copy gives the same outputs and states; with gradients it reads the
+    /// live weights, so an update after the copy shows there and not without gradients.
+    #[test]
+    fn the_inference_copy_answers_as_the_stack_does() {
+        for (cell, bidirectional) in [(CellKind::Lstm, true), (CellKind::Gru, false), (CellKind::Rnn, false)] {
+            let stack = RecurrentStack::new(cell, 3, 4, 2, bidirectional, &mut Rng::new(5), &Device::Cpu).unwrap();
+            let fast = stack.for_inference().unwrap();
+            let x = input(3, 5, 3, 6);
+            let lengths = [5, 2, 4];
+            let (a, la) = stack.forward(&x, &lengths, false, None).unwrap();
+            let (b, lb) = fast.forward(&x, &lengths, false, None).unwrap();
+            assert!(max_diff(&a, &b) == 0.0 && max_diff(&la, &lb) == 0.0, "{cell:?}");
+            if !bidirectional {
+                let (a, sa) = stack.forward_carried(&x, false, None, None).unwrap();
+                let (b, sb) = fast.forward_carried(&x, false, None, None).unwrap();
+                assert!(max_diff(&a, &b) == 0.0 && sa == sb, "{cell:?} carried");
+            }
+            let w = &stack.params[0].weight_hh;
+            w.set(&(w.as_tensor() * 2.0).unwrap()).unwrap();
+            let (live, _) = stack.forward(&x, &lengths, true, None).unwrap();
+            let (fast_grad, _) = fast.forward(&x, &lengths, true, None).unwrap();
+            let (fast_frozen, _) = fast.forward(&x, &lengths, false, None).unwrap();
+            assert!(
+                max_diff(&live, &fast_grad) == 0.0,
+                "{cell:?}: with gradients the live weights"
+            );
+            assert!(max_diff(&a, &fast_frozen) == 0.0, "{cell:?}: without, the copy's");
+        }
+    }
+
     #[test]
     fn carried_state_continues_the_stream_and_trains_like_the_reference() {
         for cell in [CellKind::Rnn, CellKind::Lstm, CellKind::Gru] {

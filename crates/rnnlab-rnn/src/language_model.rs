@@ -587,7 +587,9 @@ impl Network<LmHead> {
         if prompt.is_empty() {
             return Err(Error::Data("generation needs a prompt of at least one token".into()));
         }
-        let (logits, mut state) = self.window(prompt, 1, false, None, None)?;
+        let mut this = self.clone();
+        this.encoder.rnn = self.encoder.rnn.for_inference()?;
+        let (logits, mut state) = this.window(prompt, 1, false, None, None)?;
         let mut last = logits
             .get(prompt.len() - 1)
             .and_then(|r| r.to_vec1::<f32>())
@@ -603,7 +605,7 @@ impl Network<LmHead> {
             if out.len() == sampling.max_tokens {
                 break;
             }
-            let (logits, end) = self.window(&[next], 1, false, None, Some(&state))?;
+            let (logits, end) = this.window(&[next], 1, false, None, Some(&state))?;
             state = end;
             last = logits.squeeze(0).and_then(|r| r.to_vec1::<f32>()).map_err(ce)?;
         }

@@ -384,8 +384,20 @@ impl Seq2Seq {
         .map_err(ce)
     }
 
+    /// A copy whose recurrent layers join their weights once (decoding steps call them often).
+    fn for_inference(&self) -> Result<Seq2Seq, Error> {
+        let mut m = self.clone();
+        m.encoder.rnn = self.encoder.rnn.for_inference()?;
+        m.decoder = self.decoder.for_inference()?;
+        Ok(m)
+    }
+
     /// The most likely unit at each step, for every source of the batch (without the end unit).
     pub fn greedy(&self, src: &PaddedBatch) -> Result<Vec<Vec<u32>>, Error> {
+        self.for_inference()?.greedy_steps(src)
+    }
+
+    fn greedy_steps(&self, src: &PaddedBatch) -> Result<Vec<Vec<u32>>, Error> {
         let memory = self.encode(src, false, None)?;
         let b = src.lengths.len();
         let mut out = vec![Vec::new(); b];
@@ -426,11 +438,12 @@ impl Seq2Seq {
         if beam == 0 {
             return Err(Error::Param("--beam must be 1 or more".into()));
         }
-        let memory = self.encode(src, false, None)?;
+        let this = self.for_inference()?;
+        let memory = this.encode(src, false, None)?;
         (0..src.lengths.len())
             .map(|r| {
                 let one = memory.rows(&[r as u32])?;
-                self.beam_one(&one, beam, self.config.output_limit(src.lengths[r]))
+                this.beam_one(&one, beam, self.config.output_limit(src.lengths[r]))
             })
             .collect()
     }
