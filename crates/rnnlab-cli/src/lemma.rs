@@ -7,8 +7,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use rnnlab_experiment::lemma::{train_lemma, Answer, AnyLemmatizer, LemmaCorpus, LemmaSpec, LEMMA_KINDS};
-use rnnlab_rnn::seq2seq::seq2seq_recipe;
-use rnnlab_rnn::CellKind;
 use rnnlab_text::conllu::{self, TagColumn};
 
 use crate::progress::EpochBar;
@@ -23,22 +21,16 @@ macro_rules! bail {
 /// The lemmatiser the flags describe: the lookup baseline, or `rnn` / `lstm` / `gru` on the
 /// encoder-decoder recipe with the network flags given applied.
 pub fn spec(model: &crate::flags::ModelArgs, seed: u64) -> Result<LemmaSpec> {
-    let cell = match model.model.as_str() {
-        "lookup-lemmatizer" => return Ok(LemmaSpec::Lookup),
-        "rnn" => CellKind::Rnn,
-        "lstm" => CellKind::Lstm,
-        "gru" => CellKind::Gru,
-        other => bail!(
-            "--task lemma --model {other}: the lemmatiser kinds are {}",
+    if model.model == "lookup-lemmatizer" {
+        return Ok(LemmaSpec::Lookup);
+    }
+    let Some(config) = crate::seq2seq::recipe(model, seed)? else {
+        bail!(
+            "--task lemma --model {}: the lemmatiser kinds are {}",
+            model.model,
             LEMMA_KINDS.join(", ")
-        ),
+        );
     };
-    let mut config = seq2seq_recipe(cell);
-    model
-        .neural
-        .apply(&mut config.rnn, rnnlab_baselines::linear::ClassWeight::None)?;
-    config.rnn.optimisation.seed = seed;
-    config.validate()?;
     Ok(LemmaSpec::Recurrent {
         kind: model.model.clone(),
         config: Box::new(config),

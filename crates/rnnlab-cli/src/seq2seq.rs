@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use rnnlab_experiment::seq2seq::{score, train_seq2seq, ParallelCorpus, Transducer, Units};
-use rnnlab_rnn::seq2seq::seq2seq_recipe;
+use rnnlab_rnn::seq2seq::{seq2seq_recipe, Seq2SeqConfig};
 use rnnlab_rnn::CellKind;
 
 use crate::progress::EpochBar;
@@ -16,6 +16,24 @@ macro_rules! bail {
     ($($t:tt)*) => {
         return Err(rnnlab_experiment::Error::Input(format!($($t)*)).into())
     };
+}
+
+/// The encoder-decoder recipe of `--model rnn | lstm | gru` (`--task seq2seq` and `lemma`) with
+/// the network flags given applied; `None` for any other kind.
+pub fn recipe(model: &crate::flags::ModelArgs, seed: u64) -> Result<Option<Seq2SeqConfig>> {
+    let cell = match model.model.as_str() {
+        "rnn" => CellKind::Rnn,
+        "lstm" => CellKind::Lstm,
+        "gru" => CellKind::Gru,
+        _ => return Ok(None),
+    };
+    let mut config = seq2seq_recipe(cell);
+    model
+        .neural
+        .apply(&mut config.rnn, rnnlab_baselines::linear::ClassWeight::None)?;
+    config.rnn.optimisation.seed = seed;
+    config.validate()?;
+    Ok(Some(config))
 }
 
 /// `rnnlab train --task seq2seq --model rnn | lstm | gru`: the encoder-decoder recipe with the
@@ -29,18 +47,12 @@ pub fn train(
     out: &Path,
     quiet: bool,
 ) -> Result<()> {
-    let cell = match model.model.as_str() {
-        "rnn" => CellKind::Rnn,
-        "lstm" => CellKind::Lstm,
-        "gru" => CellKind::Gru,
-        other => bail!("--task seq2seq --model {other}: the encoder-decoder kinds are rnn, lstm, gru"),
+    let Some(config) = recipe(model, seed)? else {
+        bail!(
+            "--task seq2seq --model {}: the encoder-decoder kinds are rnn, lstm, gru",
+            model.model
+        );
     };
-    let mut config = seq2seq_recipe(cell);
-    model
-        .neural
-        .apply(&mut config.rnn, rnnlab_baselines::linear::ClassWeight::None)?;
-    config.rnn.optimisation.seed = seed;
-    config.validate()?;
     let device = model.device()?;
     if !quiet {
         eprintln!(

@@ -260,17 +260,10 @@ impl AnyLemmatizer {
 
     /// Loads a lemmatiser directory; `None` when `dir` holds another task's model.
     pub fn load(dir: &Path, device: &Device) -> Result<Option<(Self, Value)>, Error> {
+        let Some(card) = crate::read_card::<LemmaCard>(dir, "lemma")? else {
+            return Ok(None);
+        };
         let path = dir.join("model.json");
-        if !path.is_file() {
-            return Ok(None);
-        }
-        let value: Value = rnnlab_baselines::baseline::read_json(&path)?;
-        if value.get("task").and_then(Value::as_str) != Some("lemma") {
-            return Ok(None);
-        }
-        rnnlab_baselines::check_format_version(&path, &value)?;
-        let card: LemmaCard =
-            serde_json::from_value(value).map_err(|e| Error::Input(format!("{}: {e}", path.display())))?;
         let bad = |m: String| Error::Input(format!("{}: {m}", path.display()));
         let lexicon_path = dir.join("lexicon.json");
         rnnlab_baselines::files::check_regular(&lexicon_path, 1 << 30)?;

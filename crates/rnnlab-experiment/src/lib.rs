@@ -75,6 +75,23 @@ impl Error {
     }
 }
 
+/// `model.json` of `dir` as `C` when it is a model of `task` (its format version checked);
+/// `None` when `dir` has no `model.json` or holds another task's model.
+pub(crate) fn read_card<C: serde::de::DeserializeOwned>(dir: &Path, task: &str) -> Result<Option<C>, Error> {
+    let path = dir.join("model.json");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let value: serde_json::Value = rnnlab_baselines::baseline::read_json(&path)?;
+    if value.get("task").and_then(serde_json::Value::as_str) != Some(task) {
+        return Ok(None);
+    }
+    rnnlab_baselines::check_format_version(&path, &value)?;
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(|e| Error::Input(format!("{}: {e}", path.display())))
+}
+
 pub(crate) fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Error> {
     let s = serde_json::to_string_pretty(value).map_err(|e| Error::Failed(e.to_string()))?;
     rnnlab_baselines::files::write_atomic(path, s.as_bytes()).map_err(|e| Error::io(path, e))

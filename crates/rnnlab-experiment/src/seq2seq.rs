@@ -135,17 +135,10 @@ impl Transducer {
 
     /// Loads a seq2seq directory; `None` when `dir` holds another task's model.
     pub fn load(dir: &Path, device: &Device) -> Result<Option<(Self, Value)>, Error> {
+        let Some(card) = crate::read_card::<Seq2SeqCard>(dir, "seq2seq")? else {
+            return Ok(None);
+        };
         let path = dir.join("model.json");
-        if !path.is_file() {
-            return Ok(None);
-        }
-        let value: Value = rnnlab_baselines::baseline::read_json(&path)?;
-        if value.get("task").and_then(Value::as_str) != Some("seq2seq") {
-            return Ok(None);
-        }
-        rnnlab_baselines::check_format_version(&path, &value)?;
-        let card: Seq2SeqCard =
-            serde_json::from_value(value).map_err(|e| Error::Input(format!("{}: {e}", path.display())))?;
         card.params
             .validate()
             .map_err(|e| Error::Input(format!("{}: params: {e}", path.display())))?;
