@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use rnnlab_experiment::tag_experiment::{self, TagPlan};
+use rnnlab_experiment::runner::TaskPlan;
+use rnnlab_experiment::tag_experiment;
 use rnnlab_experiment::tagging::{TaggerSpec, TAGGER_KINDS};
 use rnnlab_experiment::train::all_kinds;
 use rnnlab_experiment::{demo, report, tag_report, ModelSpec, Plan, Prepared, RunObserver};
@@ -116,7 +117,7 @@ impl RunObserver for Progress {
     fn run_end(&mut self, kind: &str, seed: u64, result: Result<&Value, &str>) {
         let line = match result {
             Ok(m) => {
-                let (name, value) = if m["task"] == "tag" {
+                let (name, value) = if m["task"] == "tag" || m["task"] == "lemma" {
                     ("accuracy", m["test"]["accuracy"].as_f64())
                 } else {
                     ("", m["test"]["f1"].as_f64().or_else(|| m["test"]["f1_macro"].as_f64()))
@@ -275,6 +276,9 @@ pub fn prepare_or_demo(data: &DataArgs, prep: &PrepArgs, seed: u64) -> Result<(P
 
 pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
     let device = rnnlab_rnn::parse_device(&args.device)?;
+    if let Some(corpus) = args.data.lemma_corpus()? {
+        return run_lemma(&args, corpus, device, quiet);
+    }
     if let Some(corpus) = args.data.tagged(args.seed)? {
         return run_tagging(&args, corpus, device, quiet);
     }
@@ -382,9 +386,17 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-/// `rnnlab experiment` on tagging data: the tagger kinds against each other, with the tagging
-/// report.
-fn run_tagging(args: &ExperimentArgs, corpus: TaggedCorpus, device: candle_core::Device, quiet: bool) -> Result<()> {
+/// The plan of a task other than classification: the kinds `--models` names (default `all`),
+/// each read by `from_kind`; `--resume` checked against the data `files`; the seeds; the
+/// report folder, made, with the recipe in it. Also the files' checksums for the report.
+fn task_plan<S>(
+    args: &ExperimentArgs,
+    name: &str,
+    files: &[PathBuf],
+    all: &[&str],
+    from_kind: impl Fn(&str) -> Result<S, rnnlab_experiment::Error>,
+    device: candle_core::Device,
+) -> Result<(TaskPlan<S>, Vec<Value>)> {
     if args.refit || args.reference.is_some() {
         return Err(
             rnnlab_text::Error::Data("--refit and --reference are for classification experiments".into()).into(),
@@ -393,16 +405,12 @@ fn run_tagging(args: &ExperimentArgs, corpus: TaggedCorpus, device: candle_core:
     let kinds: Vec<String> = args
         .models
         .clone()
-        .unwrap_or_else(|| TAGGER_KINDS.map(String::from).to_vec());
+        .unwrap_or_else(|| all.iter().map(|k| k.to_string()).collect());
     if kinds.is_empty() {
         return Err(rnnlab_text::Error::Data("--models: give at least one model kind".into()).into());
     }
-    let specs: Vec<TaggerSpec> = kinds
-        .iter()
-        .map(|k| TaggerSpec::from_kind(k.trim()))
-        .collect::<Result<_, _>>()?;
-    let files_json: Vec<Value> = corpus
-        .files
+    let specs: Vec<S> = kinds.iter().map(|k| from_kind(k.trim())).collect::<Result<_, _>>()?;
+    let files_json: Vec<Value> = files
         .iter()
         .map(|f| Ok(json!({"path": f.display().to_string(), "sha256": sha256_file(f)?})))
         .collect::<Result<_>>()?;
@@ -414,23 +422,47 @@ fn run_tagging(args: &ExperimentArgs, corpus: TaggedCorpus, device: candle_core:
         return Err(rnnlab_rnn::Error::Param("--seeds must be at least 1".into()).into());
     }
     let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("reports").join(format!("{}-{}", corpus.name.replace(['/', '\\'], "_"), timestamp()))
+        PathBuf::from("reports").join(format!("{}-{}", name.replace(['/', '\\'], "_"), timestamp()))
     });
-    let dataset = tag_experiment::describe(&corpus, files_json);
-    let plan = TagPlan {
-        specs,
-        seeds,
-        quick: args.quick,
-        out: out.clone(),
-        command: std::env::args().collect::<Vec<_>>().join(" "),
-        device,
-        resume: args.resume,
-    };
     std::fs::create_dir_all(&out).map_err(|e| rnnlab_rnn::Error::io(&out, e))?;
     if let Some(recipe) = crate::recipe::recipe() {
         let path = out.join("recipe.toml");
         rnnlab_baselines::files::write_atomic(&path, recipe.as_bytes()).map_err(|e| rnnlab_rnn::Error::io(&path, e))?;
     }
+    let plan = TaskPlan {
+        specs,
+        seeds,
+        quick: args.quick,
+        out,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        device,
+        resume: args.resume,
+    };
+    Ok((plan, files_json))
+}
+
+/// Prints a task report's table (its markdown up to the findings), the findings and where the
+/// page is.
+fn print_report(markdown: &str, findings: &[String], out: &std::path::Path) {
+    print!("{}", markdown.split("## Findings").next().unwrap_or_default());
+    for f in findings {
+        println!("- {}", f.replace("**", ""));
+    }
+    println!("\nreport: {}", out.join("report.html").display());
+}
+
+/// `rnnlab experiment` on tagging data: the tagger kinds against each other, with the tagging
+/// report.
+fn run_tagging(args: &ExperimentArgs, corpus: TaggedCorpus, device: candle_core::Device, quiet: bool) -> Result<()> {
+    let (plan, files) = task_plan(
+        args,
+        &corpus.name,
+        &corpus.files,
+        &TAGGER_KINDS,
+        TaggerSpec::from_kind,
+        device,
+    )?;
+    let dataset = tag_experiment::describe(&corpus, files);
     if !quiet {
         eprintln!(
             "{}: {} train / {} val / {} test sentences; {} tagger kinds, {} seed(s) for recurrent ones -> {}",
@@ -439,24 +471,55 @@ fn run_tagging(args: &ExperimentArgs, corpus: TaggedCorpus, device: candle_core:
             corpus.words[1].len(),
             corpus.words[2].len(),
             plan.specs.len(),
-            seeds,
-            out.display()
+            plan.seeds,
+            plan.out.display()
         );
     }
     let mut progress = Progress::new(quiet, "test");
     crate::interrupt::install();
     let report = tag_experiment::run_tagging(&corpus, dataset, &plan, &mut progress)?;
     progress.finish();
-    print!(
-        "{}",
-        tag_report::markdown(&report)
-            .split("## Findings")
-            .next()
-            .unwrap_or_default()
+    print_report(
+        &tag_report::markdown(&report),
+        &tag_report::findings(&report),
+        &plan.out,
     );
-    for f in tag_report::findings(&report) {
-        println!("- {}", f.replace("**", ""));
+    Ok(())
+}
+
+/// `rnnlab experiment --task lemma`: the lookup against the encoder-decoders, with the lemma
+/// report.
+fn run_lemma(
+    args: &ExperimentArgs,
+    corpus: rnnlab_experiment::lemma::LemmaCorpus,
+    device: candle_core::Device,
+    quiet: bool,
+) -> Result<()> {
+    use rnnlab_experiment::lemma::{LemmaSpec, LEMMA_KINDS};
+    use rnnlab_experiment::lemma_experiment;
+    let name = format!("{}-lemma", corpus.name);
+    let (plan, files) = task_plan(args, &name, &corpus.files, &LEMMA_KINDS, LemmaSpec::from_kind, device)?;
+    let dataset = lemma_experiment::describe(&corpus, files);
+    if !quiet {
+        eprintln!(
+            "{}: {} train / {} val / {} test words; {} lemmatiser kinds, {} seed(s) for recurrent ones -> {}",
+            corpus.name,
+            corpus.splits[0].len(),
+            corpus.splits[1].len(),
+            corpus.splits[2].len(),
+            plan.specs.len(),
+            plan.seeds,
+            plan.out.display()
+        );
     }
-    println!("\nreport: {}", out.join("report.html").display());
+    let mut progress = Progress::new(quiet, "test");
+    crate::interrupt::install();
+    let report = lemma_experiment::run_lemma(&corpus, dataset, &plan, &mut progress)?;
+    progress.finish();
+    print_report(
+        &lemma_experiment::markdown(&report),
+        &lemma_experiment::findings(&report),
+        &plan.out,
+    );
     Ok(())
 }

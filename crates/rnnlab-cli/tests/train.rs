@@ -1670,6 +1670,41 @@ fn lemmatisers_train_predict_and_fill_a_conllu_file() {
     let o = rnnlab(&args);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("lookup-lemmatizer"), "{}", stderr(&o));
+    // experiment: the lookup against a network, into one report.
+    let report = dir.path().join("report");
+    let mut args = vec![
+        "experiment",
+        "--models",
+        "lookup-lemmatizer,gru",
+        "--quick",
+        "--out",
+        report.to_str().unwrap(),
+    ];
+    args.extend_from_slice(&data);
+    let o = rnnlab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        (r["task"].as_str(), r["complete"].as_bool()),
+        (Some("lemma"), Some(true)),
+        "{r}"
+    );
+    let kinds: Vec<&str> = r["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["lookup-lemmatizer", "gru"]);
+    assert_eq!(r["models"][0]["summary"]["accuracy"]["mean"], 1.0, "{r}");
+    assert!(report.join("models/gru/seed0/model.safetensors").is_file());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("| lookup-lemmatizer | 100.00 |"));
+    let mut args = vec!["experiment", "--models", "majority-tagger", "--quick"];
+    args.extend_from_slice(&data);
+    let o = rnnlab(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the lemma kinds are"), "{}", stderr(&o));
 }
 
 /// A user's own parallel corpus: word units on both sides (each sentence written backwards).

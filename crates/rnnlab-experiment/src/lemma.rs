@@ -8,6 +8,9 @@
 //! characters) and `model.safetensors`; its lexicon serves the combination ("lookup where the
 //! pair was seen in training, the network elsewhere") and says which pairs are unseen.
 //!
+//! The network has two shortcuts besides decoding (Stanza's edit classifier): class 1 copies
+//! the form, class 2 lowercases it; a training pair takes the first that gives its lemma.
+//!
 //! The network trains on the distinct (form, tag, lemma) triples of the training file, not on
 //! every running word: frequent words would otherwise fill most batches, and the lexicon
 //! already answers them in the combination. Evaluation is over every running word.
@@ -30,12 +33,37 @@ use crate::{round4, write_json, Error};
 /// The kinds of `--task lemma`.
 pub const LEMMA_KINDS: [&str; 4] = ["lookup-lemmatizer", "rnn", "lstm", "gru"];
 
+/// The lemma task's shortcut classes after decoding (0): the form itself, the form lowercased.
+pub const LEMMA_SHORTCUTS: [&str; 2] = ["copy", "lowercase"];
+
+/// The shortcut class that gives `lemma` from `form` (0: none, decode it).
+pub fn lemma_shortcut(form: &str, lemma: &str) -> u32 {
+    if lemma == form {
+        1
+    } else if lemma == form.to_lowercase() {
+        2
+    } else {
+        0
+    }
+}
+
+/// The lemma that shortcut `class` gives from `form`; `None` for 0 (decode).
+fn apply_shortcut(form: &str, class: u32) -> Option<String> {
+    match class {
+        1 => Some(form.to_string()),
+        2 => Some(form.to_lowercase()),
+        _ => None,
+    }
+}
+
 /// The three splits' words with their tags and lemmas.
 #[derive(Debug, Clone)]
 pub struct LemmaCorpus {
     pub name: String,
     /// `[train, val, test]`, every running word in order.
     pub splits: [Vec<LemmaItem>; 3],
+    /// The files read (for a report's checksums); empty for a corpus built in memory.
+    pub files: Vec<std::path::PathBuf>,
 }
 
 impl LemmaCorpus {
@@ -44,6 +72,7 @@ impl LemmaCorpus {
         Ok(LemmaCorpus {
             name: name.to_string(),
             splits: [read_items(paths[0])?, read_items(paths[1])?, read_items(paths[2])?],
+            files: paths.iter().map(|p| p.to_path_buf()).collect(),
         })
     }
 
@@ -87,6 +116,26 @@ pub enum LemmaSpec {
 }
 
 impl LemmaSpec {
+    /// A kind of [`LEMMA_KINDS`] with its default recipe (`seq2seq_recipe` for the networks).
+    pub fn from_kind(kind: &str) -> Result<Self, Error> {
+        let cell = match kind {
+            "lookup-lemmatizer" => return Ok(LemmaSpec::Lookup),
+            "rnn" => rnnlab_rnn::CellKind::Rnn,
+            "lstm" => rnnlab_rnn::CellKind::Lstm,
+            "gru" => rnnlab_rnn::CellKind::Gru,
+            other => {
+                return Err(Error::Input(format!(
+                    "--model {other:?} is not a lemmatiser; the lemma kinds are {}",
+                    LEMMA_KINDS.join(", ")
+                )))
+            }
+        };
+        Ok(LemmaSpec::Recurrent {
+            kind: kind.to_string(),
+            config: Box::new(rnnlab_rnn::seq2seq::seq2seq_recipe(cell)),
+        })
+    }
+
     pub fn kind(&self) -> &str {
         match self {
             LemmaSpec::Lookup => "lookup-lemmatizer",
@@ -182,13 +231,28 @@ impl NeuralLemmatizer {
         for chunk in distinct.chunks(256) {
             let srcs: Vec<Vec<u32>> = chunk.iter().map(|(f, t)| self.vocab.source(f, t)).collect();
             let refs: Vec<&[u32]> = srcs.iter().map(Vec::as_slice).collect();
+            let classes = self.net.choose_shortcuts(&source_batch(&refs))?;
+            let mut to_decode = Vec::new();
+            for (i, ((f, t), &class)) in chunk.iter().zip(&classes).enumerate() {
+                match apply_shortcut(f, class) {
+                    Some(lemma) => {
+                        out.insert((f.to_string(), t.to_string()), lemma);
+                    }
+                    None => to_decode.push(i),
+                }
+            }
+            if to_decode.is_empty() {
+                continue;
+            }
+            let refs: Vec<&[u32]> = to_decode.iter().map(|&i| srcs[i].as_slice()).collect();
             let batch = source_batch(&refs);
             let ids = if beam <= 1 {
                 self.net.greedy(&batch)?
             } else {
                 self.net.beam_search(&batch, beam)?
             };
-            for ((f, t), ids) in chunk.iter().zip(ids) {
+            for (&i, ids) in to_decode.iter().zip(ids) {
+                let (f, t) = chunk[i];
                 out.insert((f.to_string(), t.to_string()), self.vocab.text(&ids));
             }
         }
@@ -336,22 +400,28 @@ pub fn train_lemma(
             AnyLemmatizer::Lookup(lexicon.clone())
         }
         LemmaSpec::Recurrent { config, .. } => {
+            let mut config = config.clone();
+            config.shortcuts = LEMMA_SHORTCUTS.len();
             let vocab = UnitVocab::fit(&corpus.splits[0]);
             let distinct = |items: &[LemmaItem]| -> Vec<Pair> {
                 let mut seen = std::collections::HashSet::new();
                 items
                     .iter()
                     .filter(|w| seen.insert((&w.form, &w.tag, &w.lemma)))
-                    .map(|w| (vocab.source(&w.form, &w.tag), vocab.target(&w.lemma)))
+                    .map(|w| Pair {
+                        source: vocab.source(&w.form, &w.tag),
+                        target: vocab.target(&w.lemma),
+                        shortcut: lemma_shortcut(&w.form, &w.lemma),
+                    })
                     .collect()
             };
             let (train, val) = (distinct(&corpus.splits[0]), distinct(&corpus.splits[1]));
-            let fit = fit_seq2seq(config, vocab.len(), vocab.len(), &train, &val, device, observer)?;
+            let fit = fit_seq2seq(&config, vocab.len(), vocab.len(), &train, &val, device, observer)?;
             write_json(&out.join("vocab.json"), &vocab.itos)?;
             rnnlab_baselines::tensors::save(&out.join("model.safetensors"), &fit.model.state()?)?;
             card.units = "char".into();
             card.vocab_size = vocab.len();
-            card.params = Some((**config).clone());
+            card.params = Some((*config).clone());
             metrics["params"] = json!(config);
             metrics["seed"] = json!(config.rnn.optimisation.seed);
             metrics["units"] = json!("char");
@@ -449,6 +519,7 @@ mod tests {
         let corpus = LemmaCorpus {
             name: "toy".into(),
             splits: [train.clone(), train[..4].to_vec(), train[4..8].to_vec()],
+            files: Vec::new(),
         };
         let dir = tempfile::tempdir().unwrap();
         let mut config = seq2seq_recipe(CellKind::Gru);

@@ -11,6 +11,7 @@ pub mod bootstrap;
 pub mod cv;
 pub mod demo;
 pub mod lemma;
+pub mod lemma_experiment;
 pub mod lm;
 pub mod prepared;
 pub mod report;

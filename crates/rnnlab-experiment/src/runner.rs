@@ -202,6 +202,127 @@ pub(crate) fn fresh_dir(dir: &Path) -> Result<(), Error> {
     }
 }
 
+/// What to run on a task other than classification (tagging, lemmatisation): its kinds.
+pub struct TaskPlan<S> {
+    pub specs: Vec<S>,
+    /// Runs of each recurrent kind (seeds 0..seeds); the baselines are deterministic, one run.
+    pub seeds: usize,
+    /// A slice of the data and at most 3 epochs.
+    pub quick: bool,
+    pub out: PathBuf,
+    /// The command line, for the report.
+    pub command: String,
+    pub device: Device,
+    /// Keep the runs an earlier experiment into `out` finished (loaded and scored again).
+    pub resume: bool,
+}
+
+/// A task's `report.json` before its runs: what ran, where, on what.
+pub(crate) fn report_frame(task: &str, dataset: Value, command: &str, seeds: usize, quick: bool) -> Value {
+    json!({
+        "task": task,
+        "dataset": dataset,
+        "command": command,
+        "git_commit": git_commit(),
+        "versions": {"rnnlab": env!("CARGO_PKG_VERSION"), "candle": "0.11.1"},
+        "machine": machine(),
+        "seeds": seeds,
+        "quick": quick,
+        "models": [],
+        "complete": false,
+    })
+}
+
+/// One kind of a task's plan as [`run_kinds`] sees it.
+pub(crate) struct PlannedKind<'a, S> {
+    pub spec: &'a S,
+    pub kind: String,
+    /// Trained once per seed (a network), or once (a deterministic baseline).
+    pub seeded: bool,
+}
+
+/// Trains one run of a kind: `(spec, seed, model directory, observer)` to its metrics.
+pub(crate) type TrainRun<'a, S> = dyn FnMut(&S, u64, &Path, &mut dyn TrainObserver) -> Result<Value, Error> + 'a;
+
+/// The loop every task's experiment shares: each kind once, or once per seed, each into its
+/// own model directory (kept when `resume` and `reload` finds it scoring as recorded, else
+/// trained by `train(spec, seed, dir, observer)`), appended to `report["models"]` with its
+/// summary over `summary_keys`, `report.json` rewritten after every kind. A user's
+/// interruption ends the plan after the run in progress; `report["complete"]` says which.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_kinds<S>(
+    kinds: &[PlannedKind<S>],
+    seeds: usize,
+    out: &Path,
+    resume: bool,
+    report: &mut Value,
+    summary_keys: &[(&str, &[&str])],
+    obs: &mut dyn RunObserver,
+    train: &mut TrainRun<S>,
+    reload: &dyn Fn(&Path) -> Option<Value>,
+) -> Result<(), Error> {
+    let runs_of = |k: &PlannedKind<S>| if k.seeded { seeds.max(1) } else { 1 };
+    obs.plan(kinds.iter().map(runs_of).sum());
+    report["models"] = json!([]);
+    let mut interrupted = false;
+    for k in kinds {
+        let mut runs = Vec::new();
+        let mut error = None;
+        for seed in 0..runs_of(k) as u64 {
+            if obs.interrupted() {
+                interrupted = true;
+                break;
+            }
+            obs.run_start(&k.kind, seed);
+            let dir = model_dir(out, &k.kind, seed, k.seeded);
+            let kept = if resume { reload(&dir) } else { None };
+            let result = match kept {
+                Some(m) => Ok(m),
+                None => fresh_dir(&dir).and_then(|()| {
+                    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                    train(k.spec, seed, &dir, obs.trainer())
+                }),
+            };
+            interrupted |= obs.interrupted();
+            match result {
+                Ok(mut m) => {
+                    obs.run_end(&k.kind, seed, Ok(&m));
+                    m["dir"] = json!(dir.strip_prefix(out).unwrap_or(&dir).display().to_string());
+                    runs.push(m);
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    obs.run_end(&k.kind, seed, Err(&msg));
+                    error = Some(msg);
+                    break;
+                }
+            }
+        }
+        if runs.is_empty() && error.is_none() {
+            break; // interrupted before this kind's first run
+        }
+        let params = runs.first().map(|r| r["params"].clone()).unwrap_or(Value::Null);
+        report["models"].as_array_mut().expect("array").push(json!({
+            "kind": k.kind,
+            "family": if k.seeded { "recurrent" } else { "baseline" },
+            "params": params,
+            "status": if error.is_none() { "ok" } else { "failed" },
+            "error": error,
+            "summary": summarize_paths(&runs, summary_keys),
+            "runs": runs,
+        }));
+        write_json(&out.join("report.json"), report)?;
+        if interrupted {
+            break;
+        }
+    }
+    if interrupted {
+        report["interrupted"] = json!(true);
+    }
+    report["complete"] = json!(!interrupted);
+    Ok(())
+}
+
 /// `models/<kind>` for baselines, `models/<kind>/seed<N>` for neural runs.
 pub(crate) fn model_dir(out: &Path, kind: &str, seed: u64, neural: bool) -> PathBuf {
     let d = out.join("models").join(kind);

@@ -235,7 +235,7 @@ pub fn train_seq2seq(
     let target = UnitVocab::fit_units(train.iter().flat_map(|(_, t)| units.1.split(t)));
     let pairs = |rows: &[(String, String)]| -> Vec<Pair> {
         rows.iter()
-            .map(|(s, t)| (source.encode(&units.0.split(s)), target.encode(&units.1.split(t))))
+            .map(|(s, t)| Pair::new(source.encode(&units.0.split(s)), target.encode(&units.1.split(t))))
             .collect()
     };
     let fit = fit_seq2seq(

@@ -9,24 +9,13 @@ use candle_core::Device;
 use rnnlab_text::conllu::TaggedCorpus;
 use serde_json::{json, Value};
 
-use crate::runner::{fresh_dir, model_dir, summarize_paths, RunObserver};
+use crate::runner::{fresh_dir, report_frame, run_kinds, PlannedKind, RunObserver};
 use crate::tagging::{score, train_tagger, AnyTagger, TaggerSpec};
 use crate::{round4, write_json, Error};
+use rnnlab_rnn::TrainObserver;
 
 /// What to run.
-pub struct TagPlan {
-    pub specs: Vec<TaggerSpec>,
-    /// Runs of each recurrent kind (seeds 0..seeds); the baselines are deterministic, one run.
-    pub seeds: usize,
-    /// Fewer sentences and at most 3 epochs.
-    pub quick: bool,
-    pub out: PathBuf,
-    /// The command line, for the report.
-    pub command: String,
-    pub device: Device,
-    /// Keep the runs an earlier experiment into `out` finished (loaded and scored again).
-    pub resume: bool,
-}
+pub type TagPlan = crate::runner::TaskPlan<TaggerSpec>;
 
 /// Quick mode's slice: training sentences, and validation / test sentences.
 pub const QUICK_SENTENCES: (usize, usize) = (2000, 500);
@@ -90,84 +79,36 @@ pub fn run_tagging(
     } else {
         corpus
     };
-    let seeded = TaggerSpec::is_seeded;
-    let runs_of = |s: &TaggerSpec| if seeded(s) { plan.seeds.max(1) } else { 1 };
-    obs.plan(plan.specs.iter().map(runs_of).sum());
-    let mut report = json!({
-        "task": "tag",
-        "dataset": dataset,
-        "command": plan.command,
-        "git_commit": crate::runner::git_commit(),
-        "versions": {"rnnlab": env!("CARGO_PKG_VERSION"), "candle": "0.11.1"},
-        "machine": crate::runner::machine(),
-        "seeds": plan.seeds,
-        "quick": plan.quick,
-        "models": [],
-        "complete": false,
-    });
-    let mut interrupted = false;
-    for spec in &plan.specs {
+    let mut report = report_frame("tag", dataset, &plan.command, plan.seeds, plan.quick);
+    let kinds: Vec<PlannedKind<TaggerSpec>> = plan
+        .specs
+        .iter()
+        .map(|s| PlannedKind {
+            spec: s,
+            kind: s.kind().to_string(),
+            seeded: s.is_seeded(),
+        })
+        .collect();
+    let mut train = |spec: &TaggerSpec, seed: u64, dir: &Path, trainer: &mut dyn TrainObserver| {
         let mut spec = spec.clone();
         if plan.quick {
             if let Some(c) = spec.config_mut() {
                 c.optimisation.epochs = c.optimisation.epochs.min(3);
             }
         }
-        let kind = spec.kind();
-        let mut runs = Vec::new();
-        let mut error = None;
-        for seed in 0..runs_of(&spec) as u64 {
-            if obs.interrupted() {
-                interrupted = true;
-                break;
-            }
-            obs.run_start(kind, seed);
-            let dir = model_dir(&plan.out, kind, seed, seeded(&spec));
-            let kept = if plan.resume { reload(corpus, &dir) } else { None };
-            let result = match kept {
-                Some(m) => Ok(m),
-                None => fresh_dir(&dir).and_then(|()| {
-                    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-                    train_tagger(corpus, &spec, seed, &dir, &plan.device, obs.trainer())
-                }),
-            };
-            interrupted |= obs.interrupted();
-            match result {
-                Ok(mut m) => {
-                    obs.run_end(kind, seed, Ok(&m));
-                    m["dir"] = json!(dir.strip_prefix(&plan.out).unwrap_or(&dir).display().to_string());
-                    runs.push(m);
-                }
-                Err(e) => {
-                    let msg = e.to_string();
-                    obs.run_end(kind, seed, Err(&msg));
-                    error = Some(msg);
-                    break;
-                }
-            }
-        }
-        if runs.is_empty() && error.is_none() {
-            break; // interrupted before this model's first run
-        }
-        let params = runs.first().map(|r| r["params"].clone()).unwrap_or(Value::Null);
-        report["models"].as_array_mut().expect("array").push(json!({
-            "kind": kind,
-            "family": if seeded(&spec) { "recurrent" } else { "baseline" },
-            "params": params,
-            "status": if error.is_none() { "ok" } else { "failed" },
-            "error": error,
-            "summary": summarize_paths(&runs, &SUMMARY),
-            "runs": runs,
-        }));
-        write_json(&plan.out.join("report.json"), &report)?;
-        if interrupted {
-            break;
-        }
-    }
-    if interrupted {
-        report["interrupted"] = json!(true);
-    }
-    report["complete"] = json!(!interrupted);
+        train_tagger(corpus, &spec, seed, dir, &plan.device, trainer)
+    };
+    run_kinds(
+        &kinds,
+        plan.seeds,
+        &plan.out,
+        plan.resume,
+        &mut report,
+        &SUMMARY,
+        obs,
+        &mut train,
+        &|dir| reload(corpus, dir),
+    )?;
     crate::tag_report::write_all(&report, &plan.out)?;
     Ok(report)
 }

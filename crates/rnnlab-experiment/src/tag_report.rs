@@ -171,9 +171,18 @@ fn header(report: &Value) -> String {
         d["words"]["val"],
         d["words"]["test"]
     );
+    s.push_str(&caveats(report, "sentences"));
+    s
+}
+
+/// The end of a report's first line: a quick run's slice of the `units` (sentences, words) and
+/// an interruption, said where they apply; then the full stop.
+pub(crate) fn caveats(report: &Value, units: &str) -> String {
+    let mut s = String::new();
     if report["quick"].as_bool() == Some(true) {
-        s.push_str(
-            ". **Quick run**: a slice of the sentences and at most 3 epochs; figures are not comparable to full runs",
+        let _ = write!(
+            s,
+            ". **Quick run**: a slice of the {units} and at most 3 epochs; figures are not comparable to full runs"
         );
     }
     if report["interrupted"].as_bool() == Some(true) {
@@ -183,7 +192,7 @@ fn header(report: &Value) -> String {
     s
 }
 
-fn md_table(header: &[&str], body: &[Vec<String>]) -> String {
+pub(crate) fn md_table(header: &[&str], body: &[Vec<String>]) -> String {
     let mut md = format!("| {} |\n|{}\n", header.join(" | "), "---|".repeat(header.len()));
     for r in body {
         let _ = writeln!(md, "| {} |", r.join(" | "));
@@ -220,7 +229,7 @@ pub fn markdown(report: &Value) -> String {
     md
 }
 
-fn html_table(id: &str, header: &[&str], body: &[Vec<String>]) -> String {
+pub(crate) fn html_table(id: &str, header: &[&str], body: &[Vec<String>]) -> String {
     let mut h = format!("<table id=\"{id}\"><tr>");
     for c in header {
         let _ = write!(h, "<th>{}</th>", escape(c));
@@ -237,7 +246,7 @@ fn html_table(id: &str, header: &[&str], body: &[Vec<String>]) -> String {
     h
 }
 
-fn bold(s: &str) -> String {
+pub(crate) fn bold(s: &str) -> String {
     escape(s)
         .split("**")
         .enumerate()
@@ -251,17 +260,31 @@ fn bold(s: &str) -> String {
         .collect()
 }
 
-pub fn html(report: &Value) -> String {
+/// The page's head and title line for a task's report (`task`: "tagging", ...), then `intro`.
+pub(crate) fn page_head(report: &Value, task: &str, intro: &str) -> String {
     let name = report["dataset"]["name"].as_str().unwrap_or("?");
-    let mut h = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>rnnlab: {n} (tagging)</title><style>\
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>rnnlab: {n} ({task})</title><style>\
          body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}\
          table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}\
          th{{background:#f4f4f4}}.plots{{display:flex;flex-wrap:wrap;gap:1em}}svg{{background:#fff;border:1px solid #eee}}\
-         </style></head><body><h1>rnnlab experiment: {n} (tagging)</h1><p>{hd}</p>",
+         </style></head><body><h1>rnnlab experiment: {n} ({task})</h1><p>{hd}</p>",
         n = escape(name),
-        hd = bold(&header(report))
-    );
+        hd = bold(intro)
+    )
+}
+
+/// The page's foot: the command and the commit.
+pub(crate) fn page_foot(report: &Value) -> String {
+    format!(
+        "<p><small>Command: <code>{}</code>; commit {}.</small></p></body></html>",
+        escape(report["command"].as_str().unwrap_or("")),
+        escape(report["git_commit"].as_str().unwrap_or("unknown"))
+    )
+}
+
+pub fn html(report: &Value) -> String {
+    let mut h = page_head(report, "tagging", &header(report));
     let (head, body) = table_cells(report);
     h.push_str("<h2>Models, best first</h2>");
     h.push_str(&html_table("results", &head, &body));
@@ -323,21 +346,21 @@ pub fn html(report: &Value) -> String {
         let body: Vec<Vec<String>> = lines.into_iter().map(|l| l.to_vec()).collect();
         h.push_str(&html_table("per-tag", &head, &body));
     }
-    let _ = write!(
-        h,
-        "<p><small>Command: <code>{}</code>; commit {}.</small></p></body></html>",
-        escape(report["command"].as_str().unwrap_or("")),
-        escape(report["git_commit"].as_str().unwrap_or("unknown"))
-    );
+    h.push_str(&page_foot(report));
     h
 }
 
 /// Writes `report.md` and `report.html` beside `report.json` (written last).
 pub fn write_all(report: &Value, out: &Path) -> Result<(), Error> {
-    let md = out.join("report.md");
-    rnnlab_baselines::files::write_atomic(&md, markdown(report).as_bytes()).map_err(|e| Error::io(&md, e))?;
+    write_pages(report, out, &markdown(report), &html(report))
+}
+
+/// Writes a task report's `md` and `html` pages, then `report.json` (last).
+pub(crate) fn write_pages(report: &Value, out: &Path, md: &str, html: &str) -> Result<(), Error> {
+    let md_path = out.join("report.md");
+    rnnlab_baselines::files::write_atomic(&md_path, md.as_bytes()).map_err(|e| Error::io(&md_path, e))?;
     let page = out.join("report.html");
-    rnnlab_baselines::files::write_atomic(&page, html(report).as_bytes()).map_err(|e| Error::io(&page, e))?;
+    rnnlab_baselines::files::write_atomic(&page, html.as_bytes()).map_err(|e| Error::io(&page, e))?;
     crate::write_json(&out.join("report.json"), report)
 }
 

@@ -9,6 +9,11 @@
 //! one call of the fused recurrent layer over all its steps, and decoding carries the state
 //! from step to step ([`CarriedState`]), one step per unit. Greedy and beam decoding.
 //!
+//! Optionally (`shortcuts` > 0, Stanza's "edit classifier"), a linear layer on the encoder's
+//! final state first chooses between decoding (class 0) and shortcuts the caller defines and
+//! applies (for the lemmatiser: copy the form, lowercase it), so that a long word that is its
+//! own lemma needs no character-by-character copying. Its cross-entropy joins the loss.
+//!
 //! Ids only: the unit vocabularies belong to the experiment layer, which reserves
 //! [`PAD`], [`UNK`], [`BOS`], [`EOS`] in the target's (and `PAD` in the source's).
 
@@ -45,6 +50,9 @@ pub struct Seq2SeqConfig {
     /// twice the source's length plus 20 (a network that never writes the end unit costs
     /// little).
     pub max_output: usize,
+    /// Shortcut classes besides decoding (0: none); see the module's documentation.
+    #[serde(default)]
+    pub shortcuts: usize,
 }
 
 /// The character-level lemmatiser's recipe, chosen on the EWT dev file: embeddings of 64, a
@@ -78,6 +86,7 @@ pub fn seq2seq_recipe(cell: CellKind) -> Seq2SeqConfig {
             ..RnnConfig::default()
         },
         max_output: 160,
+        shortcuts: 0,
     }
 }
 
@@ -93,6 +102,12 @@ impl Seq2SeqConfig {
             return Err(Error::Param(format!(
                 "the output limit must be in 1..=10000, got {}",
                 self.max_output
+            )));
+        }
+        if self.shortcuts > 16 {
+            return Err(Error::Param(format!(
+                "at most 16 shortcut classes, got {}",
+                self.shortcuts
             )));
         }
         Ok(())
@@ -160,6 +175,8 @@ pub struct Seq2Seq {
     pub combine: (Var, Var),
     /// `[target vocab, width]` and `[target vocab]`.
     pub output: (Var, Var),
+    /// `[shortcuts + 1, width]` and `[shortcuts + 1]`, when the recipe has shortcuts.
+    pub shortcut: Option<(Var, Var)>,
     pub device: Device,
 }
 
@@ -192,6 +209,14 @@ impl Seq2Seq {
         let target_embedding =
             Var::from_tensor(&Tensor::from_vec(emb, (target_vocab, a.emb), device).map_err(ce)?).map_err(ce)?;
         let decoder = RecurrentStack::new(a.cell, a.emb + w, w, 1, false, &mut rng, device)?;
+        let classes = config.shortcuts + 1;
+        let shortcut = match config.shortcuts {
+            0 => None,
+            _ => Some((
+                linear_var(&[classes, w], w, &mut rng, device)?,
+                linear_var(&[classes], w, &mut rng, device)?,
+            )),
+        };
         Ok(Seq2Seq {
             config: config.clone(),
             encoder,
@@ -206,6 +231,7 @@ impl Seq2Seq {
                 linear_var(&[target_vocab, w], w, &mut rng, device)?,
                 linear_var(&[target_vocab], w, &mut rng, device)?,
             ),
+            shortcut,
             device: device.clone(),
         })
     }
@@ -238,6 +264,10 @@ impl Seq2Seq {
         v.push(("combine.bias".into(), self.combine.1.clone()));
         v.push(("generator.weight".into(), self.output.0.clone()));
         v.push(("generator.bias".into(), self.output.1.clone()));
+        if let Some((w, b)) = &self.shortcut {
+            v.push(("shortcut.weight".into(), w.clone()));
+            v.push(("shortcut.bias".into(), b.clone()));
+        }
         v
     }
 
@@ -344,11 +374,14 @@ impl Seq2Seq {
     }
 
     /// The mean cross-entropy (nats per target unit, the end unit included) of `targets`
-    /// given `src`, with the gold previous unit fed at every step (teacher forcing).
+    /// given `src`, with the gold previous unit fed at every step (teacher forcing); with
+    /// shortcuts, plus the mean cross-entropy of the gold `shortcuts` (one per source; none
+    /// for a model without them).
     pub fn loss(
         &self,
         src: &PaddedBatch,
         targets: &[&[u32]],
+        shortcuts: &[u32],
         grad: bool,
         mut train: Option<&mut Rng>,
     ) -> Result<Tensor, Error> {
@@ -359,7 +392,28 @@ impl Seq2Seq {
                 src.lengths.len()
             )));
         }
+        let classes = self.config.shortcuts + 1;
+        let want = if self.shortcut.is_some() { targets.len() } else { 0 };
+        if shortcuts.len() != want || shortcuts.iter().any(|&c| c as usize >= classes) {
+            return Err(Error::Data(format!(
+                "{} shortcut labels below {classes} expected, got {:?}",
+                want,
+                &shortcuts[..shortcuts.len().min(8)]
+            )));
+        }
         let memory = self.encode(src, grad, train.as_deref_mut())?;
+        let shortcut_loss = match self.shortcut_logits(&memory, grad, train.as_deref_mut())? {
+            Some(logits) => {
+                let gold = Tensor::from_slice(shortcuts, (shortcuts.len(), 1), &self.device).map_err(ce)?;
+                let nll = candle_nn::ops::log_softmax(&logits, D::Minus1)
+                    .and_then(|l| l.gather(&gold, 1))
+                    .and_then(|l| l.mean_all())
+                    .and_then(|l| l.neg())
+                    .map_err(ce)?;
+                Some(nll)
+            }
+            None => None,
+        };
         let steps = targets.iter().map(|t| t.len()).max().unwrap_or(0) + 1;
         let b = targets.len();
         let (mut inputs, mut gold, mut mask) = (vec![PAD; b * steps], vec![PAD; b * steps], vec![0f32; b * steps]);
@@ -379,9 +433,52 @@ impl Seq2Seq {
                 .gather(&gold, 1)?
                 .flatten_all()?
                 .neg()?;
-            (nll * mask)?.sum_all()? / n as f64
+            let units = ((nll * mask)?.sum_all()? / n as f64)?;
+            match shortcut_loss {
+                Some(s) => units + s,
+                None => Ok(units),
+            }
         })()
         .map_err(ce)
+    }
+
+    /// `[batch, shortcuts + 1]` scores of decoding and each shortcut, from the encoder's final
+    /// state; `None` without shortcuts.
+    fn shortcut_logits(
+        &self,
+        memory: &SourceMemory,
+        grad: bool,
+        train: Option<&mut Rng>,
+    ) -> Result<Option<Tensor>, Error> {
+        let Some((w, b)) = &self.shortcut else {
+            return Ok(None);
+        };
+        let mut x = memory.summary.clone();
+        if let Some(rng) = train {
+            let p = self.config.rnn.regularisation.head_dropout;
+            if p > 0.0 {
+                let mask = mask_tensor(rng, x.dims(), p, &self.device)?;
+                x = (x * mask).map_err(ce)?;
+            }
+        }
+        let t = |v: &Var| rnnlab_kernels::tracked(v, grad);
+        x.matmul(&t(w).t().map_err(ce)?)
+            .and_then(|l| l.broadcast_add(&t(b)))
+            .map(Some)
+            .map_err(ce)
+    }
+
+    /// The class each source takes: 0 to decode it, `k` for the caller's `k`-th shortcut
+    /// (always 0 for a model without shortcuts).
+    pub fn choose_shortcuts(&self, src: &PaddedBatch) -> Result<Vec<u32>, Error> {
+        if self.shortcut.is_none() {
+            return Ok(vec![0; src.lengths.len()]);
+        }
+        let memory = self.encode(src, false, None)?;
+        match self.shortcut_logits(&memory, false, None)? {
+            Some(l) => l.argmax(D::Minus1).and_then(|a| a.to_vec1::<u32>()).map_err(ce),
+            None => Ok(vec![0; src.lengths.len()]),
+        }
     }
 
     /// A copy whose recurrent layers join their weights once (decoding steps call them often).
@@ -596,8 +693,39 @@ pub fn source_batch(sources: &[&[u32]]) -> PaddedBatch {
     }
 }
 
-/// A source and its target, as ids.
-pub type Pair = (Vec<u32>, Vec<u32>);
+/// A source and its target, as ids, with the shortcut class that gives the target (0: none,
+/// decode it; the first class that applies, for a model with shortcuts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pair {
+    pub source: Vec<u32>,
+    pub target: Vec<u32>,
+    pub shortcut: u32,
+}
+
+impl Pair {
+    /// A pair without a shortcut.
+    pub fn new(source: Vec<u32>, target: Vec<u32>) -> Self {
+        Pair {
+            source,
+            target,
+            shortcut: 0,
+        }
+    }
+}
+
+/// Sources, targets and shortcut labels (empty for a model without shortcuts) of `pairs`.
+fn columns<'a>(model: &Seq2Seq, pairs: impl Iterator<Item = &'a Pair>) -> (PaddedBatch, Vec<&'a [u32]>, Vec<u32>) {
+    let (mut srcs, mut tgts, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+    for p in pairs {
+        srcs.push(p.source.as_slice());
+        tgts.push(p.target.as_slice());
+        labels.push(p.shortcut);
+    }
+    if model.shortcut.is_none() {
+        labels.clear();
+    }
+    (source_batch(&srcs), tgts, labels)
+}
 
 /// What [`fit_seq2seq`] returns.
 pub struct Seq2SeqFit {
@@ -611,16 +739,23 @@ pub struct Seq2SeqFit {
     pub stopped: Option<String>,
 }
 
-/// Exact-match accuracy of greedy decoding and the mean teacher-forced loss over `pairs`.
+/// Exact-match accuracy of greedy decoding and the mean teacher-forced loss over `pairs`. With
+/// shortcuts, a pair is right when its class is chosen and, for class 0, decoded right.
 pub fn evaluate(model: &Seq2Seq, pairs: &[Pair]) -> Result<(f64, f64), Error> {
     let (mut right, mut loss) = (0usize, 0.0f64);
     for chunk in pairs.chunks(256) {
-        let srcs: Vec<&[u32]> = chunk.iter().map(|p| p.0.as_slice()).collect();
-        let tgts: Vec<&[u32]> = chunk.iter().map(|p| p.1.as_slice()).collect();
-        let batch = source_batch(&srcs);
+        let (batch, tgts, labels) = columns(model, chunk.iter());
         let out = model.greedy(&batch)?;
-        right += out.iter().zip(&tgts).filter(|(o, t)| o.as_slice() == **t).count();
-        let l = model.loss(&batch, &tgts, false, None)?.to_scalar::<f32>().map_err(ce)?;
+        let chosen = model.choose_shortcuts(&batch)?;
+        right += chunk
+            .iter()
+            .zip(out.iter().zip(&chosen))
+            .filter(|(p, (o, &c))| c == p.shortcut && (c != 0 || o.as_slice() == p.target))
+            .count();
+        let l = model
+            .loss(&batch, &tgts, &labels, false, None)?
+            .to_scalar::<f32>()
+            .map_err(ce)?;
         loss += l as f64 * chunk.len() as f64;
     }
     let n = pairs.len().max(1) as f64;
@@ -673,7 +808,7 @@ pub fn fit_seq2seq(
         let mut order: Vec<usize> = (0..train.len()).collect();
         rng.shuffle(&mut order);
         for run in order.chunks_mut(bs * 50) {
-            run.sort_by_key(|&i| train[i].0.len());
+            run.sort_by_key(|&i| train[i].source.len());
         }
         let mut batches: Vec<&[usize]> = order.chunks(bs).collect();
         rng.shuffle(&mut batches);
@@ -681,9 +816,8 @@ pub fn fit_seq2seq(
         let (mut loss_sum, mut loss_n) = (0.0f64, 0usize);
         for rows in batches {
             let ts = Instant::now();
-            let srcs: Vec<&[u32]> = rows.iter().map(|&i| train[i].0.as_slice()).collect();
-            let tgts: Vec<&[u32]> = rows.iter().map(|&i| train[i].1.as_slice()).collect();
-            let loss = model.loss(&source_batch(&srcs), &tgts, true, Some(&mut rng))?;
+            let (batch, tgts, labels) = columns(&model, rows.iter().map(|&i| &train[i]));
+            let loss = model.loss(&batch, &tgts, &labels, true, Some(&mut rng))?;
             let lv = loss.to_scalar::<f32>().map_err(ce)? as f64;
             if !lv.is_finite() {
                 stopped = Some(format!(
@@ -761,7 +895,7 @@ mod tests {
                 let s: Vec<u32> = (0..len).map(|_| 4 + rng.below(k as usize) as u32).collect();
                 let mut t = s.clone();
                 t.reverse();
-                (s, t)
+                Pair::new(s, t)
             })
             .collect()
     }
@@ -792,7 +926,11 @@ mod tests {
             let src: &[u32] = &[4, 9, 6];
             let tgt: &[u32] = &[7, 8, 5, 4];
             let batch = source_batch(&[src]);
-            let whole = m.loss(&batch, &[tgt], false, None).unwrap().to_scalar::<f32>().unwrap();
+            let whole = m
+                .loss(&batch, &[tgt], &[], false, None)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
             let memory = m.encode(&batch, false, None).unwrap();
             let (mut state, mut nll) = (None, 0.0f32);
             let inputs: Vec<u32> = std::iter::once(BOS).chain(tgt.iter().copied()).collect();
@@ -831,17 +969,67 @@ mod tests {
             "held-out exact match {accuracy}; curve {:?}",
             fit.curve.iter().map(|e| e.val_metric).collect::<Vec<_>>()
         );
-        let srcs: Vec<&[u32]> = held[100..160].iter().map(|p| p.0.as_slice()).collect();
+        let srcs: Vec<&[u32]> = held[100..160].iter().map(|p| p.source.as_slice()).collect();
         let batch = source_batch(&srcs);
         assert_eq!(
             fit.model.beam_search(&batch, 1).unwrap(),
             fit.model.greedy(&batch).unwrap()
         );
-        let tgts: Vec<&[u32]> = held[100..160].iter().map(|p| p.1.as_slice()).collect();
+        let tgts: Vec<&[u32]> = held[100..160].iter().map(|p| p.target.as_slice()).collect();
         let beam = fit.model.beam_search(&batch, 4).unwrap();
         let right = beam.iter().zip(&tgts).filter(|(o, t)| o.as_slice() == **t).count();
         assert!(right >= 59, "beam 4 got {right} of 60");
         assert!(fit.model.beam_search(&batch, 0).is_err());
+    }
+
+    /// Shortcuts: sources that start with unit 4 take class 1, the rest are reversed by the
+    /// decoder; the classifier learns the rule, its weights round-trip, wrong labels are refused.
+    #[test]
+    fn shortcuts_are_learnt_and_round_trip() {
+        let mut rng = Rng::new(5);
+        let label = |mut p: Pair| {
+            if p.source[0] == 4 {
+                p.shortcut = 1;
+                p.target = p.source.clone();
+            }
+            p
+        };
+        let train: Vec<Pair> = reversals(1500, 6, 5, &mut rng).into_iter().map(label).collect();
+        let held: Vec<Pair> = reversals(200, 6, 5, &mut rng).into_iter().map(label).collect();
+        let mut config = tiny(CellKind::Gru);
+        config.shortcuts = 1;
+        config.rnn.optimisation.epochs = 6;
+        config.rnn.optimisation.lr = 5e-3;
+        let fit = fit_seq2seq(&config, 10, 10, &train, &held[..50], &Device::Cpu, &mut Silent).unwrap();
+        let srcs: Vec<&[u32]> = held[50..].iter().map(|p| p.source.as_slice()).collect();
+        let batch = source_batch(&srcs);
+        let chosen = fit.model.choose_shortcuts(&batch).unwrap();
+        let right = chosen.iter().zip(&held[50..]).filter(|(&c, p)| c == p.shortcut).count();
+        assert!(right >= 147, "{right} of 150 classes right");
+        assert!(held[50..].iter().any(|p| p.shortcut == 1) && held[50..].iter().any(|p| p.shortcut == 0));
+        // Round trip: another seed's model answers the same once loaded.
+        let saved: std::collections::HashMap<_, _> = fit
+            .model
+            .state()
+            .unwrap()
+            .into_iter()
+            .map(|(n, s, d)| (n, (s, d)))
+            .collect();
+        assert!(saved.contains_key("shortcut.weight"));
+        config.rnn.optimisation.seed = 7;
+        let other = Seq2Seq::new(&config, 10, 10, &Device::Cpu).unwrap();
+        other.load_state(&saved, std::path::Path::new("m.safetensors")).unwrap();
+        assert_eq!(other.choose_shortcuts(&batch).unwrap(), chosen);
+        // Labels must come, one per source, below the class count.
+        let one = source_batch(&[&[4, 5]]);
+        let tgt: &[u32] = &[4, 5];
+        assert!(other.loss(&one, &[tgt], &[], false, None).is_err());
+        assert!(other.loss(&one, &[tgt], &[2], false, None).is_err());
+        assert!(other.loss(&one, &[tgt], &[1], false, None).is_ok());
+        // A model without shortcuts always decodes and takes no labels.
+        let plain = Seq2Seq::new(&tiny(CellKind::Gru), 10, 10, &Device::Cpu).unwrap();
+        assert_eq!(plain.choose_shortcuts(&batch).unwrap(), vec![0; 150]);
+        assert!(plain.loss(&one, &[tgt], &[1], false, None).is_err());
     }
 
     #[test]
@@ -854,7 +1042,12 @@ mod tests {
         let other = Seq2Seq::new(&other_config, 9, 11, &Device::Cpu).unwrap();
         let batch = source_batch(&[&[4, 5, 6]]);
         let tgt: &[u32] = &[7, 8];
-        let loss = |m: &Seq2Seq| m.loss(&batch, &[tgt], false, None).unwrap().to_scalar::<f32>().unwrap();
+        let loss = |m: &Seq2Seq| {
+            m.loss(&batch, &[tgt], &[], false, None)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+        };
         assert_ne!(loss(&other), loss(&m));
         other.load_state(&saved, std::path::Path::new("m.safetensors")).unwrap();
         assert_eq!(loss(&other), loss(&m));
