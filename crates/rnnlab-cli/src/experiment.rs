@@ -119,6 +119,8 @@ impl RunObserver for Progress {
             Ok(m) => {
                 let (name, value) = if m["task"] == "tag" || m["task"] == "lemma" {
                     ("accuracy", m["test"]["accuracy"].as_f64())
+                } else if m["task"] == "lm" {
+                    ("perplexity", m["test"]["perplexity"].as_f64())
                 } else {
                     ("", m["test"]["f1"].as_f64().or_else(|| m["test"]["f1_macro"].as_f64()))
                 };
@@ -278,6 +280,9 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
     let device = rnnlab_rnn::parse_device(&args.device)?;
     if let Some(corpus) = args.data.lemma_corpus()? {
         return run_lemma(&args, corpus, device, quiet);
+    }
+    if let Some(corpus) = args.data.lm_corpus()? {
+        return run_lm(&args, corpus, device, quiet);
     }
     if let Some(corpus) = args.data.tagged(args.seed)? {
         return run_tagging(&args, corpus, device, quiet);
@@ -519,6 +524,43 @@ fn run_lemma(
     print_report(
         &lemma_experiment::markdown(&report),
         &lemma_experiment::findings(&report),
+        &plan.out,
+    );
+    Ok(())
+}
+
+/// `rnnlab experiment --task lm`: the n-gram baseline against the recurrent language models,
+/// with the perplexity report.
+fn run_lm(
+    args: &ExperimentArgs,
+    corpus: rnnlab_text::lm_stream::LmCorpus,
+    device: candle_core::Device,
+    quiet: bool,
+) -> Result<()> {
+    use rnnlab_experiment::lm::{LmSpec, LM_KINDS};
+    use rnnlab_experiment::lm_experiment;
+    let name = format!("{}-lm", corpus.name);
+    let (plan, files) = task_plan(args, &name, &corpus.files, &LM_KINDS, LmSpec::from_kind, device)?;
+    let dataset = lm_experiment::describe(&corpus, files);
+    if !quiet {
+        eprintln!(
+            "{}: {} train / {} val / {} test tokens; {} language-model kinds, {} seed(s) for recurrent ones -> {}",
+            corpus.name,
+            corpus.streams[0].len(),
+            corpus.streams[1].len(),
+            corpus.streams[2].len(),
+            plan.specs.len(),
+            plan.seeds,
+            plan.out.display()
+        );
+    }
+    let mut progress = Progress::new(quiet, "test");
+    crate::interrupt::install();
+    let report = lm_experiment::run_lm(&corpus, dataset, &plan, &mut progress)?;
+    progress.finish();
+    print_report(
+        &lm_experiment::markdown(&report),
+        &lm_experiment::findings(&report),
         &plan.out,
     );
     Ok(())

@@ -1419,6 +1419,43 @@ fn kneser_ney_language_models_train_and_evaluate() {
     let o = rnnlab(&["generate", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("does not generate"), "{}", stderr(&o));
+    // experiment: the n-gram model against a network, into one perplexity report.
+    let report = dir.path().join("report");
+    let o = rnnlab(&[
+        "experiment",
+        "--task",
+        "lm",
+        "--train",
+        t,
+        "--test",
+        t,
+        "--models",
+        "kneser-ney,gru",
+        "--quick",
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        (r["task"].as_str(), r["complete"].as_bool()),
+        (Some("lm"), Some(true)),
+        "{r}"
+    );
+    let kinds: Vec<&str> = r["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["kneser-ney", "gru"]);
+    assert!(report.join("models/gru/seed0/model.safetensors").is_file());
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("| kneser-ney |"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
 
     let Some(data) = data_dir() else { return };
     let out = dir.path().join("ewt");

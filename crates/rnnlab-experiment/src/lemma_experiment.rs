@@ -12,7 +12,7 @@ use candle_core::Device;
 use serde_json::{json, Value};
 
 use crate::lemma::{train_lemma, AnyLemmatizer, LemmaCorpus, LemmaSpec};
-use crate::runner::{report_frame, run_kinds, PlannedKind, RunObserver};
+use crate::runner::{report_frame, run_kinds, RunObserver, TaskSpec};
 use crate::svg::{self, escape};
 use crate::tag_report::{bold, caveats, html_table, md_table, page_foot, page_head, write_pages};
 use crate::Error;
@@ -23,6 +23,27 @@ pub type LemmaPlan = crate::runner::TaskPlan<LemmaSpec>;
 
 /// Quick mode's slice: training words, and validation / test words.
 pub const QUICK_WORDS: (usize, usize) = (20_000, 5_000);
+
+impl TaskSpec for LemmaSpec {
+    fn kind_name(&self) -> &str {
+        self.kind()
+    }
+
+    fn seeded(&self) -> bool {
+        matches!(self, LemmaSpec::Recurrent { .. })
+    }
+
+    fn for_run(&self, seed: u64, quick: bool) -> Self {
+        let mut spec = self.clone();
+        if let LemmaSpec::Recurrent { config, .. } = &mut spec {
+            config.rnn.optimisation.seed = seed;
+            if quick {
+                config.rnn.optimisation.epochs = config.rnn.optimisation.epochs.min(3);
+            }
+        }
+        spec
+    }
+}
 
 /// The summary keys of a lemmatiser: name and path in a run's metrics.
 const SUMMARY: [(&str, &[&str]); 9] = [
@@ -79,36 +100,12 @@ pub fn run_lemma(
         corpus
     };
     let mut report = report_frame("lemma", dataset, &plan.command, plan.seeds, plan.quick);
-    let kinds: Vec<PlannedKind<LemmaSpec>> = plan
-        .specs
-        .iter()
-        .map(|s| PlannedKind {
-            spec: s,
-            kind: s.kind().to_string(),
-            seeded: matches!(s, LemmaSpec::Recurrent { .. }),
-        })
-        .collect();
-    let mut train = |spec: &LemmaSpec, seed: u64, dir: &Path, trainer: &mut dyn TrainObserver| {
-        let mut spec = spec.clone();
-        if let LemmaSpec::Recurrent { config, .. } = &mut spec {
-            config.rnn.optimisation.seed = seed;
-            if plan.quick {
-                config.rnn.optimisation.epochs = config.rnn.optimisation.epochs.min(3);
-            }
-        }
-        train_lemma(corpus, &spec, dir, &plan.device, trainer)
+    let mut train = |spec: &LemmaSpec, _seed: u64, dir: &Path, trainer: &mut dyn TrainObserver| {
+        train_lemma(corpus, spec, dir, &plan.device, trainer)
     };
-    run_kinds(
-        &kinds,
-        plan.seeds,
-        &plan.out,
-        plan.resume,
-        &mut report,
-        &SUMMARY,
-        obs,
-        &mut train,
-        &|dir| reload(corpus, dir, &plan.device),
-    )?;
+    run_kinds(plan, &mut report, &SUMMARY, obs, &mut train, &|dir| {
+        reload(corpus, dir, &plan.device)
+    })?;
     write_all(&report, &plan.out)?;
     Ok(report)
 }

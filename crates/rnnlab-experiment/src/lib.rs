@@ -13,6 +13,7 @@ pub mod demo;
 pub mod lemma;
 pub mod lemma_experiment;
 pub mod lm;
+pub mod lm_experiment;
 pub mod prepared;
 pub mod report;
 pub mod runner;

@@ -233,39 +233,39 @@ pub(crate) fn report_frame(task: &str, dataset: Value, command: &str, seeds: usi
     })
 }
 
-/// One kind of a task's plan as [`run_kinds`] sees it.
-pub(crate) struct PlannedKind<'a, S> {
-    pub spec: &'a S,
-    pub kind: String,
-    /// Trained once per seed (a network), or once (a deterministic baseline).
-    pub seeded: bool,
+/// A kind of a task's plan as [`run_kinds`] sees it.
+pub(crate) trait TaskSpec: Clone {
+    fn kind_name(&self) -> &str;
+    /// Trained once per seed (a network) rather than once (a deterministic baseline).
+    fn seeded(&self) -> bool;
+    /// This spec for one run: at most 3 epochs when `quick` (and the seed, for kinds whose
+    /// recipe holds it).
+    fn for_run(&self, seed: u64, quick: bool) -> Self;
 }
 
 /// Trains one run of a kind: `(spec, seed, model directory, observer)` to its metrics.
 pub(crate) type TrainRun<'a, S> = dyn FnMut(&S, u64, &Path, &mut dyn TrainObserver) -> Result<Value, Error> + 'a;
 
-/// The loop every task's experiment shares: each kind once, or once per seed, each into its
-/// own model directory (kept when `resume` and `reload` finds it scoring as recorded, else
-/// trained by `train(spec, seed, dir, observer)`), appended to `report["models"]` with its
-/// summary over `summary_keys`, `report.json` rewritten after every kind. A user's
-/// interruption ends the plan after the run in progress; `report["complete"]` says which.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn run_kinds<S>(
-    kinds: &[PlannedKind<S>],
-    seeds: usize,
-    out: &Path,
-    resume: bool,
+/// The loop every task's experiment shares: each kind of `plan` once, or once per seed, each
+/// into its own model directory (kept when `resume` and `reload` finds it scoring as recorded,
+/// else trained by `train(spec for the run, seed, dir, observer)`), appended to
+/// `report["models"]` with its summary over `summary_keys`, `report.json` rewritten after every
+/// kind. A user's interruption ends the plan after the run in progress; `report["complete"]`
+/// says which.
+pub(crate) fn run_kinds<S: TaskSpec>(
+    plan: &TaskPlan<S>,
     report: &mut Value,
     summary_keys: &[(&str, &[&str])],
     obs: &mut dyn RunObserver,
     train: &mut TrainRun<S>,
     reload: &dyn Fn(&Path) -> Option<Value>,
 ) -> Result<(), Error> {
-    let runs_of = |k: &PlannedKind<S>| if k.seeded { seeds.max(1) } else { 1 };
-    obs.plan(kinds.iter().map(runs_of).sum());
+    let runs_of = |k: &S| if k.seeded() { plan.seeds.max(1) } else { 1 };
+    obs.plan(plan.specs.iter().map(runs_of).sum());
     report["models"] = json!([]);
-    let mut interrupted = false;
-    for k in kinds {
+    let (out, mut interrupted) = (&plan.out, false);
+    for k in &plan.specs {
+        let kind = k.kind_name().to_string();
         let mut runs = Vec::new();
         let mut error = None;
         for seed in 0..runs_of(k) as u64 {
@@ -273,26 +273,26 @@ pub(crate) fn run_kinds<S>(
                 interrupted = true;
                 break;
             }
-            obs.run_start(&k.kind, seed);
-            let dir = model_dir(out, &k.kind, seed, k.seeded);
-            let kept = if resume { reload(&dir) } else { None };
+            obs.run_start(&kind, seed);
+            let dir = model_dir(out, &kind, seed, k.seeded());
+            let kept = if plan.resume { reload(&dir) } else { None };
             let result = match kept {
                 Some(m) => Ok(m),
                 None => fresh_dir(&dir).and_then(|()| {
                     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-                    train(k.spec, seed, &dir, obs.trainer())
+                    train(&k.for_run(seed, plan.quick), seed, &dir, obs.trainer())
                 }),
             };
             interrupted |= obs.interrupted();
             match result {
                 Ok(mut m) => {
-                    obs.run_end(&k.kind, seed, Ok(&m));
+                    obs.run_end(&kind, seed, Ok(&m));
                     m["dir"] = json!(dir.strip_prefix(out).unwrap_or(&dir).display().to_string());
                     runs.push(m);
                 }
                 Err(e) => {
                     let msg = e.to_string();
-                    obs.run_end(&k.kind, seed, Err(&msg));
+                    obs.run_end(&kind, seed, Err(&msg));
                     error = Some(msg);
                     break;
                 }
@@ -303,8 +303,8 @@ pub(crate) fn run_kinds<S>(
         }
         let params = runs.first().map(|r| r["params"].clone()).unwrap_or(Value::Null);
         report["models"].as_array_mut().expect("array").push(json!({
-            "kind": k.kind,
-            "family": if k.seeded { "recurrent" } else { "baseline" },
+            "kind": kind,
+            "family": if k.seeded() { "recurrent" } else { "baseline" },
             "params": params,
             "status": if error.is_none() { "ok" } else { "failed" },
             "error": error,

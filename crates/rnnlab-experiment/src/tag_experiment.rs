@@ -9,13 +9,32 @@ use candle_core::Device;
 use rnnlab_text::conllu::TaggedCorpus;
 use serde_json::{json, Value};
 
-use crate::runner::{fresh_dir, report_frame, run_kinds, PlannedKind, RunObserver};
+use crate::runner::{fresh_dir, report_frame, run_kinds, RunObserver, TaskSpec};
 use crate::tagging::{score, train_tagger, AnyTagger, TaggerSpec};
 use crate::{round4, write_json, Error};
 use rnnlab_rnn::TrainObserver;
 
 /// What to run.
 pub type TagPlan = crate::runner::TaskPlan<TaggerSpec>;
+
+impl TaskSpec for TaggerSpec {
+    fn kind_name(&self) -> &str {
+        self.kind()
+    }
+
+    fn seeded(&self) -> bool {
+        self.is_seeded()
+    }
+
+    /// The seed goes to `train_tagger` itself.
+    fn for_run(&self, _seed: u64, quick: bool) -> Self {
+        let mut spec = self.clone();
+        if let (true, Some(c)) = (quick, spec.config_mut()) {
+            c.optimisation.epochs = c.optimisation.epochs.min(3);
+        }
+        spec
+    }
+}
 
 /// Quick mode's slice: training sentences, and validation / test sentences.
 pub const QUICK_SENTENCES: (usize, usize) = (2000, 500);
@@ -80,35 +99,10 @@ pub fn run_tagging(
         corpus
     };
     let mut report = report_frame("tag", dataset, &plan.command, plan.seeds, plan.quick);
-    let kinds: Vec<PlannedKind<TaggerSpec>> = plan
-        .specs
-        .iter()
-        .map(|s| PlannedKind {
-            spec: s,
-            kind: s.kind().to_string(),
-            seeded: s.is_seeded(),
-        })
-        .collect();
     let mut train = |spec: &TaggerSpec, seed: u64, dir: &Path, trainer: &mut dyn TrainObserver| {
-        let mut spec = spec.clone();
-        if plan.quick {
-            if let Some(c) = spec.config_mut() {
-                c.optimisation.epochs = c.optimisation.epochs.min(3);
-            }
-        }
-        train_tagger(corpus, &spec, seed, dir, &plan.device, trainer)
+        train_tagger(corpus, spec, seed, dir, &plan.device, trainer)
     };
-    run_kinds(
-        &kinds,
-        plan.seeds,
-        &plan.out,
-        plan.resume,
-        &mut report,
-        &SUMMARY,
-        obs,
-        &mut train,
-        &|dir| reload(corpus, dir),
-    )?;
+    run_kinds(plan, &mut report, &SUMMARY, obs, &mut train, &|dir| reload(corpus, dir))?;
     crate::tag_report::write_all(&report, &plan.out)?;
     Ok(report)
 }
