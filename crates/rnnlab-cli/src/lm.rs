@@ -144,6 +144,10 @@ pub struct GenerateArgs {
     /// The most likely word every time (the same text for every seed).
     #[arg(long)]
     greedy: bool,
+    /// Beam search with K hypotheses: the one most likely continuation (printed once it is
+    /// found, once whatever -n says; no length penalty, so it favours short ones).
+    #[arg(long, value_name = "K", conflicts_with_all = ["greedy", "top_k", "top_p", "temperature"])]
+    beam: Option<usize>,
     /// Seed of the draws: a seed repeats its samples.
     #[arg(long, default_value_t = 0, value_parser = crate::flags::parse_seed)]
     seed: u64,
@@ -177,6 +181,12 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
         .split_whitespace()
         .map(String::from)
         .collect();
+    if let Some(beam) = args.beam {
+        let words = lm.beam_sample(&prompt, beam, args.max_tokens)?;
+        let line: Vec<&str> = prompt.iter().chain(&words).map(String::as_str).collect();
+        writeln!(std::io::stdout(), "{}", line.join(" "))?;
+        return Ok(());
+    }
     let mut rng = Rng::new(args.seed);
     let stdout = std::io::stdout();
     for _ in 0..args.count {

@@ -1547,6 +1547,14 @@ fn recurrent_language_models_train_evaluate_and_generate() {
     }
     assert_eq!(a, gen(&["--seed", "3", "--temperature", "1.5"]));
     assert_eq!(gen(&["--greedy"]), gen(&["--top-k", "1", "--seed", "9"]));
+    // A beam of 1 is the greedy sample; any beam prints one continuation.
+    let greedy_line = gen(&["--greedy"]).lines().next().unwrap().to_string();
+    assert_eq!(gen(&["--beam", "1"]), format!("{greedy_line}\n"));
+    let beam = gen(&["--beam", "4"]);
+    assert_eq!(beam.lines().count(), 1);
+    assert!(beam.starts_with("the cat"), "{beam}");
+    let o = rnnlab(&["generate", out.to_str().unwrap(), "--beam", "2", "--greedy"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let o = rnnlab(&["generate", out.to_str().unwrap(), "--top-p", "0"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     // Damaged directories are refused by name.

@@ -107,6 +107,17 @@ impl RnnLm {
     }
 }
 
+impl RnnLm {
+    /// The most likely continuation of `prompt` (words; a sentence starts after `<eos>`) by
+    /// beam search with `beam` hypotheses, ending at `<eos>` or after `max_tokens` words.
+    pub fn beam_sample(&self, prompt: &[String], beam: usize, max_tokens: usize) -> Result<Vec<String>, Error> {
+        let mut ids = vec![1u32];
+        ids.extend(self.vocab.encode(prompt));
+        let out = self.net.beam_generate(&ids, beam, max_tokens, Some(1))?;
+        Ok(out.into_iter().map(|t| self.vocab.itos[t as usize].clone()).collect())
+    }
+}
+
 /// A language-model directory of either family.
 pub enum AnyLm {
     Ngram(NgramLm),

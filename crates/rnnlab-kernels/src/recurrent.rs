@@ -95,6 +95,30 @@ pub struct CarriedState {
     pub c: Vec<Vec<f32>>,
 }
 
+impl CarriedState {
+    /// Rows `rows` of every layer's state (rows of `hidden` values), in that order: a beam's
+    /// survivors, say.
+    pub fn select_rows(&self, rows: &[usize], hidden: usize) -> CarriedState {
+        let pick = |layers: &[Vec<f32>]| -> Vec<Vec<f32>> {
+            layers
+                .iter()
+                .map(|l| {
+                    if l.is_empty() {
+                        return Vec::new();
+                    }
+                    rows.iter()
+                        .flat_map(|&p| l[p * hidden..(p + 1) * hidden].iter().copied())
+                        .collect()
+                })
+                .collect()
+        };
+        CarriedState {
+            h: pick(&self.h),
+            c: pick(&self.c),
+        }
+    }
+}
+
 /// Dropout while training: between layers (PyTorch's `dropout`) and on the recurrent state
 /// (one mask per sequence and layer direction).
 pub struct Dropout<'a> {

@@ -13,6 +13,7 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor, Var, D};
 use serde::{Deserialize, Serialize};
 
+use super::beam::{beam_search, BeamLimits};
 use super::ce;
 use super::config::{Architecture, CellKind, Optimisation, OptimizerKind, Regularisation, RnnConfig};
 use super::encoder::{Encoder, EncoderOutput};
@@ -612,6 +613,41 @@ impl Network<LmHead> {
         Ok(out)
     }
 
+    /// The most likely continuation of `prompt` (at least one token) by beam search with
+    /// `beam` hypotheses (1: greedy; no length penalty), ended by `stop` (not included) or
+    /// after `max_tokens`. The prompt is read once; each step runs the hypotheses as one batch.
+    pub fn beam_generate(
+        &self,
+        prompt: &[u32],
+        beam: usize,
+        max_tokens: usize,
+        stop: Option<u32>,
+    ) -> Result<Vec<u32>, Error> {
+        let Some((&last, before)) = prompt.split_last() else {
+            return Err(Error::Data("generation needs a prompt of at least one token".into()));
+        };
+        let mut this = self.clone();
+        this.encoder.rnn = self.encoder.rnn.for_inference()?;
+        let state = match before.is_empty() {
+            true => None,
+            false => Some(this.window(before, 1, false, None, None)?.1),
+        };
+        let limits = BeamLimits {
+            beam,
+            limit: max_tokens,
+            end: stop,
+            hidden: self.encoder.config.architecture.hidden,
+        };
+        beam_search(last, state, &limits, &mut |inputs, state| {
+            let (logits, end) = this.window(inputs, inputs.len(), false, None, state)?;
+            let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)
+                .and_then(|l| l.flatten_all())
+                .and_then(|l| l.to_vec1::<f32>())
+                .map_err(ce)?;
+            Ok((logp, end))
+        })
+    }
+
     /// Log-probabilities of the next token after `prompt` (tests, scoring).
     pub fn next_log_probs(&self, prompt: &[u32]) -> Result<Vec<f32>, Error> {
         let (logits, _) = self.window(prompt, 1, false, None, None)?;
@@ -720,7 +756,36 @@ mod tests {
                 .generate(&[0, 1, 2], &greedy, None, &mut Rng::new(1), |_| {})
                 .unwrap();
             assert_eq!(out, vec![3, 4, 5, 0, 1, 2], "{cell:?}");
+            // Beam search follows it too, and stops at the stop token.
+            assert_eq!(
+                fit.model.beam_generate(&[0, 1, 2], 3, 6, None).unwrap(),
+                out,
+                "{cell:?}"
+            );
+            assert_eq!(
+                fit.model.beam_generate(&[0, 1, 2], 3, 6, Some(5)).unwrap(),
+                [3, 4],
+                "{cell:?}"
+            );
         }
+    }
+
+    /// Beam 1 is greedy sampling, token for token, on an untrained model.
+    #[test]
+    fn beam_one_is_greedy_generation() {
+        let lm = RecurrentLm::new_lm(&tiny(CellKind::Gru, true), 9, &Device::Cpu).unwrap();
+        let greedy = Sampling {
+            greedy: true,
+            max_tokens: 12,
+            ..Sampling::default()
+        };
+        for prompt in [&[4u32][..], &[1, 2, 3]] {
+            let sampled = lm.generate(prompt, &greedy, Some(1), &mut Rng::new(0), |_| {}).unwrap();
+            assert_eq!(lm.beam_generate(prompt, 1, 12, Some(1)).unwrap(), sampled);
+            assert!(lm.beam_generate(prompt, 4, 12, Some(1)).unwrap().len() <= 12);
+        }
+        assert!(lm.beam_generate(&[], 2, 5, None).is_err());
+        assert!(lm.beam_generate(&[1], 0, 5, None).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! itself and its kernels live in `rnnlab-kernels`.
 
 pub mod bag;
+pub mod beam;
 pub mod classifier;
 pub mod config;
 pub mod encoder;

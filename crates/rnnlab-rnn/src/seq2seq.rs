@@ -22,6 +22,7 @@ use std::time::Instant;
 use candle_core::{Device, Tensor, Var, D};
 use serde::{Deserialize, Serialize};
 
+use super::beam::{beam_search, BeamLimits};
 use super::ce;
 use super::config::{Architecture, CellKind, Optimisation, OptimizerKind, Regularisation, RnnConfig};
 use super::encoder::Encoder;
@@ -546,58 +547,21 @@ impl Seq2Seq {
     }
 
     fn beam_one(&self, memory: &SourceMemory, beam: usize, limit: usize) -> Result<Vec<u32>, Error> {
-        // (units, total log-probability); alive hypotheses share the decoder state's rows.
-        let mut alive: Vec<(Vec<u32>, f32)> = vec![(Vec::new(), 0.0)];
-        let mut finished: Vec<(Vec<u32>, f32)> = Vec::new();
-        let mut state: Option<CarriedState> = None;
-        let v = self.target_vocab();
-        for _ in 0..=limit {
-            let n = alive.len();
-            let rows = memory.rows(&vec![0; n])?;
-            let inputs: Vec<u32> = alive.iter().map(|(u, _)| u.last().copied().unwrap_or(BOS)).collect();
-            let d = self.decode(&rows, &inputs, false, None, state.as_ref())?;
+        let limits = BeamLimits {
+            beam,
+            limit,
+            end: Some(EOS),
+            hidden: self.decoder.hidden,
+        };
+        beam_search(BOS, None, &limits, &mut |inputs, state| {
+            let rows = memory.rows(&vec![0; inputs.len()])?;
+            let d = self.decode(&rows, inputs, false, None, state)?;
             let logp = candle_nn::ops::log_softmax(&d.logits, D::Minus1)
                 .and_then(|l| l.flatten_all())
                 .and_then(|l| l.to_vec1::<f32>())
                 .map_err(ce)?;
-            let mut cand: Vec<(f32, usize, u32)> = Vec::with_capacity(n * v);
-            for (i, (_, s)) in alive.iter().enumerate() {
-                for u in 0..v {
-                    cand.push((s + logp[i * v + u], i, u as u32));
-                }
-            }
-            cand.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-            let (mut next, mut parents) = (Vec::new(), Vec::new());
-            for &(s, i, u) in &cand {
-                if next.len() == beam || finished.len() == beam {
-                    break;
-                }
-                let units = &alive[i].0;
-                if u == EOS || units.len() == limit {
-                    finished.push((units.clone(), s));
-                } else {
-                    let mut units = units.clone();
-                    units.push(u);
-                    next.push((units, s));
-                    parents.push(i);
-                }
-            }
-            // Scores only fall, so a finished hypothesis at least as good as every live one wins.
-            let best_done = finished.iter().map(|f| f.1).fold(f32::NEG_INFINITY, f32::max);
-            let best_alive = next.iter().map(|a| a.1).fold(f32::NEG_INFINITY, f32::max);
-            if next.is_empty() || finished.len() >= beam || best_done >= best_alive {
-                break;
-            }
-            state = Some(reorder(&d.state, &parents, self.decoder.hidden));
-            alive = next;
-        }
-        let best = finished
-            .into_iter()
-            .chain(alive)
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(u, _)| u)
-            .unwrap_or_default();
-        Ok(best)
+            Ok((logp, d.state))
+        })
     }
 
     /// The weights as `(name, shape, values)`, for safetensors.
@@ -653,28 +617,6 @@ impl Seq2Seq {
             v.set(t).map_err(ce)?;
         }
         Ok(())
-    }
-}
-
-/// The carried state's rows `parents` (a beam's survivors), in that order.
-fn reorder(state: &CarriedState, parents: &[usize], hidden: usize) -> CarriedState {
-    let pick = |layers: &[Vec<f32>]| -> Vec<Vec<f32>> {
-        layers
-            .iter()
-            .map(|l| {
-                if l.is_empty() {
-                    return Vec::new();
-                }
-                parents
-                    .iter()
-                    .flat_map(|&p| l[p * hidden..(p + 1) * hidden].iter().copied())
-                    .collect()
-            })
-            .collect()
-    };
-    CarriedState {
-        h: pick(&state.h),
-        c: pick(&state.c),
     }
 }
 
