@@ -55,7 +55,12 @@ pub struct EvalArgs {
 }
 
 pub fn eval(args: EvalArgs) -> Result<()> {
-    if crate::lm::eval(&args.model_dir, &args.input, args.output.as_ref())? {
+    if crate::lm::eval(
+        &args.model_dir,
+        &args.input,
+        args.output.as_ref(),
+        args.morph_dict.as_ref(),
+    )? {
         return Ok(());
     }
     let pair = args.source_column.as_deref().zip(args.target_column.as_deref());

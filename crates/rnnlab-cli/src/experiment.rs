@@ -281,7 +281,7 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
     if let Some(corpus) = args.data.lemma_corpus()? {
         return run_lemma(&args, corpus, device, quiet);
     }
-    if let Some(corpus) = args.data.lm_corpus()? {
+    if let Some(corpus) = args.data.lm_corpus(&args.prep, args.seed)? {
         return run_lm(&args, corpus, device, quiet);
     }
     if let Some(corpus) = args.data.tagged(args.seed)? {

@@ -98,11 +98,11 @@ pub fn train(
 
 /// `rnnlab eval DIR --input F` on a language model: perplexity as JSON. `Ok(false)` when `dir`
 /// is not a language model.
-pub fn eval(dir: &Path, input: &Path, output: Option<&PathBuf>) -> Result<bool> {
+pub fn eval(dir: &Path, input: &Path, output: Option<&PathBuf>, morph_dict: Option<&PathBuf>) -> Result<bool> {
     let Some((lm, _)) = AnyLm::load(dir, &candle_core::Device::Cpu)? else {
         return Ok(false);
     };
-    let words = stream(read_sentences(input)?);
+    let words = stream(read_documents(dir, input, morph_dict)?);
     let report = serde_json::json!({
         "model": dir.display().to_string(),
         "input": input.display().to_string(),
@@ -115,6 +115,35 @@ pub fn eval(dir: &Path, input: &Path, output: Option<&PathBuf>) -> Result<bool> 
             .with_context(|| format!("writing {}", p.display()))?;
     }
     Ok(true)
+}
+
+/// The preprocessing a model trained on a CSV data set's texts saved (`pipeline.json`),
+/// compiled; `None` for a model of CoNLL-U or text files.
+fn saved_pipeline(dir: &Path, morph_dict: Option<&PathBuf>) -> Result<Option<rnnlab_text::Preprocessor>> {
+    let path = dir.join("pipeline.json");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let pipeline = rnnlab_text::Pipeline::load(&path)?;
+    let lemmatizer = match pipeline.needs_lemmatizer() {
+        true => Some(crate::load_lemmatizer(morph_dict)?),
+        false => None,
+    };
+    Ok(Some(rnnlab_text::Preprocessor::new(pipeline, lemmatizer)?))
+}
+
+/// The sentences of `input` as the model at `dir` reads them: through its saved pipeline (each
+/// line a document) when it has one, else CoNLL-U sentences or whitespace-split lines.
+fn read_documents(dir: &Path, input: &Path, morph_dict: Option<&PathBuf>) -> Result<Vec<Vec<String>>> {
+    let lines = read_sentences(input)?;
+    Ok(match saved_pipeline(dir, morph_dict)? {
+        Some(pre) => lines
+            .iter()
+            .map(|words| pre.process(&words.join(" ")))
+            .filter(|t| !t.is_empty())
+            .collect(),
+        None => lines,
+    })
 }
 
 #[derive(Args)]
@@ -151,6 +180,9 @@ pub struct GenerateArgs {
     /// Seed of the draws: a seed repeats its samples.
     #[arg(long, default_value_t = 0, value_parser = crate::flags::parse_seed)]
     seed: u64,
+    /// Morphology dictionary, for a model whose saved pipeline lemmatises (Russian).
+    #[arg(long, value_name = "DIR")]
+    morph_dict: Option<PathBuf>,
 }
 
 /// `rnnlab generate DIR`: one sample per line, each word printed as it is drawn.
@@ -174,13 +206,12 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
         max_tokens: args.max_tokens,
     };
     sampling.validate()?;
-    let prompt: Vec<String> = args
-        .prompt
-        .as_deref()
-        .unwrap_or("")
-        .split_whitespace()
-        .map(String::from)
-        .collect();
+    let text = args.prompt.as_deref().unwrap_or("");
+    // A model of preprocessed texts continues the prompt's tokens (stems, lemmas).
+    let prompt: Vec<String> = match saved_pipeline(&args.model_dir, args.morph_dict.as_ref())? {
+        Some(pre) => pre.process(text),
+        None => text.split_whitespace().map(String::from).collect(),
+    };
     if let Some(beam) = args.beam {
         let words = lm.beam_sample(&prompt, beam, args.max_tokens)?;
         let line: Vec<&str> = prompt.iter().chain(&words).map(String::as_str).collect();

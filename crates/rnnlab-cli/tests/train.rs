@@ -1479,6 +1479,36 @@ fn kneser_ney_language_models_train_and_evaluate() {
     assert_eq!(m["test"]["tokens"], 25_094 + 2_077);
     let ppl = m["test"]["perplexity"].as_f64().unwrap();
     assert!(ppl > 80.0 && ppl < 250.0, "{m}");
+    // A CSV data set's texts through the preprocessing pipeline (English: stems), saved with
+    // the model and applied again by eval.
+    let out = dir.path().join("hate");
+    let o = rnnlab(&[
+        "train",
+        "--dataset",
+        "twitter-hate-speech",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--task",
+        "lm",
+        "--model",
+        "kneser-ney",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("pipeline.json").is_file());
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let ppl = m["test"]["perplexity"].as_f64().unwrap();
+    assert!(ppl > 10.0 && ppl < 2_000.0, "{m}");
+    let text = dir.path().join("tweets.txt");
+    std::fs::write(&text, "I love these happy days!\nThe cats are running\n").unwrap();
+    let o = rnnlab(&["eval", out.to_str().unwrap(), "--input", text.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // The pipeline ran: stop words and punctuation are gone (9 words and 2 <eos> raw).
+    let tokens = e["metrics"]["tokens"].as_u64().unwrap();
+    assert!((4..11).contains(&tokens), "{e}");
 }
 
 /// `--task lm --model lstm`: a small recurrent language model trains on a text file, beats

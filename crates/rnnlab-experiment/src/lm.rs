@@ -85,6 +85,12 @@ impl RnnLm {
     pub fn score(&self, words: &[String]) -> Result<Value, Error> {
         let ids = self.vocab.encode(words);
         let (total, n) = self.net.stream_cross_entropy(&ids, self.config.bptt)?;
+        if n == 0 {
+            return Err(Error::Input(format!(
+                "{} tokens (with <eos>): too few to score; a language model predicts every token after the first",
+                ids.len()
+            )));
+        }
         let h = total / n.max(1) as f64;
         Ok(json!({"perplexity": h.exp(), "cross_entropy": h, "tokens": n}))
     }
@@ -247,6 +253,26 @@ impl NgramLm {
     }
 }
 
+/// The streams of a preprocessed table (a CSV data set's text column): each text's tokens
+/// followed by `<eos>`, the splits as the data set defines them; the pipeline goes with them.
+pub fn corpus_of_prepared(prep: &crate::Prepared, files: Vec<std::path::PathBuf>) -> LmCorpus {
+    let split = |k: usize| -> Vec<String> {
+        rnnlab_text::lm_stream::stream(
+            prep.rows[k]
+                .iter()
+                .map(|&r| prep.tokens[r].clone())
+                .filter(|t| !t.is_empty())
+                .collect(),
+        )
+    };
+    LmCorpus {
+        name: prep.name.clone(),
+        streams: [split(0), split(1), split(2)],
+        files,
+        pipeline: Some(prep.pipeline.clone()),
+    }
+}
+
 /// Trains `spec` on the corpus's training stream, scores validation and test, and writes the
 /// model directory `out` with its `metrics.json` (last).
 pub fn train_lm(
@@ -256,6 +282,10 @@ pub fn train_lm(
     device: &Device,
     observer: &mut dyn TrainObserver,
 ) -> Result<Value, Error> {
+    if let Some(p) = &corpus.pipeline {
+        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+        p.save(&out.join("pipeline.json"))?;
+    }
     match spec {
         LmSpec::KneserNey { order } => train_ngram(corpus, *order, out),
         LmSpec::Recurrent { kind, config } => train_recurrent(corpus, kind, config, out, device, observer),
@@ -408,6 +438,7 @@ mod tests {
                 words("a b z <eos>"),
             ],
             files: Vec::new(),
+            pipeline: None,
         }
     }
 

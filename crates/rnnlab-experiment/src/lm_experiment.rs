@@ -361,6 +361,7 @@ mod tests {
                 words("a dog sat <eos> ", 5),
             ],
             files: Vec::new(),
+            pipeline: None,
         }
     }
 

@@ -256,9 +256,16 @@ impl Network<LmHead> {
     }
 
     /// Summed cross-entropy (nats) and token count of a stream, read as [`EVAL_STREAMS`]
-    /// parallel streams in windows of `bptt` (the reference's evaluation).
+    /// parallel streams in windows of `bptt` (the reference's evaluation); a stream shorter
+    /// than one window per parallel stream is read as one stream, every token after the first
+    /// predicted.
     pub fn stream_cross_entropy(&self, ids: &[u32], bptt: usize) -> Result<(f64, usize), Error> {
-        let data = Streams::new(ids, EVAL_STREAMS.min(ids.len().max(1)));
+        let streams = if ids.len() >= EVAL_STREAMS * bptt.max(1) {
+            EVAL_STREAMS
+        } else {
+            1
+        };
+        let data = Streams::new(ids, streams);
         let (mut total, mut n) = (0.0f64, 0usize);
         let mut state: Option<CarriedState> = None;
         let mut i = 0;
@@ -768,6 +775,21 @@ mod tests {
                 "{cell:?}"
             );
         }
+    }
+
+    /// A stream too short for ten parallel windows is one stream: every token after the first
+    /// is scored, and the sum is the step-by-step log-probabilities'.
+    #[test]
+    fn a_short_stream_scores_every_token_after_the_first() {
+        let lm = RecurrentLm::new_lm(&tiny(CellKind::Lstm, true), 9, &Device::Cpu).unwrap();
+        let ids = [2u32, 5, 7, 1, 3];
+        let (total, n) = lm.stream_cross_entropy(&ids, 35).unwrap();
+        assert_eq!(n, 4);
+        let stepwise: f64 = (1..ids.len())
+            .map(|k| -lm.next_log_probs(&ids[..k]).unwrap()[ids[k] as usize] as f64)
+            .sum();
+        assert!((total - stepwise).abs() < 1e-4, "{total} vs {stepwise}");
+        assert_eq!(lm.stream_cross_entropy(&ids[..1], 35).unwrap().1, 0);
     }
 
     /// Beam 1 is greedy sampling, token for token, on an untrained model.

@@ -59,6 +59,10 @@ pub struct LmCorpus {
     pub name: String,
     pub streams: [Vec<String>; 3],
     pub files: Vec<std::path::PathBuf>,
+    /// The preprocessing that turned a table's texts into the streams' words (a CSV data set),
+    /// saved with the model so that `eval` and `generate` read text the same way; `None` for
+    /// CoNLL-U and text files, read as they are.
+    pub pipeline: Option<crate::Pipeline>,
 }
 
 impl LmCorpus {
@@ -70,6 +74,7 @@ impl LmCorpus {
             name: spec.name.clone(),
             streams: [a?, b?, c?],
             files: files.to_vec(),
+            pipeline: None,
         })
     }
 
@@ -102,6 +107,7 @@ impl LmCorpus {
             name: train.display().to_string(),
             streams: [stream(train_s), stream(val_s), stream(test_s)],
             files,
+            pipeline: None,
         })
     }
 }

@@ -243,18 +243,17 @@ impl DataArgs {
         )?))
     }
 
-    /// The language-model corpus of `--task lm`, or `None` for the other tasks.
-    pub fn lm_corpus(&self) -> Result<Option<rnnlab_text::lm_stream::LmCorpus>> {
+    /// The language-model corpus of `--task lm`, or `None` for the other tasks: a treebank's
+    /// sentences, a CSV data set's texts through the preprocessing flags of `prep`, or files.
+    pub fn lm_corpus(&self, prep: &crate::PrepArgs, seed: u64) -> Result<Option<rnnlab_text::lm_stream::LmCorpus>> {
         use rnnlab_text::lm_stream::LmCorpus;
         if self.task != Some(TaskKind::Lm) {
             return Ok(None);
         }
         if let Some(name) = &self.dataset {
             let Some(spec) = find_treebank(name) else {
-                return Err(rnnlab_text::Error::Data(format!(
-                    "--task lm: {name:?} has no language-model stream yet (ud-english-ewt has; or give --train/--test files)"
-                ))
-                .into());
+                let (prepared, files) = prepare(self, prep, seed)?;
+                return Ok(Some(rnnlab_experiment::lm::corpus_of_prepared(&prepared, files)));
             };
             let dir = dataset::resolve_data_dir(self.data_dir.as_deref())?;
             return Ok(Some(LmCorpus::named(&spec, &dir)?));
