@@ -158,7 +158,8 @@ pub struct GenerateArgs {
     /// Samples to draw.
     #[arg(short = 'n', long, default_value_t = 3, value_name = "N")]
     count: usize,
-    /// Words per sample at most (a sample also ends at `<eos>`).
+    /// Units per sample at most: words, or characters for a char model (a sample also ends
+    /// at `<eos>`).
     #[arg(long, default_value_t = 40, value_name = "N")]
     max_tokens: usize,
     /// Divides the logits: below 1 is more conservative, above 1 more varied.
@@ -212,10 +213,16 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
         Some(pre) => pre.process(text),
         None => text.split_whitespace().map(String::from).collect(),
     };
+    let sep = lm.units.separator();
     if let Some(beam) = args.beam {
-        let words = lm.beam_sample(&prompt, beam, args.max_tokens)?;
-        let line: Vec<&str> = prompt.iter().chain(&words).map(String::as_str).collect();
-        writeln!(std::io::stdout(), "{}", line.join(" "))?;
+        let units = lm.beam_sample(&prompt, beam, args.max_tokens)?;
+        let (head, tail) = (prompt.join(" "), units.join(sep));
+        let line = if head.is_empty() {
+            tail
+        } else {
+            format!("{head}{sep}{tail}")
+        };
+        writeln!(std::io::stdout(), "{line}")?;
         return Ok(());
     }
     let mut rng = Rng::new(args.seed);
@@ -229,7 +236,7 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
         }
         let mut failed = None;
         lm.sample(&prompt, &sampling, &mut rng, |w| {
-            let r = write!(out, "{}{w}", if first { "" } else { " " }).and_then(|_| out.flush());
+            let r = write!(out, "{}{w}", if first { "" } else { sep }).and_then(|_| out.flush());
             if let Err(e) = r {
                 failed.get_or_insert(e);
             }

@@ -1594,6 +1594,71 @@ fn recurrent_language_models_train_evaluate_and_generate() {
     assert!(stderr(&o).contains("model.safetensors"), "{}", stderr(&o));
 }
 
+/// `--units char`: a character model (and the n-gram model on characters) reports perplexity
+/// per character and per word; `generate` writes characters of its vocabulary after the
+/// prompt, and `eval` scores a text the same way training did.
+#[test]
+fn character_language_models_train_evaluate_and_generate() {
+    let dir = test_dir();
+    let text = dir.path().join("text.txt");
+    let lines: String = (0..60)
+        .map(|i| format!("the cat {} on the mat\n", ["sat", "lay", "slept"][i % 3]))
+        .collect();
+    std::fs::write(&text, lines).unwrap();
+    let t = text.to_str().unwrap();
+    for (kind, extra) in [
+        ("kneser-ney", vec![]),
+        ("gru", vec!["--emb", "16", "--hidden", "16", "--epochs", "6"]),
+    ] {
+        let out = dir.path().join(kind);
+        let mut args = vec![
+            "train", "--task", "lm", "--units", "char", "--train", t, "--test", t, "--model", kind, "--out",
+        ];
+        args.push(out.to_str().unwrap());
+        args.extend(extra);
+        let o = rnnlab(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+        assert_eq!(m["units"], "char", "{m}");
+        let test = &m["test"];
+        let (per_char, per_word) = (
+            test["perplexity"].as_f64().unwrap(),
+            test["perplexity_per_word"].as_f64().unwrap(),
+        );
+        // A word spans several characters: its perplexity is the characters' to that power.
+        assert!(per_char > 1.0 && per_word > per_char, "{m}");
+        assert!(
+            test["tokens"].as_u64().unwrap() > 3 * test["words"].as_u64().unwrap(),
+            "{m}"
+        );
+        let o = rnnlab(&["eval", out.to_str().unwrap(), "--input", t]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!((e["metrics"]["perplexity"].as_f64().unwrap() - per_char).abs() < 1e-6 * per_char);
+    }
+    let units: Vec<String> =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("gru/vocab.json")).unwrap()).unwrap();
+    let o = rnnlab(&[
+        "generate",
+        dir.path().join("gru").to_str().unwrap(),
+        "--prompt",
+        "the c",
+        "--seed",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(text.lines().count(), 3);
+    for line in text.lines() {
+        assert!(line.starts_with("the c"), "{text}");
+        assert!(
+            line.chars().all(|c| units.iter().any(|u| *u == c.to_string())),
+            "{text}"
+        );
+    }
+}
+
 /// A language model of the Russian bank tweets (stemmed, so no dictionary is needed) trains,
 /// and generates Cyrillic text from a Russian prompt: units of its vocabulary, repeated by
 /// its seed.

@@ -15,7 +15,7 @@ use candle_core::Device;
 use rnnlab_baselines::kneser_ney::{Discount, KneserNey};
 use rnnlab_rnn::language_model::{fit_lm, LmConfig, RecurrentLm, Sampling};
 use rnnlab_rnn::{Rng, TrainObserver};
-use rnnlab_text::lm_stream::{LmCorpus, WordVocab};
+use rnnlab_text::lm_stream::{LmCorpus, LmUnits, WordVocab};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -37,7 +37,7 @@ struct LmCard {
     format_version: u32,
     kind: String,
     task: String,
-    units: String,
+    units: LmUnits,
     /// The n-gram order (`kneser-ney`).
     #[serde(default)]
     order: usize,
@@ -77,13 +77,27 @@ pub struct RnnLm {
     pub net: RecurrentLm,
     pub vocab: WordVocab,
     pub config: LmConfig,
+    pub units: LmUnits,
+}
+
+/// The figures of a stream scored in units: perplexity, cross-entropy (nats per unit) and
+/// units scored; for characters also the perplexity per word of the `words` stream, which
+/// compares with a word model's.
+fn figures(total: f64, n: usize, units: LmUnits, words: usize) -> Value {
+    let h = total / n.max(1) as f64;
+    let mut v = json!({"perplexity": h.exp(), "cross_entropy": h, "tokens": n});
+    if units == LmUnits::Char {
+        v["perplexity_per_word"] = json!((total / words.max(1) as f64).exp());
+        v["words"] = json!(words);
+    }
+    v
 }
 
 impl RnnLm {
     /// Perplexity, mean cross-entropy and token count of a word stream (the reference's
     /// evaluation: ten parallel streams, windows of `bptt`).
     pub fn score(&self, words: &[String]) -> Result<Value, Error> {
-        let ids = self.vocab.encode(words);
+        let ids = self.vocab.encode(&self.units.stream(words));
         let (total, n) = self.net.stream_cross_entropy(&ids, self.config.bptt)?;
         if n == 0 {
             return Err(Error::Input(format!(
@@ -91,12 +105,12 @@ impl RnnLm {
                 ids.len()
             )));
         }
-        let h = total / n.max(1) as f64;
-        Ok(json!({"perplexity": h.exp(), "cross_entropy": h, "tokens": n}))
+        Ok(figures(total, n, self.units, words.len()))
     }
 
-    /// One sample after `prompt` (words; a sentence starts after `<eos>`), handing each word
-    /// out as it is drawn; ends at `<eos>` or after `sampling.max_tokens` words.
+    /// One sample after `prompt` (words; a sentence starts after `<eos>`), handing each unit
+    /// (word or character) out as it is drawn; ends at `<eos>` or after `sampling.max_tokens`
+    /// units.
     pub fn sample(
         &self,
         prompt: &[String],
@@ -105,7 +119,7 @@ impl RnnLm {
         mut on_word: impl FnMut(&str),
     ) -> Result<Vec<String>, Error> {
         let mut ids = vec![1u32];
-        ids.extend(self.vocab.encode(prompt));
+        ids.extend(self.vocab.encode(&self.units.stream(prompt)));
         let out = self
             .net
             .generate(&ids, sampling, Some(1), rng, |t| on_word(&self.vocab.itos[t as usize]))?;
@@ -118,7 +132,7 @@ impl RnnLm {
     /// beam search with `beam` hypotheses, ending at `<eos>` or after `max_tokens` words.
     pub fn beam_sample(&self, prompt: &[String], beam: usize, max_tokens: usize) -> Result<Vec<String>, Error> {
         let mut ids = vec![1u32];
-        ids.extend(self.vocab.encode(prompt));
+        ids.extend(self.vocab.encode(&self.units.stream(prompt)));
         let out = self.net.beam_generate(&ids, beam, max_tokens, Some(1))?;
         Ok(out.into_iter().map(|t| self.vocab.itos[t as usize].clone()).collect())
     }
@@ -167,7 +181,12 @@ impl AnyLm {
         let mut net = RecurrentLm::new_lm(&config, card.vocab_size, device)?;
         net.load_state(&tensors, &weights)?;
         Ok(Some((
-            AnyLm::Recurrent(Box::new(RnnLm { net, vocab, config })),
+            AnyLm::Recurrent(Box::new(RnnLm {
+                net,
+                vocab,
+                config,
+                units: card.units,
+            })),
             card.meta,
         )))
     }
@@ -200,13 +219,14 @@ fn read_vocab(dir: &Path, vocab_size: usize) -> Result<WordVocab, Error> {
 pub struct NgramLm {
     pub model: KneserNey,
     pub vocab: WordVocab,
+    pub units: LmUnits,
 }
 
 impl NgramLm {
     /// Perplexity, mean cross-entropy (nats per token) and token count of a word stream.
     pub fn score(&self, words: &[String]) -> Value {
-        let (h, n) = self.model.cross_entropy(&self.vocab.encode(words));
-        json!({"perplexity": h.exp(), "cross_entropy": h, "tokens": n})
+        let (h, n) = self.model.cross_entropy(&self.vocab.encode(&self.units.stream(words)));
+        figures(h * n as f64, n, self.units, words.len())
     }
 
     /// Loads a `kneser-ney` directory; `None` when `dir` holds another task's model.
@@ -249,7 +269,14 @@ impl NgramLm {
         let model = KneserNey::fit(&stream, itos.len(), card.order, Discount::Modified)
             .map_err(|e| bad(format!("{STREAM_FILE}: {e}")))?;
         let vocab = WordVocab::from_words(itos);
-        Ok(Some((NgramLm { model, vocab }, card.meta)))
+        Ok(Some((
+            NgramLm {
+                model,
+                vocab,
+                units: card.units,
+            },
+            card.meta,
+        )))
     }
 }
 
@@ -270,6 +297,7 @@ pub fn corpus_of_prepared(prep: &crate::Prepared, files: Vec<std::path::PathBuf>
         streams: [split(0), split(1), split(2)],
         files,
         pipeline: Some(prep.pipeline.clone()),
+        units: Default::default(),
     }
 }
 
@@ -301,14 +329,17 @@ fn train_recurrent(
     device: &Device,
     observer: &mut dyn TrainObserver,
 ) -> Result<Value, Error> {
-    let vocab = WordVocab::fit(&corpus.streams[0], config.rnn.inputs.min_count);
-    let train = vocab.encode(&corpus.streams[0]);
-    let val = vocab.encode(&corpus.streams[1]);
+    let units = corpus.units;
+    let train_units = units.stream(&corpus.streams[0]);
+    let vocab = WordVocab::fit(&train_units, config.rnn.inputs.min_count);
+    let train = vocab.encode(&train_units);
+    let val = vocab.encode(&units.stream(&corpus.streams[1]));
     let fit = fit_lm(config, vocab.len(), &train, &val, device, observer)?;
     let lm = RnnLm {
         net: fit.model,
         vocab,
         config: config.clone(),
+        units,
     };
     let t1 = Instant::now();
     let test = lm.score(&corpus.streams[2])?;
@@ -317,9 +348,13 @@ fn train_recurrent(
     let mut rng = Rng::new(config.rnn.optimisation.seed);
     let (mut samples, mut drawn) = (Vec::new(), 0usize);
     let t2 = Instant::now();
+    let sampling = Sampling {
+        max_tokens: if units == LmUnits::Char { 200 } else { 40 },
+        ..Sampling::default()
+    };
     for _ in 0..SAMPLES {
-        let words = lm.sample(&[], &Sampling::default(), &mut rng, |_| drawn += 1)?;
-        samples.push(words.join(" "));
+        let drawn_units = lm.sample(&[], &sampling, &mut rng, |_| drawn += 1)?;
+        samples.push(drawn_units.join(units.separator()));
     }
     let generate_s = t2.elapsed().as_secs_f64();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
@@ -329,7 +364,7 @@ fn train_recurrent(
         format_version: rnnlab_baselines::FORMAT_VERSION,
         kind: kind.into(),
         task: "lm".into(),
-        units: "word".into(),
+        units,
         order: 0,
         vocab_size: lm.vocab.len(),
         train_tokens: train.len(),
@@ -351,7 +386,7 @@ fn train_recurrent(
         "dataset": corpus.name,
         "params": config,
         "seed": config.rnn.optimisation.seed,
-        "units": "word",
+        "units": units,
         "vocab_size": lm.vocab.len(),
         "val": val_scores,
         "test": test,
@@ -376,11 +411,13 @@ fn train_recurrent(
 fn train_ngram(corpus: &LmCorpus, order: usize, out: &Path) -> Result<Value, Error> {
     let kind = "kneser-ney";
     let t0 = Instant::now();
-    let vocab = WordVocab::fit(&corpus.streams[0], MIN_COUNT);
-    let train = vocab.encode(&corpus.streams[0]);
+    let units = corpus.units;
+    let train_units = units.stream(&corpus.streams[0]);
+    let vocab = WordVocab::fit(&train_units, MIN_COUNT);
+    let train = vocab.encode(&train_units);
     let model = KneserNey::fit(&train, vocab.len(), order, Discount::Modified)?;
     let train_s = t0.elapsed().as_secs_f64();
-    let lm = NgramLm { model, vocab };
+    let lm = NgramLm { model, vocab, units };
     let t1 = Instant::now();
     let test = lm.score(&corpus.streams[2]);
     let score_s = t1.elapsed().as_secs_f64();
@@ -394,7 +431,7 @@ fn train_ngram(corpus: &LmCorpus, order: usize, out: &Path) -> Result<Value, Err
         format_version: rnnlab_baselines::FORMAT_VERSION,
         kind: kind.into(),
         task: "lm".into(),
-        units: "word".into(),
+        units,
         order,
         vocab_size: lm.vocab.len(),
         train_tokens: train.len(),
@@ -408,7 +445,7 @@ fn train_ngram(corpus: &LmCorpus, order: usize, out: &Path) -> Result<Value, Err
         "dataset": corpus.name,
         "params": {"order": order, "discount": "modified", "min_count": MIN_COUNT},
         "seed": 0,
-        "units": "word",
+        "units": units,
         "vocab_size": lm.vocab.len(),
         "val": val,
         "test": test,
@@ -439,6 +476,7 @@ mod tests {
             ],
             files: Vec::new(),
             pipeline: None,
+            units: Default::default(),
         }
     }
 

@@ -362,6 +362,7 @@ mod tests {
             ],
             files: Vec::new(),
             pipeline: None,
+            units: Default::default(),
         }
     }
 

@@ -53,6 +53,51 @@ pub fn stream(sentences: Vec<Vec<String>>) -> Vec<String> {
     out
 }
 
+/// What a language model predicts: words, or characters (the words' characters with a space
+/// unit between the words of a sentence, `<eos>` after it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LmUnits {
+    #[default]
+    Word,
+    Char,
+}
+
+impl LmUnits {
+    /// A word stream (`<eos>` after each sentence) as this kind of unit.
+    pub fn stream(self, words: &[String]) -> Vec<String> {
+        match self {
+            LmUnits::Word => words.to_vec(),
+            LmUnits::Char => {
+                let mut out = Vec::with_capacity(words.len() * 6);
+                let mut first = true;
+                for w in words {
+                    if w == EOS {
+                        out.push(EOS.to_string());
+                        first = true;
+                        continue;
+                    }
+                    if !first {
+                        out.push(" ".to_string());
+                    }
+                    out.extend(w.chars().map(String::from));
+                    first = false;
+                }
+                out
+            }
+        }
+    }
+
+    /// What goes between units when they are written out: a space between words, nothing
+    /// between characters (the space is a unit).
+    pub fn separator(self) -> &'static str {
+        match self {
+            LmUnits::Word => " ",
+            LmUnits::Char => "",
+        }
+    }
+}
+
 /// The three word streams of a language-model task: train, validation, test.
 #[derive(Debug, Clone)]
 pub struct LmCorpus {
@@ -63,6 +108,8 @@ pub struct LmCorpus {
     /// saved with the model so that `eval` and `generate` read text the same way; `None` for
     /// CoNLL-U and text files, read as they are.
     pub pipeline: Option<crate::Pipeline>,
+    /// What the models predict; the streams stay words (perplexity per word compares units).
+    pub units: LmUnits,
 }
 
 impl LmCorpus {
@@ -75,6 +122,7 @@ impl LmCorpus {
             streams: [a?, b?, c?],
             files: files.to_vec(),
             pipeline: None,
+            units: LmUnits::Word,
         })
     }
 
@@ -108,6 +156,7 @@ impl LmCorpus {
             streams: [stream(train_s), stream(val_s), stream(test_s)],
             files,
             pipeline: None,
+            units: LmUnits::Word,
         })
     }
 }
@@ -160,6 +209,21 @@ impl WordVocab {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn char_units_spell_words_with_a_space_between() {
+        let w = |t: &str| -> Vec<String> { t.split(' ').map(String::from).collect() };
+        let units = LmUnits::Char.stream(&w("ab c <eos> d <eos>"));
+        assert_eq!(
+            units,
+            w("a b _ c <eos> d <eos>")
+                .into_iter()
+                .map(|u| if u == "_" { " ".into() } else { u })
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(LmUnits::Word.stream(&w("ab <eos>")), w("ab <eos>"));
+        assert_eq!(LmUnits::Char.separator(), "");
+    }
 
     #[test]
     fn vocabulary_keeps_repeated_words_sorted_after_the_markers() {

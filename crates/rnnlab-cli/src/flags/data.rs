@@ -67,6 +67,10 @@ pub struct DataArgs {
     /// seq2seq: the target's units, char or word (joined with spaces).
     #[arg(help_heading = "Advanced: data", long, value_enum, default_value_t = UnitsArg::Char)]
     pub target_units: UnitsArg,
+    /// lm: what the model predicts: word, or char (each word's characters, a space unit
+    /// between words); character models also report perplexity per word.
+    #[arg(help_heading = "Advanced: data", long, value_enum, default_value_t = UnitsArg::Word)]
+    pub units: UnitsArg,
     /// Positive label of a binary task (default: the last in sorted order).
     #[arg(help_heading = "Advanced: data", long, value_name = "L")]
     pub positive_label: Option<String>,
@@ -98,6 +102,13 @@ pub enum UnitsArg {
 }
 
 impl UnitsArg {
+    pub fn lm_units(self) -> rnnlab_text::lm_stream::LmUnits {
+        match self {
+            UnitsArg::Char => rnnlab_text::lm_stream::LmUnits::Char,
+            UnitsArg::Word => rnnlab_text::lm_stream::LmUnits::Word,
+        }
+    }
+
     pub fn units(self) -> rnnlab_experiment::seq2seq::Units {
         match self {
             UnitsArg::Char => rnnlab_experiment::seq2seq::Units::Char,
@@ -246,6 +257,14 @@ impl DataArgs {
     /// The language-model corpus of `--task lm`, or `None` for the other tasks: a treebank's
     /// sentences, a CSV data set's texts through the preprocessing flags of `prep`, or files.
     pub fn lm_corpus(&self, prep: &crate::PrepArgs, seed: u64) -> Result<Option<rnnlab_text::lm_stream::LmCorpus>> {
+        let corpus = self.lm_words(prep, seed)?;
+        Ok(corpus.map(|mut c| {
+            c.units = self.units.lm_units();
+            c
+        }))
+    }
+
+    fn lm_words(&self, prep: &crate::PrepArgs, seed: u64) -> Result<Option<rnnlab_text::lm_stream::LmCorpus>> {
         use rnnlab_text::lm_stream::LmCorpus;
         if self.task != Some(TaskKind::Lm) {
             return Ok(None);
