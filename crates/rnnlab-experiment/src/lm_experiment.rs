@@ -253,8 +253,9 @@ fn header(report: &Value) -> String {
     s
 }
 
-const NOTE: &str = "Perplexity per word token (`<eos>` included), lower is better; the networks are scored as \
-                    the reference scores them (parallel streams, windows of the recipe's BPTT length).";
+const NOTE: &str = "Perplexity per unit (word, or character with `--units char`; `<eos>` included), lower is \
+                    better; the networks are scored as the reference scores them (parallel streams, windows of \
+                    the recipe's BPTT length).";
 
 pub fn markdown(report: &Value) -> String {
     let mut md = format!(
