@@ -687,13 +687,28 @@ pub fn evaluate(model: &Seq2Seq, pairs: &[Pair]) -> Result<(f64, f64), Error> {
     let (mut right, mut loss) = (0usize, 0.0f64);
     for chunk in pairs.chunks(256) {
         let (batch, tgts, labels) = columns(model, chunk.iter());
-        let out = model.greedy(&batch)?;
         let chosen = model.choose_shortcuts(&batch)?;
         right += chunk
             .iter()
-            .zip(out.iter().zip(&chosen))
-            .filter(|(p, (o, &c))| c == p.shortcut && (c != 0 || o.as_slice() == p.target))
+            .zip(&chosen)
+            .filter(|(p, &c)| c != 0 && c == p.shortcut)
             .count();
+        // Only the pairs sent to decoding are decoded.
+        let to_decode: Vec<&Pair> = chunk
+            .iter()
+            .zip(&chosen)
+            .filter(|(_, &c)| c == 0)
+            .map(|(p, _)| p)
+            .collect();
+        if !to_decode.is_empty() {
+            let srcs: Vec<&[u32]> = to_decode.iter().map(|p| p.source.as_slice()).collect();
+            let out = model.greedy(&source_batch(&srcs))?;
+            right += to_decode
+                .iter()
+                .zip(&out)
+                .filter(|(p, o)| p.shortcut == 0 && o.as_slice() == p.target)
+                .count();
+        }
         let l = model
             .loss(&batch, &tgts, &labels, false, None)?
             .to_scalar::<f32>()
