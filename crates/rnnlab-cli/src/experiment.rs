@@ -282,7 +282,7 @@ pub fn run(args: ExperimentArgs, quiet: bool) -> Result<()> {
     if let Some(corpus) = args.data.lemma_corpus()? {
         return run_lemma(&args, corpus, device, quiet);
     }
-    if let Some(corpus) = args.data.lm_corpus(&args.prep, args.seed)? {
+    if let Some(corpus) = args.data.lm_corpus(&args.prep, args.seed, None)? {
         return run_lm(&args, corpus, device, quiet);
     }
     if let Some(corpus) = args.data.tagged(args.seed)? {

@@ -70,12 +70,13 @@ pub fn train(
     let device = model.device()?;
     if !quiet {
         eprintln!(
-            "{}: {} / {} / {} tokens (<eos> after each sentence); training {}",
+            "{}: {} / {} / {} words (<eos> after each sentence); training {} on {} units",
             corpus.name,
             corpus.streams[0].len(),
             corpus.streams[1].len(),
             corpus.streams[2].len(),
-            spec.kind()
+            spec.kind(),
+            serde_json::to_value(corpus.units)?.as_str().unwrap_or("word")
         );
     }
     let mut bar = EpochBar::with_metric(quiet, "perplexity");
@@ -158,8 +159,8 @@ pub struct GenerateArgs {
     /// Samples to draw.
     #[arg(short = 'n', long, default_value_t = 3, value_name = "N")]
     count: usize,
-    /// Units per sample at most: words, or characters for a char model (a sample also ends
-    /// at `<eos>`).
+    /// Units per sample at most: words, or characters or subwords for such a model (a sample
+    /// also ends at `<eos>`).
     #[arg(long, default_value_t = 40, value_name = "N")]
     max_tokens: usize,
     /// Divides the logits: below 1 is more conservative, above 1 more varied.
@@ -213,15 +214,11 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
         Some(pre) => pre.process(text),
         None => text.split_whitespace().map(String::from).collect(),
     };
-    let sep = lm.units.separator();
+    let units = lm.units.kind;
     if let Some(beam) = args.beam {
-        let units = lm.beam_sample(&prompt, beam, args.max_tokens)?;
-        let (head, tail) = (prompt.join(" "), units.join(sep));
-        let line = if head.is_empty() {
-            tail
-        } else {
-            format!("{head}{sep}{tail}")
-        };
+        let drawn = lm.beam_sample(&prompt, beam, args.max_tokens)?;
+        let head = prompt.join(" ");
+        let line = format!("{head}{}", units.text(&drawn, head.is_empty()));
         writeln!(std::io::stdout(), "{line}")?;
         return Ok(());
     }
@@ -236,7 +233,7 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
         }
         let mut failed = None;
         lm.sample(&prompt, &sampling, &mut rng, |w| {
-            let r = write!(out, "{}{w}", if first { "" } else { sep }).and_then(|_| out.flush());
+            let r = write!(out, "{}", units.piece_text(w, first)).and_then(|_| out.flush());
             if let Err(e) = r {
                 failed.get_or_insert(e);
             }

@@ -47,7 +47,10 @@ pub fn train(args: TrainArgs, quiet: bool) -> Result<()> {
     if let Some(corpus) = args.data.lemma_corpus()? {
         return crate::lemma::train(&corpus, &args.model, args.seed, staged, &args.out, quiet);
     }
-    if let Some(corpus) = args.data.lm_corpus(&args.prep, args.seed)? {
+    if let Some(corpus) = args
+        .data
+        .lm_corpus(&args.prep, args.seed, args.model.neural.subword_vocab)?
+    {
         return crate::lm::train(&corpus, &args.model, args.seed, staged, &args.out, quiet);
     }
     if let Some(corpus) = args.data.tagged(args.seed)? {

@@ -1594,6 +1594,89 @@ fn recurrent_language_models_train_evaluate_and_generate() {
     assert!(stderr(&o).contains("model.safetensors"), "{}", stderr(&o));
 }
 
+/// `--units bpe | unigram`: subword models train a tokenizer on the training words, report
+/// perplexity per subword and per word, score a text through the saved tokenizer, and write
+/// words (no word-start marks) when they generate.
+#[test]
+fn subword_language_models_train_evaluate_and_generate() {
+    let dir = test_dir();
+    let text = dir.path().join("text.txt");
+    let lines: String = (0..60)
+        .map(|i| {
+            format!(
+                "the {} {} on the mats\n",
+                ["cats", "dogs", "birds"][i % 3],
+                ["sat", "slept"][i % 2]
+            )
+        })
+        .collect();
+    std::fs::write(&text, &lines).unwrap();
+    let t = text.to_str().unwrap();
+    for (kind, units, extra) in [
+        ("kneser-ney", "unigram", vec![]),
+        ("gru", "bpe", vec!["--emb", "16", "--hidden", "16", "--epochs", "6"]),
+    ] {
+        let out = dir.path().join(kind);
+        let mut args = vec![
+            "train",
+            "--task",
+            "lm",
+            "--units",
+            units,
+            "--subword-vocab",
+            "30",
+            "--train",
+            t,
+            "--test",
+            t,
+            "--model",
+            kind,
+            "--out",
+        ];
+        args.push(out.to_str().unwrap());
+        args.extend(extra);
+        let o = rnnlab(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(out.join("subword.json").is_file());
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+        assert_eq!(m["units"], units, "{m}");
+        let test = &m["test"];
+        let (per_unit, per_word) = (
+            test["perplexity"].as_f64().unwrap(),
+            test["perplexity_per_word"].as_f64().unwrap(),
+        );
+        assert!(per_unit > 1.0 && per_word > per_unit, "{m}");
+        assert!(
+            test["tokens"].as_u64().unwrap() > test["words"].as_u64().unwrap(),
+            "{m}"
+        );
+        let o = rnnlab(&["eval", out.to_str().unwrap(), "--input", t]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!((e["metrics"]["perplexity"].as_f64().unwrap() - per_unit).abs() < 1e-6 * per_unit);
+    }
+    let gen = |seed: &str| {
+        let o = rnnlab(&[
+            "generate",
+            dir.path().join("gru").to_str().unwrap(),
+            "--prompt",
+            "the",
+            "--seed",
+            seed,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let drawn = gen("3");
+    assert_eq!(drawn, gen("3"), "a seed repeats its samples");
+    assert_eq!(drawn.lines().count(), 3);
+    for line in drawn.lines() {
+        assert!(line.starts_with("the"), "{drawn}");
+        assert!(line.chars().all(|c| c == ' ' || lines.contains(c)), "{drawn}");
+    }
+}
+
 /// `--units char`: a character model (and the n-gram model on characters) reports perplexity
 /// per character and per word; `generate` writes characters of its vocabulary after the
 /// prompt, and `eval` scores a text the same way training did.

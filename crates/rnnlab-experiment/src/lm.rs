@@ -15,7 +15,8 @@ use candle_core::Device;
 use rnnlab_baselines::kneser_ney::{Discount, KneserNey};
 use rnnlab_rnn::language_model::{fit_lm, LmConfig, RecurrentLm, Sampling};
 use rnnlab_rnn::{Rng, TrainObserver};
-use rnnlab_text::lm_stream::{LmCorpus, LmUnits, WordVocab};
+use rnnlab_text::lm_stream::{char_stream, subword_stream, LmCorpus, LmUnits, WordVocab, EOS};
+use rnnlab_vectorize::{SubwordKind, SubwordParams, SubwordTokenizer};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -28,6 +29,82 @@ pub const MIN_COUNT: usize = 2;
 pub const DEFAULT_ORDER: usize = 4;
 
 const STREAM_FILE: &str = "train_stream.bin";
+const SUBWORD_FILE: &str = "subword.json";
+
+/// How a model reads word streams: as words, characters, or the pieces of a subword tokenizer
+/// trained on the training words.
+pub struct Units {
+    pub kind: LmUnits,
+    tokenizer: Option<Box<SubwordTokenizer>>,
+}
+
+impl Units {
+    /// The units of `kind`; subword kinds train their tokenizer on `train` (a word stream,
+    /// one sentence per `<eos>`) with `vocab_size` pieces, pieces seen fewer than twice left out.
+    pub fn fit(kind: LmUnits, train: &[String], vocab_size: usize) -> Result<Self, Error> {
+        let subword = match kind {
+            LmUnits::Word | LmUnits::Char => None,
+            LmUnits::Bpe => Some(SubwordKind::Bpe),
+            LmUnits::Unigram => Some(SubwordKind::Unigram),
+        };
+        let tokenizer = match subword {
+            None => None,
+            Some(k) => {
+                let sentences: Vec<Vec<String>> = train
+                    .split(|w| w == EOS)
+                    .filter(|s| !s.is_empty())
+                    .map(<[String]>::to_vec)
+                    .collect();
+                let params = SubwordParams {
+                    kind: k,
+                    vocab_size,
+                    min_frequency: 2,
+                };
+                Some(Box::new(SubwordTokenizer::train(&sentences, params)?))
+            }
+        };
+        Ok(Units { kind, tokenizer })
+    }
+
+    /// A word stream as this model's units.
+    pub fn stream(&self, words: &[String]) -> Result<Vec<String>, Error> {
+        Ok(match (self.kind, &self.tokenizer) {
+            (LmUnits::Word, _) => words.to_vec(),
+            (LmUnits::Char, _) => char_stream(words),
+            (_, Some(t)) => {
+                let mut failed = None;
+                let units = subword_stream(words, |w| {
+                    t.pieces(&[w.to_string()]).unwrap_or_else(|e| {
+                        failed.get_or_insert(e);
+                        Vec::new()
+                    })
+                });
+                if let Some(e) = failed {
+                    return Err(e.into());
+                }
+                units
+            }
+            (k, None) => return Err(Error::Input(format!("{k:?} units without their tokenizer"))),
+        })
+    }
+
+    /// Writes the tokenizer of subword units into the model directory.
+    fn save(&self, dir: &Path) -> Result<(), Error> {
+        match &self.tokenizer {
+            Some(t) => Ok(t.save(&dir.join(SUBWORD_FILE))?),
+            None => Ok(()),
+        }
+    }
+
+    /// The units a directory's `model.json` names, with the tokenizer it holds for subwords.
+    fn load(kind: LmUnits, dir: &Path) -> Result<Self, Error> {
+        let tokenizer = match kind.is_subword() {
+            true => Some(Box::new(SubwordTokenizer::load(&dir.join(SUBWORD_FILE))?)),
+            false => None,
+        };
+        Ok(Units { kind, tokenizer })
+    }
+}
 
 /// `model.json` of a `kneser-ney` directory.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,16 +154,16 @@ pub struct RnnLm {
     pub net: RecurrentLm,
     pub vocab: WordVocab,
     pub config: LmConfig,
-    pub units: LmUnits,
+    pub units: Units,
 }
 
 /// The figures of a stream scored in units: perplexity, cross-entropy (nats per unit) and
-/// units scored; for characters also the perplexity per word of the `words` stream, which
-/// compares with a word model's.
+/// units scored; for characters and subwords also the perplexity per word of the `words`
+/// stream, which compares with a word model's.
 fn figures(total: f64, n: usize, units: LmUnits, words: usize) -> Value {
     let h = total / n.max(1) as f64;
     let mut v = json!({"perplexity": h.exp(), "cross_entropy": h, "tokens": n});
-    if units == LmUnits::Char {
+    if units != LmUnits::Word {
         v["perplexity_per_word"] = json!((total / words.max(1) as f64).exp());
         v["words"] = json!(words);
     }
@@ -97,7 +174,7 @@ impl RnnLm {
     /// Perplexity, mean cross-entropy and token count of a word stream (the reference's
     /// evaluation: ten parallel streams, windows of `bptt`).
     pub fn score(&self, words: &[String]) -> Result<Value, Error> {
-        let ids = self.vocab.encode(&self.units.stream(words));
+        let ids = self.vocab.encode(&self.units.stream(words)?);
         let (total, n) = self.net.stream_cross_entropy(&ids, self.config.bptt)?;
         if n == 0 {
             return Err(Error::Input(format!(
@@ -105,11 +182,11 @@ impl RnnLm {
                 ids.len()
             )));
         }
-        Ok(figures(total, n, self.units, words.len()))
+        Ok(figures(total, n, self.units.kind, words.len()))
     }
 
     /// One sample after `prompt` (words; a sentence starts after `<eos>`), handing each unit
-    /// (word or character) out as it is drawn; ends at `<eos>` or after `sampling.max_tokens`
+    /// (word, character or subword) out as it is drawn; ends at `<eos>` or after `sampling.max_tokens`
     /// units.
     pub fn sample(
         &self,
@@ -119,7 +196,7 @@ impl RnnLm {
         mut on_word: impl FnMut(&str),
     ) -> Result<Vec<String>, Error> {
         let mut ids = vec![1u32];
-        ids.extend(self.vocab.encode(&self.units.stream(prompt)));
+        ids.extend(self.vocab.encode(&self.units.stream(prompt)?));
         let out = self
             .net
             .generate(&ids, sampling, Some(1), rng, |t| on_word(&self.vocab.itos[t as usize]))?;
@@ -132,7 +209,7 @@ impl RnnLm {
     /// beam search with `beam` hypotheses, ending at `<eos>` or after `max_tokens` words.
     pub fn beam_sample(&self, prompt: &[String], beam: usize, max_tokens: usize) -> Result<Vec<String>, Error> {
         let mut ids = vec![1u32];
-        ids.extend(self.vocab.encode(&self.units.stream(prompt)));
+        ids.extend(self.vocab.encode(&self.units.stream(prompt)?));
         let out = self.net.beam_generate(&ids, beam, max_tokens, Some(1))?;
         Ok(out.into_iter().map(|t| self.vocab.itos[t as usize].clone()).collect())
     }
@@ -185,7 +262,7 @@ impl AnyLm {
                 net,
                 vocab,
                 config,
-                units: card.units,
+                units: Units::load(card.units, dir)?,
             })),
             card.meta,
         )))
@@ -194,7 +271,7 @@ impl AnyLm {
     /// Perplexity, cross-entropy and token count of a word stream.
     pub fn score(&self, words: &[String]) -> Result<Value, Error> {
         match self {
-            AnyLm::Ngram(m) => Ok(m.score(words)),
+            AnyLm::Ngram(m) => m.score(words),
             AnyLm::Recurrent(m) => m.score(words),
         }
     }
@@ -219,14 +296,14 @@ fn read_vocab(dir: &Path, vocab_size: usize) -> Result<WordVocab, Error> {
 pub struct NgramLm {
     pub model: KneserNey,
     pub vocab: WordVocab,
-    pub units: LmUnits,
+    pub units: Units,
 }
 
 impl NgramLm {
     /// Perplexity, mean cross-entropy (nats per token) and token count of a word stream.
-    pub fn score(&self, words: &[String]) -> Value {
-        let (h, n) = self.model.cross_entropy(&self.vocab.encode(&self.units.stream(words)));
-        figures(h * n as f64, n, self.units, words.len())
+    pub fn score(&self, words: &[String]) -> Result<Value, Error> {
+        let (h, n) = self.model.cross_entropy(&self.vocab.encode(&self.units.stream(words)?));
+        Ok(figures(h * n as f64, n, self.units.kind, words.len()))
     }
 
     /// Loads a `kneser-ney` directory; `None` when `dir` holds another task's model.
@@ -273,7 +350,7 @@ impl NgramLm {
             NgramLm {
                 model,
                 vocab,
-                units: card.units,
+                units: Units::load(card.units, dir)?,
             },
             card.meta,
         )))
@@ -298,6 +375,7 @@ pub fn corpus_of_prepared(prep: &crate::Prepared, files: Vec<std::path::PathBuf>
         files,
         pipeline: Some(prep.pipeline.clone()),
         units: Default::default(),
+        subword_vocab: rnnlab_text::lm_stream::DEFAULT_SUBWORD_VOCAB,
     }
 }
 
@@ -329,11 +407,11 @@ fn train_recurrent(
     device: &Device,
     observer: &mut dyn TrainObserver,
 ) -> Result<Value, Error> {
-    let units = corpus.units;
-    let train_units = units.stream(&corpus.streams[0]);
+    let units = Units::fit(corpus.units, &corpus.streams[0], corpus.subword_vocab)?;
+    let train_units = units.stream(&corpus.streams[0])?;
     let vocab = WordVocab::fit(&train_units, config.rnn.inputs.min_count);
     let train = vocab.encode(&train_units);
-    let val = vocab.encode(&units.stream(&corpus.streams[1]));
+    let val = vocab.encode(&units.stream(&corpus.streams[1])?);
     let fit = fit_lm(config, vocab.len(), &train, &val, device, observer)?;
     let lm = RnnLm {
         net: fit.model,
@@ -348,23 +426,29 @@ fn train_recurrent(
     let mut rng = Rng::new(config.rnn.optimisation.seed);
     let (mut samples, mut drawn) = (Vec::new(), 0usize);
     let t2 = Instant::now();
+    let kind_of_units = lm.units.kind;
     let sampling = Sampling {
-        max_tokens: if units == LmUnits::Char { 200 } else { 40 },
+        max_tokens: match kind_of_units {
+            LmUnits::Char => 200,
+            LmUnits::Bpe | LmUnits::Unigram => 60,
+            LmUnits::Word => 40,
+        },
         ..Sampling::default()
     };
     for _ in 0..SAMPLES {
         let drawn_units = lm.sample(&[], &sampling, &mut rng, |_| drawn += 1)?;
-        samples.push(drawn_units.join(units.separator()));
+        samples.push(kind_of_units.text(&drawn_units, true));
     }
     let generate_s = t2.elapsed().as_secs_f64();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     write_json(&out.join("vocab.json"), &lm.vocab.itos)?;
+    lm.units.save(out)?;
     rnnlab_baselines::tensors::save(&out.join("model.safetensors"), &lm.net.state()?)?;
     let card = LmCard {
         format_version: rnnlab_baselines::FORMAT_VERSION,
         kind: kind.into(),
         task: "lm".into(),
-        units,
+        units: kind_of_units,
         order: 0,
         vocab_size: lm.vocab.len(),
         train_tokens: train.len(),
@@ -386,7 +470,7 @@ fn train_recurrent(
         "dataset": corpus.name,
         "params": config,
         "seed": config.rnn.optimisation.seed,
-        "units": units,
+        "units": kind_of_units,
         "vocab_size": lm.vocab.len(),
         "val": val_scores,
         "test": test,
@@ -411,19 +495,21 @@ fn train_recurrent(
 fn train_ngram(corpus: &LmCorpus, order: usize, out: &Path) -> Result<Value, Error> {
     let kind = "kneser-ney";
     let t0 = Instant::now();
-    let units = corpus.units;
-    let train_units = units.stream(&corpus.streams[0]);
+    let units = Units::fit(corpus.units, &corpus.streams[0], corpus.subword_vocab)?;
+    let kind_of_units = units.kind;
+    let train_units = units.stream(&corpus.streams[0])?;
     let vocab = WordVocab::fit(&train_units, MIN_COUNT);
     let train = vocab.encode(&train_units);
     let model = KneserNey::fit(&train, vocab.len(), order, Discount::Modified)?;
     let train_s = t0.elapsed().as_secs_f64();
     let lm = NgramLm { model, vocab, units };
     let t1 = Instant::now();
-    let test = lm.score(&corpus.streams[2]);
+    let test = lm.score(&corpus.streams[2])?;
     let score_s = t1.elapsed().as_secs_f64();
-    let val = lm.score(&corpus.streams[1]);
+    let val = lm.score(&corpus.streams[1])?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     write_json(&out.join("vocab.json"), &lm.vocab.itos)?;
+    lm.units.save(out)?;
     let bytes: Vec<u8> = train.iter().flat_map(|t| t.to_le_bytes()).collect();
     let file = out.join(STREAM_FILE);
     rnnlab_baselines::files::write_atomic(&file, &bytes).map_err(|e| Error::io(&file, e))?;
@@ -431,7 +517,7 @@ fn train_ngram(corpus: &LmCorpus, order: usize, out: &Path) -> Result<Value, Err
         format_version: rnnlab_baselines::FORMAT_VERSION,
         kind: kind.into(),
         task: "lm".into(),
-        units,
+        units: kind_of_units,
         order,
         vocab_size: lm.vocab.len(),
         train_tokens: train.len(),
@@ -445,7 +531,7 @@ fn train_ngram(corpus: &LmCorpus, order: usize, out: &Path) -> Result<Value, Err
         "dataset": corpus.name,
         "params": {"order": order, "discount": "modified", "min_count": MIN_COUNT},
         "seed": 0,
-        "units": units,
+        "units": kind_of_units,
         "vocab_size": lm.vocab.len(),
         "val": val,
         "test": test,
@@ -477,7 +563,36 @@ mod tests {
             files: Vec::new(),
             pipeline: None,
             units: Default::default(),
+            subword_vocab: 40,
         }
+    }
+
+    /// Subword units: the pieces spell the words back, the tokenizer is saved with the model
+    /// and a reloaded model scores as the trained one did.
+    #[test]
+    fn a_subword_model_round_trips_with_its_tokenizer() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = corpus();
+        c.units = LmUnits::Bpe;
+        c.subword_vocab = 12;
+        let units = Units::fit(c.units, &c.streams[0], c.subword_vocab).unwrap();
+        let pieces = units.stream(&c.streams[0][..3]).unwrap();
+        assert_eq!(LmUnits::Bpe.text(&pieces, true), "a b c");
+        let m = train_lm(
+            &c,
+            &LmSpec::KneserNey { order: 3 },
+            dir.path(),
+            &Device::Cpu,
+            &mut rnnlab_rnn::train::Silent,
+        )
+        .unwrap();
+        assert_eq!(m["units"], "bpe");
+        assert_eq!(m["test"]["words"], 4, "{m}");
+        let (lm, _) = NgramLm::load(dir.path()).unwrap().unwrap();
+        assert_eq!(lm.score(&c.streams[2]).unwrap()["perplexity"], m["test"]["perplexity"]);
+        std::fs::remove_file(dir.path().join(SUBWORD_FILE)).unwrap();
+        let e = NgramLm::load(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("subword.json"), "{e}");
     }
 
     #[test]
@@ -496,7 +611,10 @@ mod tests {
         assert!(ppl > 1.0 && ppl < 5.0, "{m}");
         assert_eq!(m["test"]["tokens"], 4);
         let (lm, _) = NgramLm::load(dir.path()).unwrap().unwrap();
-        assert_eq!(lm.score(&corpus().streams[2])["perplexity"].as_f64().unwrap(), ppl);
+        assert_eq!(
+            lm.score(&corpus().streams[2]).unwrap()["perplexity"].as_f64().unwrap(),
+            ppl
+        );
         // A stream file of the wrong length is refused by name.
         std::fs::write(dir.path().join(STREAM_FILE), [0u8; 6]).unwrap();
         let e = NgramLm::load(dir.path()).err().unwrap().to_string();

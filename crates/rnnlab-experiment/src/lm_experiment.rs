@@ -25,8 +25,9 @@ pub type LmPlan = TaskPlan<LmSpec>;
 pub const QUICK_TOKENS: (usize, usize) = (50_000, 10_000);
 
 /// The summary keys of a language model: name and path in a run's metrics.
-const SUMMARY: [(&str, &[&str]); 6] = [
+const SUMMARY: [(&str, &[&str]); 7] = [
     ("perplexity", &["test", "perplexity"]),
+    ("perplexity_per_word", &["test", "perplexity_per_word"]),
     ("val_perplexity", &["val", "perplexity"]),
     ("train_s", &["timings", "train_s"]),
     ("train_tokens_per_s", &["timings", "train_tokens_per_s"]),
@@ -78,11 +79,13 @@ impl TaskSpec for LmSpec {
     }
 }
 
-/// The `dataset` entry of a language-model report: tokens per split.
+/// The `dataset` entry of a language-model report: tokens (words) per split and the units
+/// the models predict.
 pub fn describe(corpus: &LmCorpus, files: Vec<Value>) -> Value {
     json!({
         "name": corpus.name,
         "task": "lm",
+        "units": corpus.units,
         "tokens": {"train": corpus.streams[0].len(), "val": corpus.streams[1].len(), "test": corpus.streams[2].len()},
         "files": files,
     })
@@ -151,7 +154,8 @@ fn ranked(report: &Value) -> Vec<&Value> {
 }
 
 fn table_cells(report: &Value) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let header = vec![
+    let per_word = words_are_not_units(report);
+    let mut header = vec![
         "model",
         "test perplexity",
         "val perplexity",
@@ -171,7 +175,7 @@ fn table_cells(report: &Value) -> (Vec<&'static str>, Vec<Vec<String>>) {
                 return cells;
             }
             let mean = |key: &str, digits: usize| stat(m, key).map_or("-".into(), |s| format!("{:.*}", digits, s.0));
-            vec![
+            let mut cells = vec![
                 kind(m).to_string(),
                 num(stat(m, "perplexity"), 2),
                 num(stat(m, "val_perplexity"), 2),
@@ -180,10 +184,23 @@ fn table_cells(report: &Value) -> (Vec<&'static str>, Vec<Vec<String>>) {
                 mean("score_tokens_per_s", 0),
                 mean("generate_tokens_per_s", 0),
                 m["runs"].as_array().map_or(0, Vec::len).to_string(),
-            ]
+            ];
+            if per_word {
+                cells.insert(2, num(stat(m, "perplexity_per_word"), 2));
+            }
+            cells
         })
         .collect();
+    if per_word {
+        header.insert(2, "test perplexity per word");
+    }
     (header, body)
+}
+
+/// Whether the models predict characters or subwords (then perplexity per word compares them
+/// with word models).
+fn words_are_not_units(report: &Value) -> bool {
+    report["dataset"]["units"].as_str().is_some_and(|u| u != "word")
 }
 
 /// What the table says, in sentences.
@@ -243,8 +260,9 @@ fn samples(report: &Value) -> Vec<(String, Vec<String>)> {
 fn header(report: &Value) -> String {
     let d = &report["dataset"];
     let mut s = format!(
-        "Data set **{}** (language model, word units): {} train / {} val / {} test tokens",
+        "Data set **{}** (language model, {} units): {} train / {} val / {} test words",
         d["name"].as_str().unwrap_or("?"),
+        d["units"].as_str().unwrap_or("word"),
         d["tokens"]["train"],
         d["tokens"]["val"],
         d["tokens"]["test"]
@@ -253,8 +271,9 @@ fn header(report: &Value) -> String {
     s
 }
 
-const NOTE: &str = "Perplexity per unit (word, or character with `--units char`; `<eos>` included), lower is \
-                    better; the networks are scored as the reference scores them (parallel streams, windows of \
+const NOTE: &str = "Perplexity per unit (word, character with `--units char`, subword with `--units bpe` or \
+                    `unigram`; `<eos>` included), lower is better; per word for other units than words (the \
+                    units' total cross-entropy over the words and `<eos>`s); the networks are scored as the reference scores them (parallel streams, windows of \
                     the recipe's BPTT length).";
 
 pub fn markdown(report: &Value) -> String {
@@ -364,6 +383,7 @@ mod tests {
             files: Vec::new(),
             pipeline: None,
             units: Default::default(),
+            subword_vocab: 40,
         }
     }
 

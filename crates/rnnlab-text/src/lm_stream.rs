@@ -53,49 +53,99 @@ pub fn stream(sentences: Vec<Vec<String>>) -> Vec<String> {
     out
 }
 
-/// What a language model predicts: words, or characters (the words' characters with a space
-/// unit between the words of a sentence, `<eos>` after it).
+/// What a language model predicts: words; characters (the words' characters with a space
+/// unit between the words of a sentence, `<eos>` after it); or subwords of a BPE or Unigram
+/// model trained on the training words, the first piece of each word marked with
+/// [`WORD_START`] as SentencePiece writes it, so that the pieces spell the text back.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum LmUnits {
     #[default]
     Word,
     Char,
+    Bpe,
+    Unigram,
 }
 
+/// The mark of a subword that starts a word (SentencePiece's U+2581).
+pub const WORD_START: char = '\u{2581}';
+
+/// Subword vocabulary size unless the user says otherwise.
+pub const DEFAULT_SUBWORD_VOCAB: usize = 4000;
+
 impl LmUnits {
-    /// A word stream (`<eos>` after each sentence) as this kind of unit.
-    pub fn stream(self, words: &[String]) -> Vec<String> {
+    pub fn is_subword(self) -> bool {
+        matches!(self, LmUnits::Bpe | LmUnits::Unigram)
+    }
+
+    /// How `unit` reads in text: a word after a space unless it comes `first`, a character as
+    /// it is, a subword with its word-start mark as a space (none when it comes `first`).
+    pub fn piece_text(self, unit: &str, first: bool) -> String {
         match self {
-            LmUnits::Word => words.to_vec(),
-            LmUnits::Char => {
-                let mut out = Vec::with_capacity(words.len() * 6);
-                let mut first = true;
-                for w in words {
-                    if w == EOS {
-                        out.push(EOS.to_string());
-                        first = true;
-                        continue;
-                    }
-                    if !first {
-                        out.push(" ".to_string());
-                    }
-                    out.extend(w.chars().map(String::from));
-                    first = false;
+            LmUnits::Word if first => unit.to_string(),
+            LmUnits::Word => format!(" {unit}"),
+            LmUnits::Char => unit.to_string(),
+            LmUnits::Bpe | LmUnits::Unigram => {
+                let t = unit.replace(WORD_START, " ");
+                match first {
+                    true => t.strip_prefix(' ').map(String::from).unwrap_or(t),
+                    false => t,
                 }
-                out
             }
         }
     }
 
-    /// What goes between units when they are written out: a space between words, nothing
-    /// between characters (the space is a unit).
-    pub fn separator(self) -> &'static str {
-        match self {
-            LmUnits::Word => " ",
-            LmUnits::Char => "",
-        }
+    /// Units written out as text (see [`LmUnits::piece_text`]); `first`: nothing comes before.
+    pub fn text(self, units: &[String], first: bool) -> String {
+        units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| self.piece_text(u, first && i == 0))
+            .collect()
     }
+}
+
+/// A word stream (`<eos>` after each sentence) as characters, a space unit between words.
+pub fn char_stream(words: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(words.len() * 6);
+    let mut first = true;
+    for w in words {
+        if w == EOS {
+            out.push(EOS.to_string());
+            first = true;
+            continue;
+        }
+        if !first {
+            out.push(" ".to_string());
+        }
+        out.extend(w.chars().map(String::from));
+        first = false;
+    }
+    out
+}
+
+/// A word stream as subwords: `pieces_of` splits a word (without marks); the first piece of
+/// each word gets [`WORD_START`]; `<eos>` stays, and an unknown piece (`<unk>`) stays unmarked.
+/// Each distinct word is split once.
+pub fn subword_stream(words: &[String], mut pieces_of: impl FnMut(&str) -> Vec<String>) -> Vec<String> {
+    let mut cache: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut out = Vec::with_capacity(words.len() * 2);
+    for w in words {
+        if w == EOS {
+            out.push(EOS.to_string());
+            continue;
+        }
+        let pieces = cache.entry(w.as_str()).or_insert_with(|| {
+            let mut p = pieces_of(w);
+            if let Some(head) = p.first_mut().filter(|h| h.as_str() != UNK) {
+                head.insert(0, WORD_START);
+            }
+            p
+        });
+        out.extend(pieces.iter().cloned());
+    }
+    out
 }
 
 /// The three word streams of a language-model task: train, validation, test.
@@ -110,6 +160,8 @@ pub struct LmCorpus {
     pub pipeline: Option<crate::Pipeline>,
     /// What the models predict; the streams stay words (perplexity per word compares units).
     pub units: LmUnits,
+    /// Size of the subword vocabulary trained for `Bpe` and `Unigram` units.
+    pub subword_vocab: usize,
 }
 
 impl LmCorpus {
@@ -123,6 +175,7 @@ impl LmCorpus {
             files: files.to_vec(),
             pipeline: None,
             units: LmUnits::Word,
+            subword_vocab: DEFAULT_SUBWORD_VOCAB,
         })
     }
 
@@ -157,6 +210,7 @@ impl LmCorpus {
             files,
             pipeline: None,
             units: LmUnits::Word,
+            subword_vocab: DEFAULT_SUBWORD_VOCAB,
         })
     }
 }
@@ -213,7 +267,7 @@ mod tests {
     #[test]
     fn char_units_spell_words_with_a_space_between() {
         let w = |t: &str| -> Vec<String> { t.split(' ').map(String::from).collect() };
-        let units = LmUnits::Char.stream(&w("ab c <eos> d <eos>"));
+        let units = char_stream(&w("ab c <eos> d <eos>"));
         assert_eq!(
             units,
             w("a b _ c <eos> d <eos>")
@@ -221,8 +275,32 @@ mod tests {
                 .map(|u| if u == "_" { " ".into() } else { u })
                 .collect::<Vec<_>>()
         );
-        assert_eq!(LmUnits::Word.stream(&w("ab <eos>")), w("ab <eos>"));
-        assert_eq!(LmUnits::Char.separator(), "");
+        assert_eq!(LmUnits::Char.text(&units[..4], true), "ab c");
+        assert_eq!(LmUnits::Word.text(&w("ab c"), true), "ab c");
+        assert_eq!(LmUnits::Word.text(&w("ab c"), false), " ab c");
+    }
+
+    #[test]
+    fn subword_units_mark_word_starts_and_spell_the_text_back() {
+        let w = |t: &str| -> Vec<String> { t.split(' ').map(String::from).collect() };
+        let mut calls = 0;
+        let units = subword_stream(&w("going to go <eos> going zz <eos>"), |word| {
+            calls += 1;
+            match word {
+                "going" => w("go ing"),
+                "zz" => w("<unk>"),
+                other => vec![other.to_string()],
+            }
+        });
+        assert_eq!(calls, 4, "each distinct word is split once");
+        assert_eq!(
+            units,
+            w("\u{2581}go ing \u{2581}to \u{2581}go <eos> \u{2581}go ing <unk> <eos>")
+        );
+        assert_eq!(LmUnits::Bpe.text(&units[..4], true), "going to go");
+        assert_eq!(LmUnits::Unigram.text(&units[..2], false), " going");
+        assert_eq!(LmUnits::Bpe.piece_text("ing", false), "ing");
+        assert!(LmUnits::Bpe.is_subword() && !LmUnits::Char.is_subword());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use clap::Args;
 use rnnlab_experiment::Prepared;
 use rnnlab_text::conllu::{find_treebank, TagColumn, TaggedCorpus};
 use rnnlab_text::dataset::{self, Columns, CsvFormat, Dataset};
+use rnnlab_text::lm_stream::LmUnits;
 
 use crate::PrepArgs;
 
@@ -67,10 +68,12 @@ pub struct DataArgs {
     /// seq2seq: the target's units, char or word (joined with spaces).
     #[arg(help_heading = "Advanced: data", long, value_enum, default_value_t = UnitsArg::Char)]
     pub target_units: UnitsArg,
-    /// lm: what the model predicts: word, or char (each word's characters, a space unit
-    /// between words); character models also report perplexity per word.
-    #[arg(help_heading = "Advanced: data", long, value_enum, default_value_t = UnitsArg::Word)]
-    pub units: UnitsArg,
+    /// lm: what the model predicts: word; char (each word's characters, a space unit between
+    /// words); bpe or unigram (subwords of a tokenizer trained on the training words,
+    /// --subword-vocab pieces, 4000 unless said). Other units than words also report
+    /// perplexity per word, which compares with a word model's.
+    #[arg(help_heading = "Advanced: data", long, value_enum, default_value_t = LmUnits::Word)]
+    pub units: LmUnits,
     /// Positive label of a binary task (default: the last in sorted order).
     #[arg(help_heading = "Advanced: data", long, value_name = "L")]
     pub positive_label: Option<String>,
@@ -102,13 +105,6 @@ pub enum UnitsArg {
 }
 
 impl UnitsArg {
-    pub fn lm_units(self) -> rnnlab_text::lm_stream::LmUnits {
-        match self {
-            UnitsArg::Char => rnnlab_text::lm_stream::LmUnits::Char,
-            UnitsArg::Word => rnnlab_text::lm_stream::LmUnits::Word,
-        }
-    }
-
     pub fn units(self) -> rnnlab_experiment::seq2seq::Units {
         match self {
             UnitsArg::Char => rnnlab_experiment::seq2seq::Units::Char,
@@ -256,10 +252,20 @@ impl DataArgs {
 
     /// The language-model corpus of `--task lm`, or `None` for the other tasks: a treebank's
     /// sentences, a CSV data set's texts through the preprocessing flags of `prep`, or files.
-    pub fn lm_corpus(&self, prep: &crate::PrepArgs, seed: u64) -> Result<Option<rnnlab_text::lm_stream::LmCorpus>> {
+    /// `subword_vocab`: pieces of a subword tokenizer (`--units bpe | unigram`), else the
+    /// default.
+    pub fn lm_corpus(
+        &self,
+        prep: &crate::PrepArgs,
+        seed: u64,
+        subword_vocab: Option<usize>,
+    ) -> Result<Option<rnnlab_text::lm_stream::LmCorpus>> {
         let corpus = self.lm_words(prep, seed)?;
         Ok(corpus.map(|mut c| {
-            c.units = self.units.lm_units();
+            c.units = self.units;
+            if let Some(n) = subword_vocab {
+                c.subword_vocab = n;
+            }
             c
         }))
     }
