@@ -184,12 +184,15 @@ impl KneserNey {
     /// Mean negative log-probability (nats) of each token of `stream` given the tokens before
     /// it in the stream, and the number of tokens scored.
     pub fn cross_entropy(&self, stream: &[u32]) -> (f64, usize) {
-        let mut sum = 0.0;
-        for i in 0..stream.len() {
-            let from = i.saturating_sub(self.order - 1);
-            sum -= self.prob(&stream[from..i], stream[i]).ln();
-        }
+        let sum: f64 = (0..stream.len()).map(|i| -self.log_prob_at(stream, i)).sum();
         (sum / stream.len().max(1) as f64, stream.len())
+    }
+
+    /// The natural log-probability of `stream[i]` after the tokens before it (the last
+    /// `order - 1` of them).
+    pub fn log_prob_at(&self, stream: &[u32], i: usize) -> f64 {
+        let from = i.saturating_sub(self.order - 1);
+        self.prob(&stream[from..i], stream[i]).ln()
     }
 }
 

@@ -29,7 +29,7 @@ pub struct ExperimentArgs {
     data: DataArgs,
     /// Model kinds to run, comma-separated (default: every kind of the task; tagging:
     /// majority-tagger, feature-tagger, rnn, lstm, gru, best-rnn; `--task lemma`:
-    /// lookup-lemmatizer, rnn, lstm, gru; `--task lm`: kneser-ney, rnn, lstm, gru).
+    /// lookup-lemmatizer, rnn, lstm, gru; `--task lm`: kneser-ney, rnn, lstm, gru, best-rnn).
     #[arg(long, value_name = "K,K,...", value_delimiter = ',')]
     models: Option<Vec<String>>,
     /// Runs of each neural model (seeds 0..N); the report shows mean ± std.

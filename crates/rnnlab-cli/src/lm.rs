@@ -20,19 +20,18 @@ macro_rules! bail {
     };
 }
 
-/// The language model the flags describe: `kneser-ney` with `--order`, or `rnn` / `lstm` /
-/// `gru` on the reference recipe with the network flags given applied.
+/// The language model the flags describe: `kneser-ney` with `--order`, `rnn` / `lstm` /
+/// `gru` on the reference recipe with the network flags given applied, or `best-rnn` (LSTMs of
+/// that recipe and `kneser-ney` of `--order`, mixed).
 pub fn spec(model: &crate::flags::ModelArgs, seed: u64) -> Result<LmSpec> {
+    let order = model.order.unwrap_or(DEFAULT_ORDER);
+    if order == 0 {
+        bail!("--order must be 1 or more");
+    }
     let cell = match model.model.as_str() {
-        "kneser-ney" => {
-            let order = model.order.unwrap_or(DEFAULT_ORDER);
-            if order == 0 {
-                bail!("--order must be 1 or more");
-            }
-            return Ok(LmSpec::KneserNey { order });
-        }
+        "kneser-ney" => return Ok(LmSpec::KneserNey { order }),
         "rnn" => CellKind::Rnn,
-        "lstm" => CellKind::Lstm,
+        "lstm" | "best-rnn" => CellKind::Lstm,
         "gru" => CellKind::Gru,
         other => bail!(
             "--task lm --model {other}: the language-model kinds are {}",
@@ -51,9 +50,13 @@ pub fn spec(model: &crate::flags::ModelArgs, seed: u64) -> Result<LmSpec> {
         config.tie_weights = t;
     }
     config.validate()?;
-    Ok(LmSpec::Recurrent {
-        kind: model.model.clone(),
-        config: Box::new(config),
+    let config = Box::new(config);
+    Ok(match model.model.as_str() {
+        "best-rnn" => LmSpec::Best { config, order },
+        kind => LmSpec::Recurrent {
+            kind: kind.to_string(),
+            config,
+        },
     })
 }
 
@@ -191,6 +194,11 @@ pub struct GenerateArgs {
 pub fn generate(args: GenerateArgs) -> Result<()> {
     let lm = match AnyLm::load(&args.model_dir, &candle_core::Device::Cpu)? {
         Some((AnyLm::Recurrent(lm), _)) => lm,
+        // The mixture scores text; its first network writes it.
+        Some((AnyLm::Ensemble(e), _)) => match e.networks.into_iter().next() {
+            Some(first) => Box::new(first),
+            None => bail!("{}: a best-rnn model without networks", args.model_dir.display()),
+        },
         Some((AnyLm::Ngram(_), _)) => bail!(
             "{}: a kneser-ney model scores text but does not generate here; train --model lstm",
             args.model_dir.display()

@@ -224,6 +224,13 @@ fn hide_advanced(command: clap::Command) -> clap::Command {
 }
 
 fn main() -> ExitCode {
+    // Output piped into a reader that stops early (`rnnlab eval ... | head`) ends the process
+    // quietly, as it does `cat`, instead of a panic in `println!`: Rust ignores SIGPIPE.
+    #[cfg(unix)]
+    // SAFETY: called first, before any other thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let command = hide_advanced(Cli::command());
     let argv = match recipe::expand(std::env::args_os().collect(), &command) {
         Ok(argv) => argv,

@@ -425,3 +425,41 @@ fn short_help_shows_the_common_flags_and_long_help_all() {
         assert!(text.contains("Advanced: "), "{text}");
     }
 }
+
+/// Output read by a reader that stops early (`rnnlab eval ... | head`) ends the process
+/// quietly: no panic message, and not the error exit codes 1 or 2.
+#[test]
+fn a_closed_output_pipe_is_not_a_panic() {
+    let dir = test_dir();
+    let text = dir.path().join("t.txt");
+    std::fs::write(&text, "a b c\nb c a\nc a b\na b c\n".repeat(20)).unwrap();
+    let (t, out) = (text.to_str().unwrap(), dir.path().join("kn"));
+    let o = rnnlab(
+        &[
+            "train",
+            "--task",
+            "lm",
+            "--train",
+            t,
+            "--test",
+            t,
+            "--model",
+            "kneser-ney",
+            "--out",
+        ]
+        .into_iter()
+        .chain([out.to_str().unwrap()])
+        .collect::<Vec<_>>(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rnnlab"))
+        .args(["eval", out.to_str().unwrap(), "--input", t])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    assert!(!matches!(o.status.code(), Some(1 | 2 | 101)), "{:?}", o.status);
+}

@@ -1594,6 +1594,56 @@ fn recurrent_language_models_train_evaluate_and_generate() {
     assert!(stderr(&o).contains("model.safetensors"), "{}", stderr(&o));
 }
 
+/// `--model best-rnn` on a language-model task: two networks and the n-gram model mixed;
+/// `eval` scores a file as training scored the test file, and `generate` writes with the
+/// first network.
+#[test]
+fn a_best_rnn_language_model_trains_evaluates_and_generates() {
+    let dir = test_dir();
+    let text = dir.path().join("text.txt");
+    let lines: String = (0..60)
+        .map(|i| format!("the cat {} on the mat\n", ["sat", "lay", "slept"][i % 3]))
+        .collect();
+    std::fs::write(&text, lines).unwrap();
+    let t = text.to_str().unwrap();
+    let out = dir.path().join("best");
+    let o = rnnlab(&[
+        "train",
+        "--task",
+        "lm",
+        "--train",
+        t,
+        "--test",
+        t,
+        "--model",
+        "best-rnn",
+        "--emb",
+        "8",
+        "--hidden",
+        "8",
+        "--epochs",
+        "2",
+        "--order",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["kind"], "best-rnn");
+    assert_eq!(m["weights"].as_array().unwrap().len(), 3, "{m}");
+    let o = rnnlab(&["eval", out.to_str().unwrap(), "--input", t]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(e["metrics"]["perplexity"], m["test"]["perplexity"]);
+    let o = rnnlab(&["generate", out.to_str().unwrap(), "--prompt", "the", "-n", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let drawn = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(drawn.lines().count(), 2, "{drawn}");
+    assert!(drawn.lines().all(|l| l.starts_with("the")), "{drawn}");
+}
+
 /// `--units bpe | unigram`: subword models train a tokenizer on the training words, report
 /// perplexity per subword and per word, score a text through the saved tokenizer, and write
 /// words (no word-start marks) when they generate.

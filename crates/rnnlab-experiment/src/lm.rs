@@ -22,6 +22,9 @@ use serde_json::{json, Value};
 
 use crate::{round4, write_json, Error};
 
+pub mod ensemble;
+use ensemble::EnsembleLm;
+
 /// Words seen fewer times in training are `<unk>` (the reference's rule).
 pub const MIN_COUNT: usize = 2;
 
@@ -127,11 +130,13 @@ struct LmCard {
     meta: Value,
 }
 
-/// What `train --task lm` builds: the n-gram baseline or a recurrent network.
+/// What `train --task lm` builds: the n-gram baseline, a recurrent network, or `best-rnn`
+/// (networks of `config` mixed with the n-gram model of `order`, [`ensemble`]).
 #[derive(Debug, Clone)]
 pub enum LmSpec {
     KneserNey { order: usize },
     Recurrent { kind: String, config: Box<LmConfig> },
+    Best { config: Box<LmConfig>, order: usize },
 }
 
 impl LmSpec {
@@ -139,12 +144,13 @@ impl LmSpec {
         match self {
             LmSpec::KneserNey { .. } => "kneser-ney",
             LmSpec::Recurrent { kind, .. } => kind,
+            LmSpec::Best { .. } => "best-rnn",
         }
     }
 }
 
 /// The language-model kinds.
-pub const LM_KINDS: [&str; 4] = ["kneser-ney", "rnn", "lstm", "gru"];
+pub const LM_KINDS: [&str; 5] = ["kneser-ney", "rnn", "lstm", "gru", "best-rnn"];
 
 /// Samples in `metrics.json`, and the tokens each may run to.
 const SAMPLES: usize = 3;
@@ -215,26 +221,48 @@ impl RnnLm {
     }
 }
 
-/// A language-model directory of either family.
+/// A language-model directory of any kind.
 pub enum AnyLm {
     Ngram(NgramLm),
     Recurrent(Box<RnnLm>),
+    Ensemble(Box<EnsembleLm>),
 }
 
 impl AnyLm {
     /// Loads a language-model directory; `None` when `dir` holds another task's model.
     pub fn load(dir: &Path, device: &Device) -> Result<Option<(Self, Value)>, Error> {
         let path = dir.join("model.json");
-        if !path.is_file() {
+        let Some(value) = lm_card(&path)? else {
             return Ok(None);
+        };
+        match value.get("kind").and_then(Value::as_str) {
+            Some("kneser-ney") => Ok(NgramLm::load(dir)?.map(|(m, meta)| (AnyLm::Ngram(m), meta))),
+            Some("best-rnn") => {
+                let (m, meta) = EnsembleLm::load(dir, device)?;
+                Ok(Some((AnyLm::Ensemble(Box::new(m)), meta)))
+            }
+            _ => Ok(RnnLm::load(dir, device)?.map(|(m, meta)| (AnyLm::Recurrent(Box::new(m)), meta))),
         }
-        let value: Value = rnnlab_baselines::baseline::read_json(&path)?;
-        if value.get("task").and_then(Value::as_str) != Some("lm") {
+    }
+
+    /// Perplexity, cross-entropy and token count of a word stream.
+    pub fn score(&self, words: &[String]) -> Result<Value, Error> {
+        match self {
+            AnyLm::Ngram(m) => m.score(words),
+            AnyLm::Recurrent(m) => m.score(words),
+            AnyLm::Ensemble(m) => m.score(words),
+        }
+    }
+}
+
+impl RnnLm {
+    /// Loads a recurrent language-model directory; `None` when `dir` holds another task's
+    /// model.
+    pub fn load(dir: &Path, device: &Device) -> Result<Option<(Self, Value)>, Error> {
+        let path = dir.join("model.json");
+        let Some(value) = lm_card(&path)? else {
             return Ok(None);
-        }
-        if value.get("kind").and_then(Value::as_str) == Some("kneser-ney") {
-            return Ok(NgramLm::load(dir)?.map(|(m, meta)| (AnyLm::Ngram(m), meta)));
-        }
+        };
         rnnlab_baselines::check_format_version(&path, &value)?;
         let card: LmCard =
             serde_json::from_value(value).map_err(|e| Error::Input(format!("{}: {e}", path.display())))?;
@@ -257,24 +285,27 @@ impl AnyLm {
         }
         let mut net = RecurrentLm::new_lm(&config, card.vocab_size, device)?;
         net.load_state(&tensors, &weights)?;
+        let units = Units::load(card.units, dir)?;
         Ok(Some((
-            AnyLm::Recurrent(Box::new(RnnLm {
+            RnnLm {
                 net,
                 vocab,
                 config,
-                units: Units::load(card.units, dir)?,
-            })),
+                units,
+            },
             card.meta,
         )))
     }
+}
 
-    /// Perplexity, cross-entropy and token count of a word stream.
-    pub fn score(&self, words: &[String]) -> Result<Value, Error> {
-        match self {
-            AnyLm::Ngram(m) => m.score(words),
-            AnyLm::Recurrent(m) => m.score(words),
-        }
+/// A directory's `model.json` when it describes a language model; `None` when there is none
+/// or it is another task's.
+fn lm_card(path: &Path) -> Result<Option<Value>, Error> {
+    if !path.is_file() {
+        return Ok(None);
     }
+    let value: Value = rnnlab_baselines::baseline::read_json(path)?;
+    Ok((value.get("task").and_then(Value::as_str) == Some("lm")).then_some(value))
 }
 
 /// `vocab.json`: `vocab_size` words, `<unk>` and `<eos>` first.
@@ -309,13 +340,9 @@ impl NgramLm {
     /// Loads a `kneser-ney` directory; `None` when `dir` holds another task's model.
     pub fn load(dir: &Path) -> Result<Option<(Self, Value)>, Error> {
         let path = dir.join("model.json");
-        if !path.is_file() {
+        let Some(value) = lm_card(&path)? else {
             return Ok(None);
-        }
-        let value: Value = rnnlab_baselines::baseline::read_json(&path)?;
-        if value.get("task").and_then(Value::as_str) != Some("lm") {
-            return Ok(None);
-        }
+        };
         rnnlab_baselines::check_format_version(&path, &value)?;
         let card: LmCard =
             serde_json::from_value(value).map_err(|e| Error::Input(format!("{}: {e}", path.display())))?;
@@ -393,12 +420,14 @@ pub fn train_lm(
         p.save(&out.join("pipeline.json"))?;
     }
     match spec {
-        LmSpec::KneserNey { order } => train_ngram(corpus, *order, out),
-        LmSpec::Recurrent { kind, config } => train_recurrent(corpus, kind, config, out, device, observer),
+        LmSpec::KneserNey { order } => Ok(train_ngram(corpus, *order, out)?.0),
+        LmSpec::Recurrent { kind, config } => Ok(train_recurrent(corpus, kind, config, out, device, observer)?.0),
+        LmSpec::Best { config, order } => ensemble::train_best_lm(corpus, config, *order, out, device, observer),
     }
 }
 
-/// The recurrent kinds: [`fit_lm`], then perplexities, a few seeded samples and their speed.
+/// The recurrent kinds: [`fit_lm`], then perplexities, a few seeded samples and their speed;
+/// the metrics and the model.
 fn train_recurrent(
     corpus: &LmCorpus,
     kind: &str,
@@ -406,7 +435,7 @@ fn train_recurrent(
     out: &Path,
     device: &Device,
     observer: &mut dyn TrainObserver,
-) -> Result<Value, Error> {
+) -> Result<(Value, RnnLm), Error> {
     let units = Units::fit(corpus.units, &corpus.streams[0], corpus.subword_vocab)?;
     let train_units = units.stream(&corpus.streams[0])?;
     let vocab = WordVocab::fit(&train_units, config.rnn.inputs.min_count);
@@ -489,10 +518,11 @@ fn train_recurrent(
         metrics["stopped"] = json!(why);
     }
     write_json(&out.join("metrics.json"), &metrics)?;
-    Ok(metrics)
+    Ok((metrics, lm))
 }
 
-fn train_ngram(corpus: &LmCorpus, order: usize, out: &Path) -> Result<Value, Error> {
+/// `kneser-ney` of `order`: the metrics and the model.
+fn train_ngram(corpus: &LmCorpus, order: usize, out: &Path) -> Result<(Value, NgramLm), Error> {
     let kind = "kneser-ney";
     let t0 = Instant::now();
     let units = Units::fit(corpus.units, &corpus.streams[0], corpus.subword_vocab)?;
@@ -544,7 +574,7 @@ fn train_ngram(corpus: &LmCorpus, order: usize, out: &Path) -> Result<Value, Err
         "peak_rss_mb": crate::train::peak_rss_mb(),
     });
     write_json(&out.join("metrics.json"), &metrics)?;
-    Ok(metrics)
+    Ok((metrics, lm))
 }
 
 #[cfg(test)]

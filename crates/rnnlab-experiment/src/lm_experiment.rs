@@ -41,6 +41,12 @@ impl LmSpec {
         use rnnlab_rnn::CellKind;
         let cell = match kind {
             "kneser-ney" => return Ok(LmSpec::KneserNey { order: DEFAULT_ORDER }),
+            "best-rnn" => {
+                return Ok(LmSpec::Best {
+                    config: Box::new(crate::lm::ensemble::member_recipe()),
+                    order: DEFAULT_ORDER,
+                })
+            }
             "rnn" => CellKind::Rnn,
             "lstm" => CellKind::Lstm,
             "gru" => CellKind::Gru,
@@ -64,12 +70,12 @@ impl TaskSpec for LmSpec {
     }
 
     fn seeded(&self) -> bool {
-        matches!(self, LmSpec::Recurrent { .. })
+        !matches!(self, LmSpec::KneserNey { .. })
     }
 
     fn for_run(&self, seed: u64, quick: bool) -> Self {
         let mut spec = self.clone();
-        if let LmSpec::Recurrent { config, .. } = &mut spec {
+        if let LmSpec::Recurrent { config, .. } | LmSpec::Best { config, .. } = &mut spec {
             config.rnn.optimisation.seed = seed;
             if quick {
                 config.rnn.optimisation.epochs = config.rnn.optimisation.epochs.min(3);

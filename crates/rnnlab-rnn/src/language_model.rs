@@ -260,31 +260,41 @@ impl Network<LmHead> {
     /// than one window per parallel stream is read as one stream, every token after the first
     /// predicted.
     pub fn stream_cross_entropy(&self, ids: &[u32], bptt: usize) -> Result<(f64, usize), Error> {
+        let scored = self.stream_log_probs(ids, bptt)?;
+        Ok((-scored.iter().map(|&(_, lp)| lp as f64).sum::<f64>(), scored.len()))
+    }
+
+    /// The log-probability of every token [`RecurrentLm::stream_cross_entropy`] predicts, with
+    /// its position in `ids`, in the order scored (so other models can score the same tokens).
+    pub fn stream_log_probs(&self, ids: &[u32], bptt: usize) -> Result<Vec<(usize, f32)>, Error> {
         let streams = if ids.len() >= EVAL_STREAMS * bptt.max(1) {
             EVAL_STREAMS
         } else {
             1
         };
         let data = Streams::new(ids, streams);
-        let (mut total, mut n) = (0.0f64, 0usize);
+        let mut out = Vec::with_capacity(data.streams * data.len);
         let mut state: Option<CarriedState> = None;
         let mut i = 0;
         while i + 1 < data.len {
             let steps = bptt.min(data.len - 1 - i);
             let (x, y) = data.window(i, steps);
             let (logits, end) = self.window(&x, data.streams, false, None, state.as_ref())?;
-            let loss = candle_nn::loss::cross_entropy(
-                &logits,
-                &Tensor::from_vec(y, x.len(), &self.encoder.device).map_err(ce)?,
-            )
-            .and_then(|l| l.to_scalar::<f32>())
-            .map_err(ce)?;
-            total += loss as f64 * x.len() as f64;
-            n += x.len();
+            let targets = Tensor::from_vec(y, (x.len(), 1), &self.encoder.device).map_err(ce)?;
+            let picked: Vec<f32> = candle_nn::ops::log_softmax(&logits, 1)
+                .and_then(|l| l.gather(&targets, 1))
+                .and_then(|l| l.flatten_all())
+                .and_then(|l| l.to_vec1())
+                .map_err(ce)?;
+            // Row b * steps + t of the window predicts position b * len + i + t + 1.
+            for (r, lp) in picked.into_iter().enumerate() {
+                let (b, t) = (r / steps, r % steps);
+                out.push((b * data.len + i + t + 1, lp));
+            }
             state = Some(end);
             i += steps;
         }
-        Ok((total, n))
+        Ok(out)
     }
 }
 
@@ -790,6 +800,29 @@ mod tests {
             .sum();
         assert!((total - stepwise).abs() < 1e-4, "{total} vs {stepwise}");
         assert_eq!(lm.stream_cross_entropy(&ids[..1], 35).unwrap().1, 0);
+    }
+
+    /// Each scored token's position: ten parallel streams of 20 in windows of 7, each
+    /// log-probability the one the model gives that token after its own stream's prefix.
+    #[test]
+    fn stream_log_probs_name_the_positions_they_score() {
+        let lm = RecurrentLm::new_lm(&tiny(CellKind::Gru, true), 9, &Device::Cpu).unwrap();
+        let ids: Vec<u32> = (0..200u32).map(|i| (i * 7 + i / 3) % 9).collect();
+        let scored = lm.stream_log_probs(&ids, 7).unwrap();
+        assert_eq!(scored.len(), 190);
+        let mut positions: Vec<usize> = scored.iter().map(|&(p, _)| p).collect();
+        positions.sort_unstable();
+        positions.dedup();
+        assert_eq!(positions.len(), 190, "no position twice");
+        assert!(
+            positions.iter().all(|p| p % 20 != 0),
+            "a stream's first token is not scored"
+        );
+        for &(p, lp) in scored.iter().step_by(17) {
+            let start = p / 20 * 20;
+            let want = lm.next_log_probs(&ids[start..p]).unwrap()[ids[p] as usize];
+            assert!((lp - want).abs() < 1e-4, "position {p}: {lp} vs {want}");
+        }
     }
 
     /// Beam 1 is greedy sampling, token for token, on an untrained model.

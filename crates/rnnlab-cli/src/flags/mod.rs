@@ -44,7 +44,8 @@ pub struct ModelArgs {
     /// nbsvm, their probabilities mixed with NB-LR's share chosen on validation; takes the
     /// flags of both). Tagging: majority, feature-tagger, rnn, lstm, gru, best-rnn. Language
     /// models (--task lm): kneser-ney, rnn, lstm, gru (the reference recipe: 2 layers of 256,
-    /// tied, SGD lr 20, BPTT 35). Lemmas (--task lemma): lookup-lemmatizer, rnn, lstm, gru
+    /// tied, SGD lr 20, BPTT 35), best-rnn (two such LSTMs and kneser-ney, their probabilities
+    /// mixed with weights fitted on validation). Lemmas (--task lemma): lookup-lemmatizer, rnn, lstm, gru
     /// (character encoder-decoders with attention: bidirectional encoder 2 x 128, Adam 2e-3).
     #[arg(long, value_name = "KIND")]
     pub model: String,
