@@ -16,6 +16,7 @@ mod cell;
 #[cfg(feature = "bench")]
 pub mod check;
 mod cpu;
+pub mod cross_entropy;
 #[cfg(feature = "cuda")]
 pub mod cuda;
 mod device;

@@ -18,7 +18,7 @@ use super::ce;
 use super::config::{Architecture, CellKind, Optimisation, OptimizerKind, Regularisation, RnnConfig};
 use super::encoder::{Encoder, EncoderOutput};
 use super::network::{Head, Network};
-use super::optim::{clip_global_norm, AdamWOptimizer};
+use super::optim::AdamWOptimizer;
 use super::train::{EpochStats, TrainObserver};
 use crate::Error;
 use candle_nn::ParamsAdamW;
@@ -127,13 +127,7 @@ pub struct LmHead {
 impl LmHead {
     /// `[rows, vocab]` logits of `out` `[rows, hidden]`.
     pub fn logits(&self, out: &Tensor, grad: bool, train: Option<&mut Rng>) -> Result<Tensor, Error> {
-        let mut out = out.clone();
-        if let Some(rng) = train {
-            if self.dropout > 0.0 {
-                let m = mask_tensor(rng, out.dims(), self.dropout, out.device())?;
-                out = (out * m).map_err(ce)?;
-            }
-        }
+        let out = self.dropped(out, train)?;
         let v = |v: &Var| rnnlab_kernels::tracked(v, grad);
         if !grad && out.dim(0).map_err(ce)? == 1 {
             // One row (generation): `W h` reads the matrix as it is stored, where `h Wᵀ` would
@@ -144,6 +138,28 @@ impl LmHead {
         }
         let r = (|| out.matmul(&v(&self.weight).t()?)?.broadcast_add(&v(&self.bias)))();
         r.map_err(ce)
+    }
+}
+
+impl LmHead {
+    /// `out` with the head's dropout when training.
+    fn dropped(&self, out: &Tensor, train: Option<&mut Rng>) -> Result<Tensor, Error> {
+        match train {
+            Some(rng) if self.dropout > 0.0 => {
+                let m = mask_tensor(rng, out.dims(), self.dropout, out.device())?;
+                (out * m).map_err(ce)
+            }
+            _ => Ok(out.clone()),
+        }
+    }
+
+    /// The mean cross-entropy of the next tokens `targets` after `out` `[rows, hidden]`, for
+    /// training: the bias added inside the fused loss (no biased copy of the logits).
+    pub fn loss(&self, out: &Tensor, targets: &Tensor, train: Option<&mut Rng>) -> Result<Tensor, Error> {
+        let out = self.dropped(out, train)?;
+        let v = |v: &Var| rnnlab_kernels::tracked(v, true);
+        let pre = out.matmul(&v(&self.weight).t().map_err(ce)?).map_err(ce)?;
+        rnnlab_kernels::cross_entropy::cross_entropy_with_bias(&pre, &v(&self.bias), targets).map_err(ce)
     }
 }
 
@@ -203,10 +219,10 @@ impl Network<LmHead> {
         self.head.bias.dims().first().copied().unwrap_or(0)
     }
 
-    /// Logits `[batch * steps, vocab]` (row `b * steps + t`) of a window of `batch` streams,
-    /// `ids` row-major `[batch, steps]`, from `state` (zero when `None`); returns the state at
-    /// the window's end. `train` brings dropout.
-    pub fn window(
+    /// The top layer's outputs `[batch * steps, hidden]` (row `b * steps + t`) over a window
+    /// of `batch` streams, `ids` row-major `[batch, steps]`, from `state` (zero when `None`);
+    /// returns the state at the window's end. `train` brings dropout.
+    pub fn window_states(
         &self,
         ids: &[u32],
         batch: usize,
@@ -245,13 +261,26 @@ impl Network<LmHead> {
                 x = (x * m).map_err(ce)?;
             }
         }
-        let dropout = train.as_deref_mut().map(|rng| Dropout {
+        let dropout = train.map(|rng| Dropout {
             between_layers: c.regularisation.dropout,
             recurrent: c.regularisation.recurrent_dropout,
             rng,
         });
         let (out, end) = enc.rnn.forward_carried(&x, grad, dropout, state)?;
         let out = out.reshape((batch * steps, c.architecture.hidden)).map_err(ce)?;
+        Ok((out, end))
+    }
+
+    /// [`RecurrentLm::window_states`], then `[batch · steps, vocab]` logits.
+    pub fn window(
+        &self,
+        ids: &[u32],
+        batch: usize,
+        grad: bool,
+        mut train: Option<&mut Rng>,
+        state: Option<&CarriedState>,
+    ) -> Result<(Tensor, CarriedState), Error> {
+        let (out, end) = self.window_states(ids, batch, grad, train.as_deref_mut(), state)?;
         Ok((self.head.logits(&out, grad, train)?, end))
     }
 
@@ -374,18 +403,7 @@ impl LmOptimizer {
 
     fn step(&mut self, grads: &mut candle_core::backprop::GradStore, lr: f64, clip: f64) -> Result<(), Error> {
         match self {
-            LmOptimizer::Sgd(vars) => {
-                if clip > 0.0 {
-                    clip_global_norm(grads, vars, clip)?;
-                }
-                for v in vars.iter() {
-                    if let Some(g) = grads.get(v.as_tensor()) {
-                        let updated = (v.as_tensor() - (g * lr).map_err(ce)?).map_err(ce)?;
-                        v.set(&updated).map_err(ce)?;
-                    }
-                }
-                Ok(())
-            }
+            LmOptimizer::Sgd(vars) => crate::optim::sgd_step(vars, grads, lr, clip),
             LmOptimizer::Adam(opt) => opt.step(grads, lr, clip),
         }
     }
@@ -434,9 +452,9 @@ pub fn fit_lm(
             let steps = config.bptt.min(data.len - 1 - i);
             let (x, y) = data.window(i, steps);
             let ts = Instant::now();
-            let (logits, end) = model.window(&x, streams, true, Some(&mut rng), state.as_ref())?;
+            let (out, end) = model.window_states(&x, streams, true, Some(&mut rng), state.as_ref())?;
             let target = Tensor::from_vec(y, x.len(), device).map_err(ce)?;
-            let loss = candle_nn::loss::cross_entropy(&logits, &target).map_err(ce)?;
+            let loss = model.head.loss(&out, &target, Some(&mut rng))?;
             let lv = loss.to_scalar::<f32>().map_err(ce)? as f64;
             if !lv.is_finite() {
                 stopped = Some(format!(
@@ -800,6 +818,31 @@ mod tests {
             .sum();
         assert!((total - stepwise).abs() < 1e-4, "{total} vs {stepwise}");
         assert_eq!(lm.stream_cross_entropy(&ids[..1], 35).unwrap().1, 0);
+    }
+
+    /// The training loss (bias inside the fused op) is the cross-entropy of the logits, and
+    /// the tied matrix gets the same gradient through either.
+    #[test]
+    fn the_training_loss_is_the_cross_entropy_of_the_logits() {
+        let lm = RecurrentLm::new_lm(&tiny(CellKind::Lstm, true), 7, &Device::Cpu).unwrap();
+        let ids = [1u32, 3, 2, 4, 0, 2];
+        let targets = Tensor::new(&[3u32, 2, 4, 0, 2, 1], &Device::Cpu).unwrap();
+        let (out, _) = lm.window_states(&ids, 2, true, None, None).unwrap();
+        let fused = lm.head.loss(&out, &targets, None).unwrap();
+        let logits = lm.head.logits(&out, true, None).unwrap();
+        let composed = candle_nn::loss::cross_entropy(&logits, &targets).unwrap();
+        let (a, b) = (fused.to_scalar::<f32>().unwrap(), composed.to_scalar::<f32>().unwrap());
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        let (ga, gb) = (fused.backward().unwrap(), composed.backward().unwrap());
+        for v in [&lm.head.weight, &lm.head.bias] {
+            let d = (ga.get(v).unwrap() - gb.get(v).unwrap())
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap();
+            assert!(d.to_scalar::<f32>().unwrap() < 1e-5);
+        }
     }
 
     /// Each scored token's position: ten parallel streams of 20 in windows of 7, each

@@ -26,6 +26,18 @@ pub struct Moments {
 /// Matching pieces of parameter, gradient and the two moments.
 type Piece<'a> = (((&'a mut [f32], &'a [f32]), &'a mut [f32]), &'a mut [f32]);
 
+/// A parameter's values in its storage, checked to be f32, contiguous and of its gradient's
+/// size `n`.
+fn param_slice<'a>(s1: &'a mut CpuStorage, l1: &Layout, n: usize, what: &str) -> candle_core::Result<&'a mut [f32]> {
+    let CpuStorage::F32(p) = s1 else {
+        candle_core::bail!("{what}: parameters must be f32");
+    };
+    if !l1.is_contiguous() || l1.shape().elem_count() != n {
+        candle_core::bail!("{what}: parameter and gradient must be contiguous and of one size");
+    }
+    Ok(&mut p[l1.start_offset()..l1.start_offset() + n])
+}
+
 /// One parameter's update, run in place on its storage.
 struct Update<'a> {
     grad: &'a [f32],
@@ -39,14 +51,8 @@ impl InplaceOp1 for Update<'_> {
     }
 
     fn cpu_fwd(&self, s1: &mut CpuStorage, l1: &Layout) -> candle_core::Result<()> {
-        let CpuStorage::F32(p) = s1 else {
-            candle_core::bail!("adamw: parameters must be f32");
-        };
-        let n = l1.shape().elem_count();
-        if !l1.is_contiguous() || self.grad.len() != n {
-            candle_core::bail!("adamw: parameter and gradient must be contiguous and of one size");
-        }
-        let p = &mut p[l1.start_offset()..l1.start_offset() + n];
+        let p = param_slice(s1, l1, self.grad.len(), "adamw")?;
+        let n = p.len();
         let g = self.grad;
         let mut guard = self
             .moments
@@ -83,6 +89,71 @@ fn sum_sq(t: &Tensor) -> candle_core::Result<f64> {
                 .to_scalar::<f64>()
         }
     }
+}
+
+/// `param -= step · grad` in place (plain SGD on the CPU: no parameter-sized temporaries).
+struct SgdUpdate<'a> {
+    grad: &'a [f32],
+    step: f32,
+}
+
+impl InplaceOp1 for SgdUpdate<'_> {
+    fn name(&self) -> &'static str {
+        "sgd-update"
+    }
+
+    fn cpu_fwd(&self, s1: &mut CpuStorage, l1: &Layout) -> candle_core::Result<()> {
+        let p = param_slice(s1, l1, self.grad.len(), "sgd")?;
+        p.iter_mut().zip(self.grad).for_each(|(w, &g)| *w -= self.step * g);
+        Ok(())
+    }
+}
+
+/// One step of plain SGD with PyTorch's `clip_grad_norm_` first (`clip` 0: none): in place on
+/// the CPU, through candle's operations elsewhere.
+pub fn sgd_step(vars: &[Var], grads: &mut candle_core::backprop::GradStore, lr: f64, clip: f64) -> Result<(), Error> {
+    let on_cpu = vars
+        .iter()
+        .all(|v| v.device().is_cpu() && v.dtype() == candle_core::DType::F32);
+    if !on_cpu {
+        if clip > 0.0 {
+            clip_global_norm(grads, vars, clip)?;
+        }
+        for v in vars {
+            if let Some(g) = grads.get(v.as_tensor()) {
+                let updated = (v.as_tensor() - (g * lr).map_err(ce)?).map_err(ce)?;
+                v.set(&updated).map_err(ce)?;
+            }
+        }
+        return Ok(());
+    }
+    let mut scale = 1.0;
+    if clip > 0.0 {
+        let mut sq = 0f64;
+        for v in vars {
+            if let Some(g) = grads.get(v.as_tensor()) {
+                sq += sum_sq(g).map_err(ce)?;
+            }
+        }
+        scale = (clip / (sq.sqrt() + 1e-6)).min(1.0);
+    }
+    for v in vars {
+        let Some(g) = grads.get(v.as_tensor()) else {
+            continue;
+        };
+        let g = g.contiguous().map_err(ce)?;
+        let (storage, layout) = g.storage_and_layout();
+        let grad = match (&*storage, layout.contiguous_offsets()) {
+            (Storage::Cpu(CpuStorage::F32(x)), Some((a, b))) => &x[a..b],
+            _ => return Err(Error::Training("sgd: gradients must be f32 on the CPU".into())),
+        };
+        let update = SgdUpdate {
+            grad,
+            step: (lr * scale) as f32,
+        };
+        v.as_tensor().inplace_op1(&update).map_err(ce)?;
+    }
+    Ok(())
 }
 
 /// The gradient of an embedding given by rows: `rows[i]` is the gradient of the vector looked
@@ -352,6 +423,40 @@ pub fn clip_global_norm(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The in-place step is the composed one: clip to the joint norm, then `w - lr · g`.
+    #[test]
+    fn the_in_place_sgd_step_clips_and_updates_as_the_composed_one() {
+        let dev = Device::Cpu;
+        let make = || {
+            let a = candle_core::Var::new(&[1.0f32, 2.0], &dev).unwrap();
+            let b = candle_core::Var::new(&[[3.0f32], [4.0]], &dev).unwrap();
+            let loss = (a
+                .as_tensor()
+                .mul(&Tensor::new(&[3.0f32, 4.0], &dev).unwrap())
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                + b.as_tensor().sqr().unwrap().sum_all().unwrap())
+            .unwrap();
+            let grads = loss.backward().unwrap();
+            (vec![a, b], grads)
+        };
+        for clip in [0.0, 1.0] {
+            let (vars, mut grads) = make();
+            sgd_step(&vars, &mut grads, 0.5, clip).unwrap();
+            let (want_vars, mut want_grads) = make();
+            if clip > 0.0 {
+                clip_global_norm(&mut want_grads, &want_vars, clip).unwrap();
+            }
+            for (v, w) in vars.iter().zip(&want_vars) {
+                let g = want_grads.get(w.as_tensor()).unwrap();
+                let want = (w.as_tensor() - (g * 0.5).unwrap()).unwrap();
+                let diff = (v.as_tensor() - want).unwrap().abs().unwrap().max_all().unwrap();
+                assert!(diff.to_scalar::<f32>().unwrap() < 1e-6, "clip {clip}");
+            }
+        }
+    }
 
     #[test]
     fn global_norm_clipping_scales_every_gradient_by_one_factor() {
