@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Args;
 use rnnlab_experiment::cv::{check_counts, cross_validate, markdown, CvPlan};
+use rnnlab_experiment::lm_experiment::{cross_validate_lm, LmCvPlan};
 use rnnlab_experiment::tag_experiment::{cross_validate_tagging, TagCvPlan};
 use rnnlab_text::conllu::TaggedCorpus;
 use serde_json::Value;
@@ -57,6 +58,12 @@ pub struct CvArgs {
 pub fn run(args: CvArgs, quiet: bool) -> Result<()> {
     let device = args.model.device()?;
     check_counts(args.folds, args.seeds)?;
+    if let Some(corpus) = args
+        .data
+        .lm_corpus(&args.prep, args.seed, args.model.neural.subword_vocab)?
+    {
+        return run_lm(&args, &corpus, device, quiet);
+    }
     if let Some(corpus) = args.data.tagged(args.seed)? {
         return run_tagging(&args, &corpus, device, quiet);
     }
@@ -84,19 +91,13 @@ pub fn run(args: CvArgs, quiet: bool) -> Result<()> {
     let plan = CvPlan {
         spec,
         folds: args.folds,
-        seeds: (args.first_seed..args.first_seed.saturating_add(args.seeds as u64)).collect(),
+        seeds: args.seed_list(),
         out: out.clone(),
         device,
         command: std::env::args().collect::<Vec<_>>().join(" "),
         against,
     };
-    let mut progress = Progress::new(quiet, "held");
-    crate::interrupt::install();
-    let doc = cross_validate(&prep, &plan, &mut progress)?;
-    progress.finish();
-    println!("{}", markdown(&doc));
-    println!("cv.json: {}", out.join("cv.json").display());
-    Ok(())
+    run_folds(quiet, &out, |progress| cross_validate(&prep, &plan, progress))
 }
 
 /// `rnnlab cv` on tagging data: folds of the training sentences.
@@ -124,14 +125,69 @@ fn run_tagging(args: &CvArgs, corpus: &TaggedCorpus, device: candle_core::Device
     let plan = TagCvPlan {
         spec,
         folds: args.folds,
-        seeds: (args.first_seed..args.first_seed.saturating_add(args.seeds as u64)).collect(),
+        seeds: args.seed_list(),
         out: out.clone(),
         device,
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };
+    run_folds(quiet, &out, |progress| cross_validate_tagging(corpus, &plan, progress))
+}
+
+/// `rnnlab cv --task lm`: folds of the training sentences, perplexity on each held fold.
+fn run_lm(
+    args: &CvArgs,
+    corpus: &rnnlab_text::lm_stream::LmCorpus,
+    device: candle_core::Device,
+    quiet: bool,
+) -> Result<()> {
+    if args.against.is_some() {
+        return Err(rnnlab_text::Error::Data("--against compares classification cross-validations".into()).into());
+    }
+    let spec = crate::lm::spec(&args.model, args.first_seed)?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        let name = corpus.name.replace(['/', '\\'], "_");
+        PathBuf::from("reports").join(format!("cv-{name}-{}-{}", spec.kind(), timestamp()))
+    });
+    if !quiet {
+        eprintln!(
+            "{}: {}-fold cross-validation of {} on {} training words; the {} validation words choose \
+             epochs, the test file is not read -> {}",
+            corpus.name,
+            args.folds,
+            spec.kind(),
+            corpus.streams[0].len(),
+            corpus.streams[1].len(),
+            out.display()
+        );
+    }
+    let plan = LmCvPlan {
+        spec,
+        folds: args.folds,
+        seeds: args.seed_list(),
+        out: out.clone(),
+        device,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    run_folds(quiet, &out, |progress| cross_validate_lm(corpus, &plan, progress))
+}
+
+impl CvArgs {
+    /// The seeds of a network's runs: --first-seed and the --seeds - 1 after it.
+    fn seed_list(&self) -> Vec<u64> {
+        (self.first_seed..self.first_seed.saturating_add(self.seeds as u64)).collect()
+    }
+}
+
+/// Runs a cross-validation with a progress bar (interruptible), then prints its table and
+/// where `cv.json` is.
+fn run_folds(
+    quiet: bool,
+    out: &Path,
+    cross_validate: impl FnOnce(&mut Progress) -> Result<Value, rnnlab_experiment::Error>,
+) -> Result<()> {
     let mut progress = Progress::new(quiet, "held");
     crate::interrupt::install();
-    let doc = cross_validate_tagging(corpus, &plan, &mut progress)?;
+    let doc = cross_validate(&mut progress)?;
     progress.finish();
     println!("{}", markdown(&doc));
     println!("cv.json: {}", out.join("cv.json").display());

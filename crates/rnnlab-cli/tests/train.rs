@@ -1594,6 +1594,47 @@ fn recurrent_language_models_train_evaluate_and_generate() {
     assert!(stderr(&o).contains("model.safetensors"), "{}", stderr(&o));
 }
 
+/// `rnnlab cv --task lm`: folds of the training sentences, perplexity on each held fold and
+/// pooled, into `cv.json`; the table names the metric.
+#[test]
+fn language_models_cross_validate_on_the_training_sentences() {
+    let dir = test_dir();
+    let text = dir.path().join("text.txt");
+    let lines: String = (0..30)
+        .map(|i| format!("the cat {} on the mat\n", ["sat", "lay", "slept"][i % 3]))
+        .collect();
+    std::fs::write(&text, lines).unwrap();
+    let (t, out) = (text.to_str().unwrap(), dir.path().join("cv"));
+    let o = rnnlab(&[
+        "cv",
+        "--task",
+        "lm",
+        "--train",
+        t,
+        "--test",
+        t,
+        "--model",
+        "kneser-ney",
+        "--order",
+        "2",
+        "--folds",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8(o.stdout).unwrap();
+    assert!(table.contains("pooled perplexity"), "{table}");
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("cv.json")).unwrap()).unwrap();
+    assert_eq!(
+        (doc["task"].as_str(), doc["metric"].as_str()),
+        (Some("lm"), Some("perplexity"))
+    );
+    assert_eq!(doc["runs"][0]["held"].as_array().unwrap().len(), 3);
+    assert!(doc["runs"][0]["pooled"]["perplexity"].as_f64().unwrap() > 1.0, "{doc}");
+    assert!(out.join("seed-0/fold-2/model.json").is_file());
+}
+
 /// `--model best-rnn` on a language-model task: two networks and the n-gram model mixed;
 /// `eval` scores a file as training scored the test file, and `generate` writes with the
 /// first network.

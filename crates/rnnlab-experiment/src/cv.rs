@@ -333,12 +333,13 @@ pub(crate) fn summary(xs: &[f64]) -> Value {
 pub fn markdown(doc: &Value) -> String {
     let k = doc["folds"].as_u64().unwrap_or(0) as usize;
     let metric = doc["metric"].as_str().unwrap_or("f1");
-    let how = if doc["task"] == "tag" {
+    let by_sentence = doc["task"] == "tag" || doc["task"] == "lm";
+    let how = if by_sentence {
         "cross-validation (contiguous blocks of sentences) of the"
     } else {
         "stratified cross-validation of the"
     };
-    let units = if doc["task"] == "tag" { "sentences" } else { "rows" };
+    let units = if by_sentence { "sentences" } else { "rows" };
     let mut s = format!(
         "{}, {}: {k}-fold {how} {} training {units} (held folds of {}); \
          the test split is not read\n\n| seed | {} | pooled {metric} | val {metric} (mean) |\n|---{}|---|---|\n",

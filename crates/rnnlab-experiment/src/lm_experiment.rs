@@ -6,10 +6,11 @@
 //! directory layout, `--resume` and interruption rules.
 
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use candle_core::Device;
 use rnnlab_rnn::TrainObserver;
-use rnnlab_text::lm_stream::LmCorpus;
+use rnnlab_text::lm_stream::{LmCorpus, EOS};
 use serde_json::{json, Value};
 
 use crate::lm::{train_lm, AnyLm, LmSpec, DEFAULT_ORDER, LM_KINDS};
@@ -128,6 +129,118 @@ pub fn run_lm(corpus: &LmCorpus, mut dataset: Value, plan: &LmPlan, obs: &mut dy
     run_kinds(plan, &mut report, &SUMMARY, obs, &mut train, &reload)?;
     write_all(&report, &plan.out)?;
     Ok(report)
+}
+
+/// Fold `f` of `k` over the training stream's sentences (`<eos>`-ended), contiguous blocks in
+/// file order as tagging's folds: training is the other folds, test the held one, validation
+/// unchanged.
+pub fn fold(corpus: &LmCorpus, k: usize, f: usize) -> LmCorpus {
+    let sentences: Vec<&[String]> = corpus.streams[0].split_inclusive(|w| w == EOS).collect();
+    let n = sentences.len();
+    let (lo, hi) = (f * n / k, (f + 1) * n / k);
+    let mut c = corpus.clone();
+    let pick = |held: bool| -> Vec<String> {
+        sentences
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| (lo..hi).contains(i) == held)
+            .flat_map(|(_, s)| s.iter().cloned())
+            .collect()
+    };
+    c.streams[0] = pick(false);
+    c.streams[2] = pick(true);
+    c
+}
+
+/// What to cross-validate on a language-model corpus.
+pub struct LmCvPlan {
+    pub spec: LmSpec,
+    /// K.
+    pub folds: usize,
+    /// Seeds of a network's runs (`kneser-ney` runs with the first only).
+    pub seeds: Vec<u64>,
+    /// Where the fold models go (`seed-S/fold-K/`) and `cv.json`.
+    pub out: PathBuf,
+    pub device: Device,
+    /// The command line, for `cv.json`.
+    pub command: String,
+}
+
+/// K-fold cross-validation of one language-model kind on the training sentences (the test
+/// stream is never read), in `rnnlab cv`'s `cv.json` frame with `task: "lm"` and `metric:
+/// "perplexity"` (lower is better): per seed each held fold's perplexity and the pooled one
+/// (all held tokens together), written after every seed. A user's interruption leaves out the
+/// seed in progress.
+pub fn cross_validate_lm(corpus: &LmCorpus, plan: &LmCvPlan, obs: &mut dyn RunObserver) -> Result<Value, Error> {
+    let k = plan.folds;
+    crate::cv::check_counts(k, plan.seeds.len())?;
+    let sentences = corpus.streams[0].iter().filter(|w| *w == EOS).count();
+    if sentences < k {
+        return Err(Error::Input(format!(
+            "{}: {sentences} training sentences, fewer than the {k} folds",
+            corpus.name
+        )));
+    }
+    let seeds = match plan.spec.seeded() {
+        true => &plan.seeds[..],
+        false => &plan.seeds[..1],
+    };
+    let parts: Vec<LmCorpus> = (0..k).map(|f| fold(corpus, k, f)).collect();
+    let kind = plan.spec.kind().to_string();
+    obs.plan(seeds.len() * k);
+    let mut doc = json!({
+        "dataset": corpus.name, "task": "lm", "kind": kind, "command": plan.command, "folds": k,
+        "fold_sizes": parts.iter().map(|p| p.streams[2].iter().filter(|w| *w == EOS).count()).collect::<Vec<_>>(),
+        "training_rows": sentences, "units": corpus.units, "metric": "perplexity", "runs": [], "interrupted": false,
+    });
+    std::fs::create_dir_all(&plan.out).map_err(|e| Error::io(&plan.out, e))?;
+    let mut pooled_main = Vec::new();
+    'seeds: for &seed in seeds {
+        let spec = plan.spec.for_run(seed, false);
+        let (mut held, mut val, mut nats, mut tokens) = (Vec::new(), Vec::new(), 0.0f64, 0usize);
+        for (f, part) in parts.iter().enumerate() {
+            if obs.interrupted() {
+                doc["interrupted"] = json!(true);
+                break 'seeds;
+            }
+            let label = format!("{kind} fold {f}");
+            obs.run_start(&label, seed);
+            let dir = plan.out.join(format!("seed-{seed}")).join(format!("fold-{f}"));
+            crate::runner::fresh_dir(&dir)?;
+            let mut metrics = match train_lm(part, &spec, &dir, &plan.device, obs.trainer()) {
+                Ok(m) => m,
+                Err(e) => {
+                    obs.run_end(&label, seed, Err(&e.to_string()));
+                    return Err(e);
+                }
+            };
+            if obs.interrupted() {
+                doc["interrupted"] = json!(true);
+                break 'seeds;
+            }
+            metrics["cv"] = json!({"fold": f, "folds": k, "test": format!("held fold {f} of the training split")});
+            crate::write_json(&dir.join("metrics.json"), &metrics)?;
+            obs.run_end(&label, seed, Ok(&metrics));
+            let t = &metrics["test"];
+            let n = t["tokens"].as_u64().unwrap_or(0) as usize;
+            nats += t["cross_entropy"].as_f64().unwrap_or(f64::NAN) * n as f64;
+            tokens += n;
+            held.push(crate::round4(t["perplexity"].as_f64().unwrap_or(f64::NAN)));
+            val.push(crate::round4(metrics["val"]["perplexity"].as_f64().unwrap_or(f64::NAN)));
+        }
+        let pooled = (nats / tokens.max(1) as f64).exp();
+        pooled_main.push(pooled);
+        doc["runs"].as_array_mut().expect("runs is an array").push(json!({
+            "seed": seed, "held": held, "val": val,
+            "pooled": {"perplexity": pooled, "tokens": tokens},
+            "pooled_main": crate::round4(pooled),
+        }));
+        doc["summary"] = crate::cv::summary(&pooled_main);
+        crate::write_json(&plan.out.join("cv.json"), &doc)?;
+    }
+    doc["summary"] = crate::cv::summary(&pooled_main);
+    crate::write_json(&plan.out.join("cv.json"), &doc)?;
+    Ok(doc)
 }
 
 fn stat(model: &Value, key: &str) -> Option<(f64, f64, u64)> {
@@ -391,6 +504,56 @@ mod tests {
             units: Default::default(),
             subword_vocab: 40,
         }
+    }
+
+    /// Folds hold every training sentence once, in contiguous blocks; cross-validation of the
+    /// n-gram model pools the held folds' tokens and never reads the test stream.
+    #[test]
+    fn lm_folds_hold_each_sentence_once_and_cv_pools_them() {
+        let c = corpus();
+        let sentences = c.streams[0].iter().filter(|w| *w == EOS).count();
+        let mut held = Vec::new();
+        for f in 0..3 {
+            let p = fold(&c, 3, f);
+            assert_eq!(p.streams[0].len() + p.streams[2].len(), c.streams[0].len());
+            assert_eq!(p.streams[1], c.streams[1]);
+            assert_eq!(p.streams[2].last().map(String::as_str), Some(EOS));
+            held.extend(p.streams[2].iter().cloned());
+        }
+        assert_eq!(held, c.streams[0], "the held folds in order are the training stream");
+        let dir = tempfile::tempdir().unwrap();
+        let mut poisoned = c.clone();
+        poisoned.streams[2] = vec!["never".into(); 3];
+        let plan = LmCvPlan {
+            spec: LmSpec::KneserNey { order: 2 },
+            folds: 3,
+            seeds: vec![0, 1],
+            out: dir.path().to_path_buf(),
+            device: Device::Cpu,
+            command: "rnnlab cv --task lm".into(),
+        };
+        let doc = cross_validate_lm(&poisoned, &plan, &mut Quiet(rnnlab_rnn::train::Silent)).unwrap();
+        assert_eq!(doc["runs"].as_array().unwrap().len(), 1, "a baseline runs once");
+        let run = &doc["runs"][0];
+        assert_eq!(run["pooled"]["tokens"].as_u64().unwrap() as usize, c.streams[0].len());
+        let held: Vec<f64> = run["held"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let pooled = run["pooled"]["perplexity"].as_f64().unwrap();
+        let (lo, hi) = held
+            .iter()
+            .fold((f64::INFINITY, 0f64), |(a, b), &x| (a.min(x), b.max(x)));
+        assert!(pooled >= lo - 1e-3 && pooled <= hi + 1e-3, "{pooled} within {held:?}");
+        assert_eq!(doc["training_rows"].as_u64().unwrap() as usize, sentences);
+        assert!(dir.path().join("cv.json").is_file());
+        let few = LmCvPlan {
+            folds: sentences + 1,
+            ..plan
+        };
+        assert!(cross_validate_lm(&c, &few, &mut Quiet(rnnlab_rnn::train::Silent)).is_err());
     }
 
     /// The n-gram baseline once, a network per seed, the lowest perplexity first, samples in
