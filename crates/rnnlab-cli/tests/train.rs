@@ -629,6 +629,65 @@ fn recurrent_train_predict_eval_and_bad_flags() {
     }
 }
 
+/// `--init-from LM_DIR`: a language model trained on the same table's texts starts a
+/// classifier (ULMFiT); widths that differ are bad usage naming the flag.
+#[test]
+fn a_classifier_starts_from_a_language_model_of_its_texts() {
+    let dir = test_dir();
+    let (train, test) = write_corpus(dir.path());
+    // Enough rows that the validation tenth holds ten windows of text for the language model.
+    let rows = std::fs::read_to_string(&train).unwrap();
+    let body: String = rows.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&train, format!("id,review,sentiment\n{}", body.repeat(3))).unwrap();
+    let lm = dir.path().join("lm");
+    let small = ["--emb", "8", "--hidden", "8", "--layers", "1", "--epochs", "2"];
+    let mut args = vec!["-q", "--task", "lm", "--model", "lstm", "--out", lm.to_str().unwrap()];
+    args.extend(small);
+    let o = train_corpus(&train, &test, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        lm.join("pipeline.json").is_file(),
+        "the table's texts went through the pipeline"
+    );
+    let out = dir.path().join("clf");
+    let mut args = vec![
+        "-q",
+        "--model",
+        "lstm",
+        "--init-from",
+        lm.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(small);
+    let o = train_corpus(&train, &test, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert!(
+        m["params"]["init_from"].as_str().is_some_and(|p| p.ends_with("lm")),
+        "{m}"
+    );
+    let o = train_corpus(
+        &train,
+        &test,
+        &[
+            "--model",
+            "lstm",
+            "--init-from",
+            lm.to_str().unwrap(),
+            "--emb",
+            "16",
+            "--hidden",
+            "8",
+            "--out",
+            dir.path().join("never").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--emb 8"), "{}", stderr(&o));
+}
+
 /// `blend`: the directory holds `model.json` and two whole model directories; `predict` reads
 /// the blend and each part; a missing part is an error naming its file.
 #[test]

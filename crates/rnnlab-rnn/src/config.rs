@@ -143,6 +143,10 @@ pub struct Inputs {
     /// Word vectors (word2vec/fastText `.vec` text) to start the embedding from.
     #[serde(default)]
     pub pretrained: Option<std::path::PathBuf>,
+    /// A recurrent language model's directory (`vocab.json`, `model.safetensors`) to start the
+    /// embedding (rows by word) and the recurrent layers (by name) from: ULMFiT's fine-tuning.
+    #[serde(default)]
+    pub init_from: Option<std::path::PathBuf>,
     /// Buckets of hashed input-id uni- and bigrams whose mean vector (fastText's bag of n-grams)
     /// goes beside the pooled states into the head; 0: none.
     #[serde(default)]
@@ -285,6 +289,7 @@ impl Default for Inputs {
             max_len: None,
             bos_eos: false,
             pretrained: None,
+            init_from: None,
             bag_buckets: 0,
             bag_dim: default_bag_dim(),
             bag_minn: 0,

@@ -2,6 +2,7 @@
 //! schedule, early stopping on the validation metric with the best checkpoint kept, and the
 //! learning curve. Seeded: the same seed gives the same model on the CPU.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -13,6 +14,7 @@ use serde::Serialize;
 use super::ce;
 use super::classifier::{RnnModel, SequenceClassifier};
 use super::config::RnnConfig;
+use super::encoder::Encoder;
 use super::input::SequenceInput;
 use super::trainer::Trainer;
 use crate::Error;
@@ -81,6 +83,94 @@ fn bucketed_batches(
     }
     rng.shuffle(&mut batches);
     batches
+}
+
+/// What [`init_from_language_model`] copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Initialised {
+    /// Embedding rows whose word the language model knows.
+    pub rows: usize,
+    /// Recurrent weight tensors copied whole.
+    pub tensors: usize,
+}
+
+/// Starts `encoder` from a recurrent language model's directory (`vocab.json`: its words by
+/// id; `model.safetensors`: PyTorch-named weights): each embedding row whose word the model
+/// knows, and every recurrent weight of the same name (`rnn.weight_ih_l0`, ...). A backward
+/// direction or a layer the model lacks keeps its fresh weights; a width that differs is an
+/// error naming the flag to set.
+pub fn init_from_language_model(encoder: &Encoder, words: &[String], dir: &Path) -> Result<Initialised, Error> {
+    let vocab_path = dir.join("vocab.json");
+    rnnlab_baselines::files::check_regular(&vocab_path, rnnlab_baselines::files::MAX_WEIGHTS_BYTES)?;
+    let text = std::fs::read_to_string(&vocab_path).map_err(|e| Error::io(&vocab_path, e))?;
+    let lm_words: Vec<String> = serde_json::from_str(&text)
+        .map_err(|e| Error::Data(format!("{}: not a list of words: {e}", vocab_path.display())))?;
+    let weights = dir.join("model.safetensors");
+    let tensors = rnnlab_baselines::tensors::load(&weights)?;
+    let bad = |m: String| Error::Data(format!("{}: {m}", weights.display()));
+    let emb = encoder.config.architecture.emb;
+    let Some((shape, table)) = tensors.get("embedding.weight") else {
+        return Err(bad("no embedding.weight: not a recurrent language model".into()));
+    };
+    if shape.len() != 2 || shape[0] != lm_words.len() || shape[0] * shape[1] != table.len() {
+        return Err(bad(format!(
+            "embedding.weight {shape:?} does not fit the {} words of vocab.json",
+            lm_words.len()
+        )));
+    }
+    if shape[1] != emb {
+        return Err(bad(format!(
+            "its embedding is {} wide, this network's {emb}: set --emb {}",
+            shape[1], shape[1]
+        )));
+    }
+    let index: HashMap<&str, usize> = lm_words.iter().enumerate().map(|(i, w)| (w.as_str(), i)).collect();
+    let mut rows = encoder
+        .embedding
+        .as_tensor()
+        .flatten_all()
+        .and_then(|t| t.to_vec1::<f32>())
+        .map_err(ce)?;
+    let mut found = 0;
+    for (i, w) in words.iter().enumerate() {
+        if let Some(&j) = index.get(w.as_str()) {
+            rows[i * emb..(i + 1) * emb].copy_from_slice(&table[j * emb..(j + 1) * emb]);
+            found += 1;
+        }
+    }
+    let t = Tensor::from_vec(rows, encoder.embedding.dims(), &encoder.device).map_err(ce)?;
+    encoder.embedding.set(&t).map_err(ce)?;
+    let mut copied = 0;
+    for (name, var) in encoder.named_vars() {
+        if !name.starts_with("rnn.") {
+            continue;
+        }
+        let Some((shape, values)) = tensors.get(&name) else {
+            continue;
+        };
+        if shape.as_slice() != var.dims() {
+            return Err(bad(format!(
+                "{name} is {shape:?}, this network's {:?}: train the language model's cell (--model) \
+                 with its --hidden {}",
+                var.dims(),
+                tensors
+                    .get("rnn.weight_hh_l0")
+                    .map_or(0, |(s, _)| s.get(1).copied().unwrap_or(0))
+            )));
+        }
+        let t = Tensor::from_vec(values.clone(), var.dims(), &encoder.device).map_err(ce)?;
+        var.set(&t).map_err(ce)?;
+        copied += 1;
+    }
+    if copied == 0 {
+        return Err(bad(
+            "no recurrent weight of this network's names: not a recurrent language model".into(),
+        ));
+    }
+    Ok(Initialised {
+        rows: found,
+        tensors: copied,
+    })
 }
 
 /// Rows of the embedding found in a word2vec/fastText `.vec` text file (an optional
@@ -260,6 +350,12 @@ fn fit_epochs(
         let t = Tensor::from_vec(emb, net.encoder.embedding.dims(), device).map_err(ce)?;
         net.encoder.embedding.set(&t).map_err(ce)?;
     }
+    if let Some(dir) = &config.inputs.init_from {
+        let words = input.words().ok_or_else(|| {
+            Error::Param("--init-from needs --tokens word (a language model's units are words)".into())
+        })?;
+        init_from_language_model(&net.encoder, words, dir)?;
+    }
     let mut trainer = Trainer::new(net, config)?;
     let weights: Vec<f32> = rnnlab_baselines::linear::sample_weights(y, n_classes, config.optimisation.class_weight)
         .into_iter()
@@ -398,6 +494,63 @@ pub(crate) fn word_dropout(ids: &mut [u32], p: f32, rng: &mut Rng) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A classifier's encoder starts from a language model: the rows of the words it knows,
+    /// the forward recurrent weights; the backward direction and unknown words keep theirs; a
+    /// width that differs is refused naming the flag.
+    #[test]
+    fn a_classifier_starts_from_a_language_model() {
+        use crate::language_model::{lm_recipe, RecurrentLm};
+        let dev = Device::Cpu;
+        let mut lm_config = lm_recipe(crate::CellKind::Lstm);
+        lm_config.rnn.architecture.emb = 4;
+        lm_config.rnn.architecture.hidden = 3;
+        lm_config.rnn.architecture.layers = 1;
+        lm_config.tie_weights = false;
+        let lm_words = ["<unk>", "<eos>", "cat", "sat"].map(String::from).to_vec();
+        let lm = RecurrentLm::new_lm(&lm_config, lm_words.len(), &dev).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("vocab.json"), serde_json::to_string(&lm_words).unwrap()).unwrap();
+        rnnlab_baselines::tensors::save(&dir.path().join("model.safetensors"), &lm.state().unwrap()).unwrap();
+        let mut c = RnnConfig::default();
+        c.architecture.emb = 4;
+        c.architecture.hidden = 3;
+        c.architecture.bidirectional = true;
+        let words = ["<pad>", "<unk>", "sat", "dog"].map(String::from).to_vec();
+        let enc = Encoder::new(&c, words.len(), 0, &mut Rng::new(5), &dev).unwrap();
+        let before: HashMap<String, Vec<f32>> = enc
+            .named_vars()
+            .into_iter()
+            .map(|(n, v)| (n, v.as_tensor().flatten_all().unwrap().to_vec1().unwrap()))
+            .collect();
+        let got = init_from_language_model(&enc, &words, dir.path()).unwrap();
+        assert_eq!(
+            got,
+            Initialised { rows: 2, tensors: 4 },
+            "<unk> and sat; the forward direction's 4"
+        );
+        let now = |name: &str| -> Vec<f32> {
+            let (_, v) = enc.named_vars().into_iter().find(|(n, _)| n == name).unwrap();
+            v.as_tensor().flatten_all().unwrap().to_vec1().unwrap()
+        };
+        let lm_vars: HashMap<String, Vec<f32>> = lm
+            .named_vars()
+            .into_iter()
+            .map(|(n, v)| (n, v.as_tensor().flatten_all().unwrap().to_vec1().unwrap()))
+            .collect();
+        let (emb_now, emb_lm) = (now("embedding.weight"), &lm_vars["embedding.weight"]);
+        assert_eq!(emb_now[8..12], emb_lm[12..16], "sat's row");
+        assert_eq!(emb_now[4..8], emb_lm[0..4], "<unk>'s row");
+        assert_eq!(emb_now[12..16], before["embedding.weight"][12..16], "dog keeps its row");
+        assert_eq!(now("rnn.weight_hh_l0"), lm_vars["rnn.weight_hh_l0"]);
+        assert_eq!(now("rnn.weight_hh_l0_reverse"), before["rnn.weight_hh_l0_reverse"]);
+        c.architecture.emb = 5;
+        let wide = Encoder::new(&c, words.len(), 0, &mut Rng::new(5), &dev).unwrap();
+        let e = init_from_language_model(&wide, &words, dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--emb 4"), "{e}");
+    }
 
     #[test]
     fn word_dropout_touches_tokens_only_and_at_its_rate() {

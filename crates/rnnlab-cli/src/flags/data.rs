@@ -288,6 +288,14 @@ impl DataArgs {
                 rnnlab_text::Error::Data("--task lm: give --dataset, or --train and --test files".into()).into(),
             );
         };
+        // A table's text column goes through the preprocessing, as a named data set's does.
+        let table = ["csv", "tsv", "parquet"]
+            .iter()
+            .any(|x| train.extension().is_some_and(|e| e.eq_ignore_ascii_case(x)));
+        if table {
+            let (prepared, files) = prepare(self, prep, seed)?;
+            return Ok(Some(rnnlab_experiment::lm::corpus_of_prepared(&prepared, files)));
+        }
         Ok(Some(LmCorpus::from_files(train, self.val.as_deref(), test)?))
     }
 

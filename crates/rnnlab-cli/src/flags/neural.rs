@@ -162,6 +162,12 @@ pub struct NeuralArgs {
     /// Word vectors (word2vec/fastText .vec text) to start the embedding from (--emb must match).
     #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "FILE")]
     pub(crate) pretrained: Option<PathBuf>,
+    /// A recurrent language model's directory (`rnnlab train --task lm` on the same texts and
+    /// preprocessing) to start from, ULMFiT's way: embedding rows by word and the recurrent
+    /// layers by name (--emb, --hidden, --layers and the cell as the model's; a backward
+    /// direction starts fresh).
+    #[arg(help_heading = "Advanced: recurrent networks", long, value_name = "LM_DIR")]
+    pub(crate) init_from: Option<PathBuf>,
     /// cpu, cuda or cuda:N (needs a build with the cuda feature).
     #[arg(long, value_name = "D", default_value = "cpu")]
     pub(crate) device: String,
@@ -174,7 +180,7 @@ impl NeuralArgs {
         given!(self; emb, hidden, layers, bidirectional, dropout, recurrent_dropout, head_dropout,
             word_dropout, pooling, bos_eos, bag_buckets, bag_dim, bag_minn, bag_maxn,
             bag_wide, bag_wide_lr, bag_nb, char_buckets, char_dim, char_minn, char_maxn, tokens, subword_vocab, min_count, max_len, epochs, batch_size, lr, optimizer,
-            weight_decay, lr_schedule, clip, patience, label_smoothing, pretrained)
+            weight_decay, lr_schedule, clip, patience, label_smoothing, pretrained, init_from)
     }
 
     /// The network flags fastText shares: `--emb` (its dimension), `--epochs`, `--lr`.
@@ -207,6 +213,9 @@ impl NeuralArgs {
         }
         if self.pretrained.is_some() {
             c.inputs.pretrained = self.pretrained.clone();
+        }
+        if self.init_from.is_some() {
+            c.inputs.init_from = self.init_from.clone();
         }
         if let Some(p) = self.pooling {
             c.architecture.pooling = p;
