@@ -330,6 +330,50 @@ pub(crate) fn summary(xs: &[f64]) -> Value {
 }
 
 /// `cv.json` as a Markdown table: a row per seed (held folds, pooled), then the summary line.
+/// Trains fold `f` into a directory with an observer; returns its metrics.
+pub(crate) type TrainFold<'a> =
+    dyn FnMut(usize, &std::path::Path, &mut dyn rnnlab_rnn::TrainObserver) -> Result<Value, Error> + 'a;
+
+/// One seed's K fold models of a task cross-validated by held sentences (tagging, language
+/// models): `train(f, dir, observer)` trains fold `f` into `seed-S/fold-f/` under `out` and
+/// returns its metrics, to which the fold's `cv` entry is added (rewritten there). Returns the
+/// folds' metrics in order, or `None` when the user interrupted (the seed is then left out).
+pub(crate) fn seed_folds(
+    out: &std::path::Path,
+    kind: &str,
+    seed: u64,
+    k: usize,
+    obs: &mut dyn RunObserver,
+    train: &mut TrainFold<'_>,
+) -> Result<Option<Vec<Value>>, Error> {
+    let mut folds = Vec::with_capacity(k);
+    for f in 0..k {
+        if obs.interrupted() {
+            return Ok(None);
+        }
+        let label = format!("{kind} fold {f}");
+        obs.run_start(&label, seed);
+        let dir = out.join(format!("seed-{seed}")).join(format!("fold-{f}"));
+        crate::runner::fresh_dir(&dir)?;
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let mut metrics = match train(f, &dir, obs.trainer()) {
+            Ok(m) => m,
+            Err(e) => {
+                obs.run_end(&label, seed, Err(&e.to_string()));
+                return Err(e);
+            }
+        };
+        if obs.interrupted() {
+            return Ok(None);
+        }
+        metrics["cv"] = json!({"fold": f, "folds": k, "test": format!("held fold {f} of the training split")});
+        write_json(&dir.join("metrics.json"), &metrics)?;
+        obs.run_end(&label, seed, Ok(&metrics));
+        folds.push(metrics);
+    }
+    Ok(Some(folds))
+}
+
 pub fn markdown(doc: &Value) -> String {
     let k = doc["folds"].as_u64().unwrap_or(0) as usize;
     let metric = doc["metric"].as_str().unwrap_or("f1");

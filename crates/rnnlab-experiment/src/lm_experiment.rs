@@ -195,32 +195,17 @@ pub fn cross_validate_lm(corpus: &LmCorpus, plan: &LmCvPlan, obs: &mut dyn RunOb
     });
     std::fs::create_dir_all(&plan.out).map_err(|e| Error::io(&plan.out, e))?;
     let mut pooled_main = Vec::new();
-    'seeds: for &seed in seeds {
+    for &seed in seeds {
         let spec = plan.spec.for_run(seed, false);
+        let mut train = |f: usize, dir: &Path, trainer: &mut dyn TrainObserver| {
+            train_lm(&parts[f], &spec, dir, &plan.device, trainer)
+        };
+        let Some(folds) = crate::cv::seed_folds(&plan.out, &kind, seed, k, obs, &mut train)? else {
+            doc["interrupted"] = json!(true);
+            break;
+        };
         let (mut held, mut val, mut nats, mut tokens) = (Vec::new(), Vec::new(), 0.0f64, 0usize);
-        for (f, part) in parts.iter().enumerate() {
-            if obs.interrupted() {
-                doc["interrupted"] = json!(true);
-                break 'seeds;
-            }
-            let label = format!("{kind} fold {f}");
-            obs.run_start(&label, seed);
-            let dir = plan.out.join(format!("seed-{seed}")).join(format!("fold-{f}"));
-            crate::runner::fresh_dir(&dir)?;
-            let mut metrics = match train_lm(part, &spec, &dir, &plan.device, obs.trainer()) {
-                Ok(m) => m,
-                Err(e) => {
-                    obs.run_end(&label, seed, Err(&e.to_string()));
-                    return Err(e);
-                }
-            };
-            if obs.interrupted() {
-                doc["interrupted"] = json!(true);
-                break 'seeds;
-            }
-            metrics["cv"] = json!({"fold": f, "folds": k, "test": format!("held fold {f} of the training split")});
-            crate::write_json(&dir.join("metrics.json"), &metrics)?;
-            obs.run_end(&label, seed, Ok(&metrics));
+        for metrics in &folds {
             let t = &metrics["test"];
             let n = t["tokens"].as_u64().unwrap_or(0) as usize;
             nats += t["cross_entropy"].as_f64().unwrap_or(f64::NAN) * n as f64;

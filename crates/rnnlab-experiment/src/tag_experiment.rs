@@ -9,7 +9,7 @@ use candle_core::Device;
 use rnnlab_text::conllu::TaggedCorpus;
 use serde_json::{json, Value};
 
-use crate::runner::{fresh_dir, report_frame, run_kinds, RunObserver, TaskSpec};
+use crate::runner::{report_frame, run_kinds, RunObserver, TaskSpec};
 use crate::tagging::{score, train_tagger, AnyTagger, TaggerSpec};
 use crate::{round4, write_json, Error};
 use rnnlab_rnn::TrainObserver;
@@ -195,33 +195,17 @@ pub fn cross_validate_tagging(
     });
     std::fs::create_dir_all(&plan.out).map_err(|e| Error::io(&plan.out, e))?;
     let mut pooled_main = Vec::new();
-    'seeds: for &seed in seeds {
+    for &seed in seeds {
+        let mut train = |f: usize, dir: &Path, trainer: &mut dyn TrainObserver| {
+            train_tagger(&parts[f], spec, seed, dir, &plan.device, trainer)
+        };
+        let Some(folds) = crate::cv::seed_folds(&plan.out, kind, seed, k, obs, &mut train)? else {
+            doc["interrupted"] = json!(true);
+            break;
+        };
         let (mut held, mut val, mut params) = (Vec::new(), Vec::new(), Value::Null);
         let (mut correct, mut words, mut oov_correct, mut oov_words) = (0.0, 0usize, 0.0, 0usize);
-        for (f, part) in parts.iter().enumerate() {
-            if obs.interrupted() {
-                doc["interrupted"] = json!(true);
-                break 'seeds;
-            }
-            let label = format!("{kind} fold {f}");
-            obs.run_start(&label, seed);
-            let dir = plan.out.join(format!("seed-{seed}")).join(format!("fold-{f}"));
-            fresh_dir(&dir)?;
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-            let mut metrics = match train_tagger(part, spec, seed, &dir, &plan.device, obs.trainer()) {
-                Ok(m) => m,
-                Err(e) => {
-                    obs.run_end(&label, seed, Err(&e.to_string()));
-                    return Err(e);
-                }
-            };
-            if obs.interrupted() {
-                doc["interrupted"] = json!(true);
-                break 'seeds;
-            }
-            metrics["cv"] = json!({"fold": f, "folds": k, "test": format!("held fold {f} of the training split")});
-            write_json(&dir.join("metrics.json"), &metrics)?;
-            obs.run_end(&label, seed, Ok(&metrics));
+        for metrics in &folds {
             let t = &metrics["test"];
             let (acc, n) = (
                 t["accuracy"].as_f64().unwrap_or(0.0),
