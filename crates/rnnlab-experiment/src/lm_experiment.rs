@@ -320,12 +320,10 @@ pub fn findings(report: &Value) -> Vec<String> {
         ));
     }
     let ngram = ok.iter().find(|m| m["family"] == "baseline");
-    let network = ok.iter().find(|m| m["family"] == "recurrent");
-    if let (Some(net), Some(base)) = (network, ngram) {
-        let (a, b) = (
-            stat(net, "perplexity").map_or(f64::NAN, |s| s.0),
-            stat(base, "perplexity").map_or(f64::NAN, |s| s.0),
-        );
+    let networks: Vec<&&&Value> = ok.iter().filter(|m| m["family"] == "recurrent").collect();
+    if let (Some(net), Some(base)) = (networks.first(), ngram) {
+        let ppl = |m: &Value| stat(m, "perplexity").map_or(f64::NAN, |s| s.0);
+        let (a, b) = (ppl(net), ppl(base));
         out.push(format!(
             "The best recurrent model ({}) has {:.2}x the perplexity of {} ({:.2} against {:.2}).",
             kind(net),
@@ -333,6 +331,23 @@ pub fn findings(report: &Value) -> Vec<String> {
             kind(base),
             a,
             b
+        ));
+        let each: Vec<String> = networks
+            .iter()
+            .map(|m| {
+                let r = ppl(m) / b;
+                let how = if r < 1.0 {
+                    format!("{:.1} % below", (1.0 - r) * 100.0)
+                } else {
+                    format!("{:.1} % above", (r - 1.0) * 100.0)
+                };
+                format!("{} {how}", kind(m))
+            })
+            .collect();
+        out.push(format!(
+            "Each recurrent model against {}: {}.",
+            kind(base),
+            each.join(", ")
         ));
     }
     let failed: Vec<&str> = models
@@ -627,6 +642,7 @@ mod tests {
             f.contains("(lstm) has 0.79x the perplexity of kneser-ney (111.00 against 140.00)"),
             "{f}"
         );
+        assert!(f.contains("against kneser-ney: lstm 20.7 % below."), "{f}");
         assert!(f.contains("Failed: gru"), "{f}");
         let page = html(&report);
         assert!(page.contains("<polyline") && page.contains("<blockquote>a b c</blockquote>"));
