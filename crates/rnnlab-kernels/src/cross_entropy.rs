@@ -21,11 +21,18 @@ pub fn cross_entropy_with_bias(pre: &Tensor, bias: &Tensor, targets: &Tensor) ->
     if !fused {
         return candle_nn::loss::cross_entropy(&pre.broadcast_add(bias)?, targets);
     }
-    pre.contiguous()?
-        .apply_op3(&bias.contiguous()?, &targets.contiguous()?, FusedCrossEntropy)
+    pre.contiguous()?.apply_op3(
+        &bias.contiguous()?,
+        &targets.contiguous()?,
+        FusedCrossEntropy::default(),
+    )
 }
 
-struct FusedCrossEntropy;
+/// Keeps each row's maximum and log-sum-exp from the forward pass for the backward one.
+#[derive(Default)]
+struct FusedCrossEntropy {
+    stats: std::sync::Mutex<Vec<(f32, f32)>>,
+}
 
 /// Row-wise maximum and log-sum-exp of `x + bias`, in parallel over blocks of rows.
 fn row_stats(x: &[f32], bias: &[f32]) -> Vec<(f32, f32)> {
@@ -113,6 +120,10 @@ impl CustomOp3 for FusedCrossEntropy {
             .map(|(r, (&(top, lse), &c))| (top + lse - x[r * classes + c as usize] - b[c as usize]) as f64)
             .sum();
         let mean = (total / t.len().max(1) as f64) as f32;
+        *self
+            .stats
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("poisoned lock".into()))? = stats;
         Ok((CpuStorage::F32(vec![mean]), Shape::from(())))
     }
 
@@ -125,14 +136,24 @@ impl CustomOp3 for FusedCrossEntropy {
         grad_res: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let g = grad_res.to_dtype(DType::F32)?.to_scalar::<f32>()?;
-        let grad = pre.apply_op3_no_bwd(bias, targets, &CrossEntropyGrad(g))?;
+        let stats = std::mem::take(
+            &mut *self
+                .stats
+                .lock()
+                .map_err(|_| candle_core::Error::Msg("poisoned lock".into()))?,
+        );
+        let grad = pre.apply_op3_no_bwd(bias, targets, &CrossEntropyGrad { scale: g, stats })?;
         let grad_bias = grad.sum(0)?;
         Ok((Some(grad), Some(grad_bias), None))
     }
 }
 
-/// `(softmax(pre + bias) - one_hot(targets)) · scale / rows`.
-struct CrossEntropyGrad(f32);
+/// `(softmax(pre + bias) - one_hot(targets)) · scale / rows`, from the forward pass's row
+/// statistics (recomputed when there are none, e.g. a second backward pass).
+struct CrossEntropyGrad {
+    scale: f32,
+    stats: Vec<(f32, f32)>,
+}
 
 impl CustomOp3 for CrossEntropyGrad {
     fn name(&self) -> &'static str {
@@ -150,8 +171,14 @@ impl CustomOp3 for CrossEntropyGrad {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (x, b, t) = operands(s1, l1, s2, l2, s3, l3)?;
         let (rows, classes) = (t.len(), b.len());
-        let scale = self.0 / rows.max(1) as f32;
-        let stats = row_stats(x, b);
+        let scale = self.scale / rows.max(1) as f32;
+        let fresh;
+        let stats = if self.stats.len() == rows {
+            &self.stats
+        } else {
+            fresh = row_stats(x, b);
+            &fresh
+        };
         let mut out = vec![0f32; x.len()];
         let block = rows.div_ceil(parallel::threads() * 4).max(1);
         let blocks: Vec<(usize, &mut [f32])> = out
